@@ -1,0 +1,265 @@
+"""`StripeSim`: the backend. One instance serves the ASGI server mode and the in-process mode
+(`responses` intercepting the SDK); both go through `StripeSim.handle`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from . import resources  # noqa: F401  (registers every route)
+from .clock import Clock
+from .errors import AuthenticationFailed, IdempotencyError, InvalidRequest, StripeError, mask_key
+from .expand import apply_expand
+from .params import check_fields, decode_form
+from .routing import API_VERSION, ROUTES, Ctx
+from .store import Store
+
+DEFAULT_TEST_KEY = "sk_test_tiersync_sim_key"
+DEFAULT_LIVE_KEY = "sk_live_tiersync_sim_key"
+MAX_BODY = 1_000_000
+_KEY_SHAPE = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{4,255}$")
+_VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
+IDEMPOTENCY_CACHE = 10_000
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    status: int
+    request_id: str
+    mode: str | None
+
+
+class StripeSim:
+    """A stateful Stripe. `keys` maps secret keys to modes; `accept_any_key` lets any well-formed
+    `sk_`/`rk_` key in, its mode taken from its prefix."""
+
+    def __init__(self, keys: dict[str, str] | None = None, *, accept_any_key: bool = False,
+                 seed: int | None = None, public_url: str = "http://127.0.0.1:12111"):
+        self.keys = dict(keys) if keys is not None else {DEFAULT_TEST_KEY: "test", DEFAULT_LIVE_KEY: "live"}
+        self.accept_any_key = accept_any_key
+        self.public_url = public_url
+        self.store = Store(seed)
+        self.clock = Clock()
+        self.listeners: list[Callable[[str, dict], None]] = []  # (mode, event) after each commit
+        self.endpoint_listeners: list[Callable[[str, dict], None]] = []  # (mode, endpoint) on change
+        self.webhook_secrets: dict[str, list[str]] = {}  # endpoint id -> signing secrets, newest first
+        self.deliveries: dict[str, dict] = {}  # event id -> {"pending": set, "failed": set}
+        self.request_log: list[LoggedRequest] = []
+        self._idempotency: OrderedDict[tuple, tuple] = OrderedDict()
+        self._lock = threading.RLock()
+
+    # ---- control ----------------------------------------------------------------------------------
+    def reset(self):
+        with self._lock:
+            self.store.reset()
+            self.clock.reset()
+            self.webhook_secrets.clear()
+            self.deliveries.clear()
+            self.request_log.clear()
+            self._idempotency.clear()
+
+    def key_for(self, mode: str) -> str:
+        return next(k for k, m in self.keys.items() if m == mode and k.startswith("sk_"))
+
+    @property
+    def test_key(self) -> str:
+        return self.key_for("test")
+
+    @property
+    def live_key(self) -> str:
+        return self.key_for("live")
+
+    def context(self, mode: str = "test") -> Ctx:
+        """A context for calling model operations directly from Python (tests, seeding)."""
+        return Ctx(self, self.store, mode, request_id=None)
+
+    def commit(self, ctx: Ctx):
+        """Store the events a successful operation recorded and tell the listeners (webhook delivery)."""
+        from .resources.events import commit_events
+        commit_events(ctx)
+        for event in ctx.events:
+            for listener in self.listeners:
+                listener(ctx.mode, event)
+        ctx.events = []
+
+    def mode_of_key(self, key: str) -> str:
+        mode = self.keys.get(key)
+        if mode is None and self.accept_any_key and _KEY_SHAPE.match(key):
+            mode = _KEY_SHAPE.match(key).group(2)
+        if mode is None:
+            raise AuthenticationFailed(f"Invalid API Key provided: {mask_key(key)}", code="api_key_invalid")
+        return mode
+
+    # ---- HTTP ---------------------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response:
+        """One API request. `headers` keys are lower-case. Never raises."""
+        request_id = self.store.ids.new("req", 14)
+        version = headers.get("stripe-version") or API_VERSION
+        out_headers = {"Request-Id": request_id, "Stripe-Version": version,
+                       "Content-Type": "application/json", "Access-Control-Allow-Origin": "*"}
+        mode = None
+        try:
+            route, path_params = self._match(method, path)
+            if not route.admin:
+                mode = self._authenticate(headers)
+                if not _VERSION_SHAPE.match(version):
+                    raise InvalidRequest(f"Invalid Stripe API version: {version}", code="api_version_invalid")
+            if len(body) > MAX_BODY:
+                raise InvalidRequest("Request body too large.", status=413)
+            raw = body.decode("utf-8")
+            form = decode_form(query) if query else {}
+            if raw:
+                form.update(decode_form(raw))
+            params = check_fields(route.params, form)
+            idem = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
+            if idem:
+                out_headers["Idempotency-Key"] = idem
+                replay = self._idempotent_replay(headers, idem, method, path, raw)
+                if replay:
+                    status, payload = replay
+                    out_headers["Idempotent-Replayed"] = "true"
+                    return self._log(Response(status, payload, out_headers), method, path, request_id, mode)
+            status, payload = self._run(route, path_params, params, mode, request_id, idem)
+            if idem:
+                self._remember(headers, idem, method, path, raw, status, payload)
+            return self._log(Response(status, payload, out_headers), method, path, request_id, mode)
+        except StripeError as exc:
+            return self._log(Response(exc.status, _dump(exc.body(request_id)), out_headers),
+                             method, path, request_id, mode)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            err = InvalidRequest(f"Invalid request body: {type(exc).__name__}")
+            return self._log(Response(400, _dump(err.body(request_id)), out_headers), method, path, request_id, mode)
+
+    def _run(self, route, path_params, params, mode, request_id, idem) -> tuple[int, bytes]:
+        ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
+        try:
+            with self._lock:
+                result = route.handler(ctx, params, **path_params)
+                if params.get("expand") and isinstance(result, dict):
+                    result = apply_expand(ctx, result, params["expand"])
+                payload = _dump(result)
+                self.commit(ctx)
+        except StripeError as exc:
+            return exc.status, _dump(exc.body(request_id))
+        return 200, payload
+
+    def _match(self, method: str, path: str):
+        path = unquote(path)
+        allowed = False
+        for r in ROUTES:
+            m = r.pattern.match(path)
+            if m:
+                if r.method == method:
+                    return r, m.groupdict()
+                allowed = True
+        if allowed:
+            raise InvalidRequest(f"Unrecognized request URL ({method}: {path}). Please see "
+                                 "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+                                 status=405)
+        raise InvalidRequest(f"Unrecognized request URL ({method}: {path}). Please see "
+                             "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+                             status=404)
+
+    def _authenticate(self, headers) -> str:
+        auth = headers.get("authorization", "").strip()
+        key = ""
+        if auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        elif auth.lower().startswith("basic "):
+            try:
+                key = base64.b64decode(auth[6:]).decode().split(":", 1)[0]
+            except (ValueError, UnicodeDecodeError):
+                key = ""
+        if not key:
+            raise AuthenticationFailed(
+                "You did not provide an API key. You need to provide your API key in the Authorization "
+                "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
+                "https://stripe.com/docs/api#authentication for details, or we can help at "
+                "https://support.stripe.com/.")
+        if key.startswith("pk_"):
+            raise AuthenticationFailed("This API call cannot be made with a publishable API key. Please use "
+                                       "a secret API key. You can find a list of your API keys at "
+                                       "https://dashboard.stripe.com/account/apikeys.", code="secret_key_required")
+        return self.mode_of_key(key)
+
+    def _idem_key(self, headers, idem):
+        return (headers.get("authorization", ""), idem)
+
+    def _idempotent_replay(self, headers, idem, method, path, raw):
+        with self._lock:
+            hit = self._idempotency.get(self._idem_key(headers, idem))
+        if hit is None:
+            return None
+        fingerprint, status, payload = hit
+        if fingerprint != _fingerprint(method, path, raw):
+            raise IdempotencyError(
+                "Keys for idempotent requests can only be used with the same parameters they were first "
+                f"used with. Try using a key other than '{idem}' if you meant to execute a different request.")
+        return status, payload
+
+    def _remember(self, headers, idem, method, path, raw, status, payload):
+        with self._lock:
+            self._idempotency[self._idem_key(headers, idem)] = (_fingerprint(method, path, raw), status, payload)
+            while len(self._idempotency) > IDEMPOTENCY_CACHE:
+                self._idempotency.popitem(last=False)
+
+    def _log(self, response: Response, method, path, request_id, mode) -> Response:
+        self.request_log.append(LoggedRequest(method, path, response.status, request_id, mode))
+        if len(self.request_log) > 50_000:
+            del self.request_log[:10_000]
+        return response
+
+    # ---- ASGI ----------------------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= MAX_BODY + 1:
+                chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        resp = self.handle(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
+                           headers, b"".join(chunks))
+        await send({"type": "http.response.start", "status": resp.status,
+                    "headers": [(k.lower().encode(), v.encode()) for k, v in resp.headers.items()]})
+        await send({"type": "http.response.body", "body": resp.body})
+
+
+def _dump(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _fingerprint(method, path, raw) -> str:
+    return hashlib.sha256(f"{method} {path} {raw}".encode()).hexdigest()

@@ -1,0 +1,27 @@
+"""The simulator's control plane (`/_sim/...`, no API key): reset, and the Dashboard steps an API can't do."""
+
+from __future__ import annotations
+
+from ..params import Enum, Str
+from ..routing import Ctx, route
+from .billing_portal import activate_default_portal
+
+MODE = Enum("test", "live")
+
+
+@route("POST", "/_sim/reset", admin=True)
+def reset(ctx: Ctx, p: dict):
+    ctx.sim.reset()
+    return {"object": "sim.reset", "ok": True}
+
+
+@route("POST", "/_sim/billing_portal/activate", {"mode": MODE, "default_return_url": Str()}, admin=True)
+def activate_portal(ctx: Ctx, p: dict):
+    """Dashboard → Settings → Billing → Customer portal → Activate, for one mode."""
+    ctx.mode = p.get("mode") or "test"
+    return activate_default_portal(ctx, default_return_url=p.get("default_return_url"))
+
+
+@route("GET", "/_sim/health", admin=True)
+def health(ctx: Ctx, p: dict):
+    return {"object": "sim.health", "ok": True}

@@ -1,0 +1,672 @@
+"""Subscriptions: the status machine (incomplete / trialing / active / past_due / canceled / unpaid /
+incomplete_expired), items with `current_period_*` (API 2025-03-31+), discounts, cancellation now or
+at period end, and time-driven transitions run by test clocks (`advance_to`)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timezone
+
+from ..errors import InvalidRequest
+from ..params import (CREATED_FILTER, Bool, Enum, Int, List, Metadata, Obj, Str, Timestamp,
+                      merge_metadata)
+from ..routing import Ctx, paginate, route, snapshot
+from . import invoices, payment_methods
+from .coupons import new_discount, usable_coupon
+from .promotion_codes import redeemable
+
+INCOMPLETE_EXPIRES_AFTER = 23 * 3600
+TRIAL_WILL_END_BEFORE = 3 * 86400
+RENEWAL_FINALIZE_DELAY = 3600
+
+ITEM = Obj({"price": Str(), "quantity": Int(min=0), "metadata": Metadata(), "id": Str(), "deleted": Bool(),
+            "clear_usage": Bool(), "discounts": List(Obj({"coupon": Str(), "promotion_code": Str()}))})
+DISCOUNTS = List(Obj({"coupon": Str(), "promotion_code": Str(), "discount": Str()}), max_items=20)
+COMMON = {
+    "metadata": Metadata(), "default_payment_method": Str(), "description": Str(max_length=500),
+    "cancel_at_period_end": Bool(), "cancel_at": Timestamp(keywords=("max_period_end", "min_period_end")),
+    "collection_method": Enum("charge_automatically", "send_invoice"), "days_until_due": Int(min=0),
+    "discounts": DISCOUNTS, "off_session": Bool(),
+    "payment_behavior": Enum("allow_incomplete", "default_incomplete", "error_if_incomplete",
+                             "pending_if_incomplete"),
+    "proration_behavior": Enum("always_invoice", "create_prorations", "none"),
+    "trial_end": Timestamp(keywords=("now",)),
+    "automatic_tax": Obj({"enabled": Bool(required=True)}),
+    "payment_settings": Obj({"save_default_payment_method": Enum("off", "on_subscription"),
+                             "payment_method_types": List(Str())}),
+    "trial_settings": Obj({"end_behavior": Obj({"missing_payment_method": Enum("cancel", "create_invoice",
+                                                                               "pause")})}),
+}
+CREATE = {**COMMON, "customer": Str(required=True), "items": List(ITEM, max_items=20, required=True),
+          "trial_period_days": Int(min=0, max=730), "trial_from_plan": Bool(), "currency": Str(),
+          "billing_cycle_anchor": Int(min=0)}
+UPDATE = {**COMMON, "items": List(ITEM, max_items=20),
+          "billing_cycle_anchor": Enum("now", "unchanged"),
+          "cancellation_details": Obj({"comment": Str(), "feedback": Str()}),
+          "proration_date": Int(min=0)}
+CANCEL = {"invoice_now": Bool(), "prorate": Bool(),
+          "cancellation_details": Obj({"comment": Str(), "feedback": Str()})}
+
+
+# ---- time ------------------------------------------------------------------------------------------
+
+def add_months(ts: int, months: int) -> int:
+    d = datetime.fromtimestamp(ts, timezone.utc)
+    month0 = d.month - 1 + months
+    year, month = d.year + month0 // 12, month0 % 12 + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return int(d.replace(year=year, month=month, day=day).timestamp())
+
+
+def period_end(start: int, recurring: dict) -> int:
+    n = recurring.get("interval_count") or 1
+    interval = recurring["interval"]
+    if interval == "month":
+        return add_months(start, n)
+    if interval == "year":
+        return add_months(start, 12 * n)
+    return start + n * (7 * 86400 if interval == "week" else 86400)
+
+
+# ---- building blocks --------------------------------------------------------------------------------
+
+def plan_from_price(price: dict) -> dict:
+    rec = price["recurring"]
+    return {"id": price["id"], "object": "plan", "active": price["active"], "amount": price["unit_amount"],
+            "amount_decimal": price["unit_amount_decimal"], "billing_scheme": price["billing_scheme"],
+            "created": price["created"], "currency": price["currency"], "interval": rec["interval"],
+            "interval_count": rec["interval_count"], "livemode": price["livemode"], "metadata": price["metadata"],
+            "meter": rec.get("meter"), "nickname": price["nickname"], "product": price["product"],
+            "tiers_mode": None, "transform_usage": None, "trial_period_days": rec.get("trial_period_days"),
+            "usage_type": rec.get("usage_type", "licensed")}
+
+
+def new_item(ctx: Ctx, sub_id: str, price: dict, quantity: int, metadata: dict | None, period: tuple[int, int],
+             now: int) -> dict:
+    item = {"id": ctx.new_id("si", 14), "object": "subscription_item", "billing_thresholds": None, "created": now,
+            "current_period_end": period[1], "current_period_start": period[0], "current_trial": None,
+            "discounts": [], "metadata": merge_metadata({}, metadata or {}), "plan": plan_from_price(price),
+            "price": snapshot(price), "quantity": quantity, "subscription": sub_id, "tax_rates": []}
+    return ctx.put("subscription_item", item)
+
+
+def recurring_price(ctx: Ctx, price_id: str, param: str) -> dict:
+    price = ctx.get("price", price_id, param)
+    if price["type"] != "recurring":
+        raise InvalidRequest("The price specified is set to `type=one_time` but this field only accepts prices "
+                             f"with `type=recurring`.", param=param)
+    if not price["active"]:
+        raise InvalidRequest("The price specified is inactive. This field only accepts active prices.", param=param)
+    return price
+
+
+def check_compatible(prices: list[tuple[dict, str]]):
+    first = prices[0][0]
+    for price, param in prices[1:]:
+        if price["currency"] != first["currency"]:
+            raise InvalidRequest("Currency and interval fields must match across all plans on this subscription. "
+                                 "Found mismatch in currency field.", param=param)
+        if (price["recurring"]["interval"], price["recurring"]["interval_count"]) != (
+                first["recurring"]["interval"], first["recurring"]["interval_count"]):
+            raise InvalidRequest("Currency and interval fields must match across all plans on this subscription. "
+                                 "Found mismatch in interval field.", param=param)
+
+
+def build_discounts(ctx: Ctx, specs: list[dict], customer: dict, sub_id: str | None, amount: int,
+                    currency: str, now: int, param: str = "discounts",
+                    checkout_session: str | None = None) -> list[str]:
+    ids = []
+    for i, spec in enumerate(specs or []):
+        name = f"{param}[{i}]"
+        if sum(1 for k in ("coupon", "promotion_code", "discount") if spec.get(k)) != 1:
+            raise InvalidRequest("You must specify exactly one of coupon, promotion_code or discount.", param=name)
+        if spec.get("discount"):
+            ids.append(ctx.get("discount", spec["discount"], f"{name}[discount]")["id"])
+            continue
+        promo_id = None
+        if spec.get("promotion_code"):
+            promo = ctx.get("promotion_code", spec["promotion_code"], f"{name}[promotion_code]")
+            coupon = redeemable(ctx, promo, customer=customer, amount=amount, currency=currency, now=now,
+                                param=f"{name}[promotion_code]")
+            promo["times_redeemed"] += 1
+            promo_id = promo["id"]
+        else:
+            coupon = usable_coupon(ctx, spec["coupon"], f"{name}[coupon]", now)
+        ids.append(new_discount(ctx, coupon, customer=customer["id"], subscription=sub_id, promotion_code=promo_id,
+                                checkout_session=checkout_session, start=now)["id"])
+    return ids
+
+
+def period_of(sub: dict) -> tuple[int, int]:
+    item = sub["items"]["data"][0]
+    return item["current_period_start"], item["current_period_end"]
+
+
+def set_period(sub: dict, period: tuple[int, int]):
+    sub["items"] = {**sub["items"], "data": [
+        {**it, "current_period_start": period[0], "current_period_end": period[1]} for it in sub["items"]["data"]]}
+
+
+def _save_items(ctx: Ctx, sub: dict):
+    for it in sub["items"]["data"]:
+        ctx.put("subscription_item", it)
+
+
+def _emit_updated(ctx: Ctx, sub: dict, before: dict, automatic: bool = False):
+    changed = {k: v for k, v in before.items() if sub.get(k) != v}
+    if changed:
+        ctx.emit("customer.subscription.updated", sub, changed, automatic=automatic)
+
+
+# ---- create -----------------------------------------------------------------------------------------
+
+def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = None,
+                        precreated_discounts: list[str] | None = None) -> dict:
+    customer = ctx.get("customer", p["customer"], "customer")
+    now = ctx.now(customer)
+    if not p["items"]:
+        raise InvalidRequest("Missing required param: items.", code="parameter_missing", param="items")
+    prices = []
+    for i, spec in enumerate(p["items"]):
+        if not spec.get("price"):
+            raise InvalidRequest(f"Missing required param: items[{i}][price].", code="parameter_missing",
+                                 param=f"items[{i}][price]")
+        prices.append((recurring_price(ctx, spec["price"], f"items[{i}][price]"), f"items[{i}][price]"))
+    check_compatible(prices)
+    currency = prices[0][0]["currency"]
+    behaviour = p.get("payment_behavior") or "allow_incomplete"
+    collection = p.get("collection_method") or "charge_automatically"
+    if collection == "send_invoice" and p.get("days_until_due") is None:
+        raise InvalidRequest("Missing required param: days_until_due.", code="parameter_missing",
+                             param="days_until_due")
+
+    trial_end = _trial_end(p, prices, now)
+    pm = None
+    if p.get("default_payment_method"):
+        pm = payment_methods.lookup(ctx, p["default_payment_method"], "default_payment_method")
+        if pm["customer"] != customer["id"]:
+            raise InvalidRequest("The customer does not have a payment method with the ID "
+                                 f"{p['default_payment_method']}. The payment method must be attached to the "
+                                 "customer.", param="default_payment_method")
+
+    sub_id = ctx.new_id("sub")
+    first_end = trial_end or period_end(now, prices[0][0]["recurring"])
+    subtotal = sum(pr["unit_amount"] * (spec.get("quantity") if spec.get("quantity") is not None else 1)
+                   for (pr, _), spec in zip(prices, p["items"]))
+    discount_ids = list(precreated_discounts or [])
+    discount_ids += build_discounts(ctx, p.get("discounts") or [], customer, sub_id, subtotal, currency, now)
+    items = [new_item(ctx, sub_id, pr, spec.get("quantity") if spec.get("quantity") is not None else 1,
+                      spec.get("metadata"), (now, first_end), now) for (pr, _), spec in zip(prices, p["items"])]
+    sub = {
+        "id": sub_id, "object": "subscription", "application": None, "application_fee_percent": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": bool((p.get("automatic_tax") or {}).get("enabled")),
+                          "liability": None},
+        "billing_cycle_anchor": first_end if trial_end else now, "billing_cycle_anchor_config": None,
+        "billing_mode": {"flexible": None, "type": "classic"}, "billing_schedules": [],
+        "billing_thresholds": None, "cancel_at": None, "cancel_at_period_end": False, "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "collection_method": collection, "created": now, "currency": currency, "customer": customer["id"],
+        "customer_account": None, "days_until_due": p.get("days_until_due"),
+        "default_payment_method": pm["id"] if pm else None, "default_source": None, "default_tax_rates": [],
+        "description": p.get("description"), "discounts": discount_ids, "ended_at": None,
+        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "items": {"object": "list", "data": items, "has_more": False, "total_count": len(items),
+                  "url": f"/v1/subscription_items?subscription={sub_id}"},
+        "latest_invoice": None, "livemode": ctx.livemode, "managed_payments": None,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "next_pending_invoice_item_invoice": None,
+        "on_behalf_of": None, "pause_collection": None,
+        "payment_settings": {"payment_method_options": None, "payment_method_types": None,
+                             "save_default_payment_method": (p.get("payment_settings") or {}).get(
+                                 "save_default_payment_method", "off")},
+        "pending_invoice_item_interval": None, "pending_setup_intent": None, "pending_update": None,
+        "schedule": None, "start_date": now, "status": "incomplete", "test_clock": customer.get("test_clock"),
+        "transfer_data": None, "trial_end": trial_end, "trial_settings": {"end_behavior": {
+            "missing_payment_method": ((p.get("trial_settings") or {}).get("end_behavior") or {}).get(
+                "missing_payment_method", "create_invoice")}},
+        "trial_start": now if trial_end else None,
+    }
+    if checkout_session:
+        sub["payment_settings"]["save_default_payment_method"] = "off"
+    _check_can_pay(ctx, sub, behaviour, subtotal, trial_end)
+    ctx.put("subscription", sub)
+
+    mark = len(ctx.events)
+    inv = invoices.draft_subscription_invoice(ctx, sub, "subscription_create", (now, first_end), now,
+                                              trial=bool(trial_end))
+    sub["latest_invoice"] = inv["id"]
+    _drop_used_once_discounts(ctx, sub)
+    if inv["amount_due"] == 0:
+        # trial or 100%-off: paid at once, no PaymentIntent; a single `created` already in its final status
+        invoices.finalize(ctx, inv, now)
+        invoices.collect(ctx, inv, sub, now)
+        sub["status"] = "trialing" if trial_end else "active"
+        _emit_at(ctx, mark, "customer.subscription.created", sub)
+    else:
+        _emit_at(ctx, mark, "customer.subscription.created", sub)
+        invoices.finalize(ctx, inv, now)
+        if behaviour != "default_incomplete" and collection == "charge_automatically":
+            if invoices.collect(ctx, inv, sub, now) == "paid":
+                after_invoice_paid(ctx, sub, inv, now)
+    if p.get("cancel_at_period_end") or p.get("cancel_at"):
+        before = snapshot(sub)
+        _apply_cancel_settings(ctx, sub, p, now)
+        _emit_updated(ctx, sub, before)
+    return sub
+
+
+def _emit_at(ctx: Ctx, index: int, event_type: str, obj: dict):
+    ctx.emit(event_type, obj)
+    ctx.events.insert(index, ctx.events.pop())
+
+
+def _trial_end(p: dict, prices, now: int) -> int | None:
+    if p.get("trial_end") is not None and p.get("trial_period_days") is not None:
+        raise InvalidRequest("You may only specify one of these parameters: trial_end, trial_period_days.",
+                             param="trial_end")
+    if p.get("trial_end") == "now":
+        return None
+    if p.get("trial_end") is not None:
+        if p["trial_end"] <= now:
+            raise InvalidRequest("Invalid timestamp: must be an integer Unix timestamp in the future.",
+                                 param="trial_end")
+        return p["trial_end"]
+    days = p.get("trial_period_days")
+    if days is None and p.get("trial_from_plan"):
+        days = prices[0][0]["recurring"].get("trial_period_days")
+    return now + days * 86400 if days else None
+
+
+def _check_can_pay(ctx: Ctx, sub: dict, behaviour: str, subtotal: int, trial_end):
+    """Failures Stripe reports before creating anything (so a 4xx leaves no half-made subscription)."""
+    if trial_end or subtotal == 0 or sub["collection_method"] != "charge_automatically":
+        return
+    if behaviour == "default_incomplete":
+        return
+    pm = invoices.payment_method_for(ctx, sub)
+    if pm is None:
+        # a discount may still bring the amount to 0
+        if _discounted_total(ctx, sub, subtotal) == 0:
+            return
+        raise InvalidRequest(
+            "This customer has no attached payment source or default payment method. Please consider adding a "
+            "default payment method. For more information, visit "
+            "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority.",
+            code="resource_missing")
+    if behaviour == "error_if_incomplete" and payment_methods.behaviour(pm) != "ok":
+        if _discounted_total(ctx, sub, subtotal) == 0:
+            return
+        b = payment_methods.behaviour(pm)
+        raise payment_methods.decline_error(b.split(":", 1)[1] if ":" in b else "authentication_required")
+
+
+def _discounted_total(ctx: Ctx, sub: dict, subtotal: int) -> int:
+    from .coupons import discount_amount
+    total = subtotal
+    for di in invoices.active_discounts(ctx, sub, sub["created"]):
+        coupon = ctx.find("coupon", di["source"]["coupon"])
+        total -= discount_amount(coupon, total, sub["currency"]) if coupon else 0
+    return total
+
+
+def _drop_used_once_discounts(ctx: Ctx, sub: dict):
+    keep = []
+    for di_id in sub["discounts"]:
+        di = ctx.find("discount", di_id)
+        coupon = ctx.find("coupon", di["source"]["coupon"]) if di else None
+        if coupon and coupon["duration"] == "once":
+            continue
+        keep.append(di_id)
+    sub["discounts"] = keep
+
+
+def after_invoice_paid(ctx: Ctx, sub: dict, inv: dict, now: int, automatic: bool = False):
+    if sub["status"] in ("incomplete", "past_due", "unpaid"):
+        before = {"status": sub["status"]}
+        sub["status"] = "active"
+        _emit_updated(ctx, sub, before, automatic)
+
+
+# ---- update -----------------------------------------------------------------------------------------
+
+def _apply_cancel_settings(ctx: Ctx, sub: dict, p: dict, now: int):
+    if "cancel_at_period_end" in p and p["cancel_at_period_end"] is not None:
+        flag = p["cancel_at_period_end"]
+        sub["cancel_at_period_end"] = flag
+        sub["cancel_at"] = period_of(sub)[1] if flag else None
+        sub["canceled_at"] = now if flag else None
+    if "cancel_at" in p:
+        at = p["cancel_at"]
+        if at in ("max_period_end", "min_period_end"):
+            at = period_of(sub)[1]
+        if at is not None and at <= now:
+            raise InvalidRequest("Invalid cancel_at: must be in the future.", param="cancel_at")
+        sub["cancel_at"] = at
+        sub["cancel_at_period_end"] = bool(at) and at == period_of(sub)[1]
+        sub["canceled_at"] = now if at else None
+    if sub["cancel_at"] is None:
+        sub["cancellation_details"] = {"comment": None, "feedback": None, "reason": None}
+    else:
+        sub["cancellation_details"] = {**sub["cancellation_details"], "reason": "cancellation_requested"}
+
+
+def update_subscription(ctx: Ctx, sub: dict, p: dict) -> dict:
+    now = ctx.now(sub["customer"])
+    before = snapshot(sub)
+    customer = ctx.get("customer", sub["customer"])
+    if "metadata" in p:
+        sub["metadata"] = merge_metadata(sub["metadata"], p["metadata"])
+    if "description" in p:
+        sub["description"] = p["description"]
+    if "default_payment_method" in p:
+        pm_id = p["default_payment_method"]
+        if pm_id:
+            pm = payment_methods.lookup(ctx, pm_id, "default_payment_method")
+            if pm["customer"] != customer["id"]:
+                raise InvalidRequest("The payment method must be attached to the customer.",
+                                     param="default_payment_method")
+            pm_id = pm["id"]
+        sub["default_payment_method"] = pm_id
+    if p.get("cancellation_details"):
+        sub["cancellation_details"] = {**sub["cancellation_details"], **p["cancellation_details"]}
+    if "collection_method" in p:
+        sub["collection_method"] = p["collection_method"]
+    if "days_until_due" in p:
+        sub["days_until_due"] = p["days_until_due"]
+    if "discounts" in p:
+        sub["discounts"] = build_discounts(ctx, p["discounts"] or [], customer, sub["id"], 0, sub["currency"], now)
+    price_changed = False
+    if p.get("items"):
+        price_changed = _update_items(ctx, sub, p["items"], now)
+    if "trial_end" in p and p["trial_end"] is not None:
+        if p["trial_end"] == "now":
+            if sub["status"] == "trialing":
+                _end_trial(ctx, sub, now, emit_previous=None)
+        else:
+            sub["trial_end"] = p["trial_end"]
+            if sub["status"] == "trialing":
+                set_period(sub, (period_of(sub)[0], p["trial_end"]))
+                _save_items(ctx, sub)
+    if "cancel_at_period_end" in p or "cancel_at" in p:
+        _apply_cancel_settings(ctx, sub, p, now)
+    if price_changed:
+        _prorate(ctx, sub, before, p, now)
+    changed = {k: v for k, v in before.items() if sub.get(k) != v}
+    if changed:
+        ctx.emit("customer.subscription.updated", sub, changed)
+    return sub
+
+
+def _update_items(ctx: Ctx, sub: dict, specs: list[dict], now: int) -> bool:
+    items = [dict(it) for it in sub["items"]["data"]]
+    by_id = {it["id"]: it for it in items}
+    period = period_of(sub)
+    changed = False
+    for i, spec in enumerate(specs):
+        param = f"items[{i}]"
+        if spec.get("id"):
+            item = by_id.get(spec["id"])
+            if item is None:
+                raise InvalidRequest(f"No such subscription item: '{spec['id']}'", code="resource_missing",
+                                     param=f"{param}[id]")
+            if spec.get("deleted"):
+                items.remove(item)
+                ctx.table("subscription_item").remove(item["id"])
+                changed = True
+                continue
+            if spec.get("price") and spec["price"] != item["price"]["id"]:
+                price = recurring_price(ctx, spec["price"], f"{param}[price]")
+                item["price"], item["plan"] = snapshot(price), plan_from_price(price)
+                changed = True
+            if spec.get("quantity") is not None and spec["quantity"] != item["quantity"]:
+                item["quantity"] = spec["quantity"]
+                changed = True
+            if "metadata" in spec:
+                item["metadata"] = merge_metadata(item["metadata"], spec["metadata"])
+        else:
+            if not spec.get("price"):
+                raise InvalidRequest(f"Missing required param: {param}[price].", code="parameter_missing",
+                                     param=f"{param}[price]")
+            price = recurring_price(ctx, spec["price"], f"{param}[price]")
+            qty = spec.get("quantity") if spec.get("quantity") is not None else 1
+            items.append(new_item(ctx, sub["id"], price, qty, spec.get("metadata"), period, now))
+            changed = True
+    if not items:
+        raise InvalidRequest("A subscription must have at least one active plan. To cancel a subscription, "
+                             "please use the cancel API endpoint.", param="items")
+    check_compatible([(it["price"], f"items[{i}][price]") for i, it in enumerate(items)])
+    sub["items"] = {**sub["items"], "data": items, "total_count": len(items)}
+    _save_items(ctx, sub)
+    return changed
+
+
+def _prorate(ctx: Ctx, sub: dict, before: dict, p: dict, now: int):
+    """Credit the unused time of the old items and charge the new ones for the rest of the period:
+    held as pending invoice items for the next invoice (create_prorations) or invoiced now (always_invoice)."""
+    behaviour = p.get("proration_behavior") or "create_prorations"
+    if behaviour == "none" or sub["status"] == "trialing":
+        return
+    start, end = period_of(sub)
+    if end <= start:
+        return
+    share = max(0.0, min(1.0, (end - (p.get("proration_date") or now)) / (end - start)))
+    old = sum(it["price"]["unit_amount"] * (it.get("quantity") or 1) for it in before["items"]["data"])
+    new = sum(it["price"]["unit_amount"] * (it.get("quantity") or 1) for it in sub["items"]["data"])
+    credit, charge = -int(round(old * share)), int(round(new * share))
+    pending = ctx.table("pending_proration")
+    entry = pending.get(sub["id"]) or {"id": sub["id"], "amount": 0}
+    entry["amount"] += credit + charge
+    pending.put(entry)
+    if behaviour == "always_invoice":
+        _invoice_now(ctx, sub, now, "subscription_update")
+
+
+def take_pending_prorations(ctx: Ctx, sub_id: str) -> int:
+    entry = ctx.table("pending_proration").remove(sub_id)
+    return entry["amount"] if entry else 0
+
+
+def _invoice_now(ctx: Ctx, sub: dict, now: int, reason: str, automatic: bool = False) -> dict:
+    inv = invoices.draft_subscription_invoice(ctx, sub, reason, period_of(sub), now,
+                                              invoice_period=(now, now))
+    extra = take_pending_prorations(ctx, sub["id"])
+    if reason == "subscription_update":
+        invoices.replace_with_proration(ctx, inv, sub, extra)
+    else:
+        invoices.add_proration(ctx, inv, sub, extra)
+    sub["latest_invoice"] = inv["id"]
+    invoices.finalize(ctx, inv, now)
+    if invoices.collect(ctx, inv, sub, now) == "paid":
+        after_invoice_paid(ctx, sub, inv, now, automatic)
+    return inv
+
+
+# ---- cancel -----------------------------------------------------------------------------------------
+
+def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requested", at: int | None = None,
+                        automatic: bool = False, details: dict | None = None) -> dict:
+    now = ctx.now(sub["customer"]) if at is None else at
+    sub["status"] = "canceled"
+    sub["ended_at"] = now
+    sub["canceled_at"] = sub["canceled_at"] or now
+    sub["cancellation_details"] = {**sub["cancellation_details"], **(details or {}), "reason": reason}
+    for inv in ctx.table("invoice").rows.values():
+        if (inv["parent"]["subscription_details"]["subscription"] == sub["id"] and inv["status"] == "draft"):
+            inv["status"] = "void"
+    ctx.emit("customer.subscription.deleted", sub, automatic=automatic)
+    return sub
+
+
+# ---- time-driven transitions (test clocks) ------------------------------------------------------------
+
+def next_due(ctx: Ctx, sub: dict) -> tuple[int, str] | None:
+    """The next scheduled transition of a subscription: (time, what)."""
+    if sub["status"] in ("canceled", "incomplete_expired"):
+        return None
+    if sub["status"] == "incomplete":
+        return sub["created"] + INCOMPLETE_EXPIRES_AFTER, "expire_incomplete"
+    candidates = []
+    start, end = period_of(sub)
+    draft = _pending_draft(ctx, sub)
+    if draft:
+        candidates.append((draft["automatically_finalizes_at"], "finalize"))
+    if sub["status"] == "trialing" and sub["trial_end"]:
+        warn_at = sub["trial_end"] - TRIAL_WILL_END_BEFORE
+        if not _warned(ctx, sub) and warn_at > sub["trial_start"]:
+            candidates.append((warn_at, "trial_will_end"))
+        candidates.append((sub["trial_end"], "trial_end"))
+    elif sub["cancel_at"] and sub["cancel_at"] <= end:
+        candidates.append((sub["cancel_at"], "cancel"))
+    else:
+        candidates.append((end, "renew"))
+    return min(candidates) if candidates else None
+
+
+def _pending_draft(ctx: Ctx, sub: dict) -> dict | None:
+    inv_id = sub.get("latest_invoice")
+    inv = ctx.find("invoice", inv_id) if inv_id else None
+    return inv if inv and inv["status"] == "draft" and inv.get("automatically_finalizes_at") else None
+
+
+def _warned(ctx: Ctx, sub: dict) -> bool:
+    return ctx.table("trial_warning").get(sub["id"]) is not None
+
+
+def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
+    before = snapshot(sub)
+    if what == "expire_incomplete":
+        sub["status"] = "incomplete_expired"
+        sub["ended_at"] = at
+        inv = ctx.find("invoice", sub["latest_invoice"])
+        if inv and inv["status"] == "open":
+            inv["status"] = "void"
+            inv["status_transitions"] = {**inv["status_transitions"], "voided_at": at}
+            ctx.emit("invoice.voided", inv, {"status": "open"}, automatic=True)
+        _emit_updated(ctx, sub, before, automatic=True)
+    elif what == "trial_will_end":
+        ctx.table("trial_warning").put({"id": sub["id"]})
+        ctx.emit("customer.subscription.trial_will_end", sub, automatic=True)
+    elif what == "trial_end":
+        _end_trial(ctx, sub, at, emit_previous=before)
+    elif what == "cancel":
+        cancel_subscription(ctx, sub, reason="cancellation_requested", at=at, automatic=True)
+    elif what == "renew":
+        _renew(ctx, sub, at, before)
+    elif what == "finalize":
+        inv = _pending_draft(ctx, sub)
+        inv["automatically_finalizes_at"] = None
+        invoices.finalize(ctx, inv, at)
+        outcome = invoices.collect(ctx, inv, sub, at)
+        if outcome == "paid":
+            after_invoice_paid(ctx, sub, inv, at, automatic=True)
+        elif sub["status"] == "active":
+            sub["status"] = "past_due"
+            _emit_updated(ctx, sub, {"status": "active"}, automatic=True)
+
+
+def _renew(ctx: Ctx, sub: dict, at: int, before: dict):
+    old_start, _ = period_of(sub)
+    new_period = (at, period_end(at, sub["items"]["data"][0]["price"]["recurring"]))
+    set_period(sub, new_period)
+    _save_items(ctx, sub)
+    inv = invoices.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
+                                              invoice_period=(old_start, at))
+    invoices.add_proration(ctx, inv, sub, take_pending_prorations(ctx, sub["id"]))
+    inv["automatically_finalizes_at"] = at + RENEWAL_FINALIZE_DELAY
+    sub["latest_invoice"] = inv["id"]
+    _drop_used_once_discounts(ctx, sub)
+    changed = {k: v for k, v in before.items() if sub.get(k) != v}
+    ctx.emit("customer.subscription.updated", sub, changed, automatic=True)
+    ctx.events.insert(len(ctx.events) - 2, ctx.events.pop())  # the period roll is announced before invoice.created
+
+
+def _end_trial(ctx: Ctx, sub: dict, at: int, emit_previous: dict | None):
+    before = emit_previous or snapshot(sub)
+    new_period = (at, period_end(at, sub["items"]["data"][0]["price"]["recurring"]))
+    set_period(sub, new_period)
+    _save_items(ctx, sub)
+    sub["trial_end"] = at
+    sub["billing_cycle_anchor"] = at
+    pm = invoices.payment_method_for(ctx, sub)
+    if pm is None and sub["trial_settings"]["end_behavior"]["missing_payment_method"] == "cancel":
+        cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
+        return
+    inv = invoices.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
+                                              invoice_period=(at, at))
+    sub["latest_invoice"] = inv["id"]
+    invoices.finalize(ctx, inv, at)
+    outcome = invoices.collect(ctx, inv, sub, at)
+    sub["status"] = "active" if outcome == "paid" else "past_due"
+    if emit_previous is not None:
+        _emit_updated(ctx, sub, before, automatic=True)
+
+
+def advance_to(ctx: Ctx, sub: dict, target: int):
+    """Run every transition due up to `target`, in time order."""
+    for _ in range(10_000):  # bounded: a daily price over 27 years
+        due = next_due(ctx, sub)
+        if due is None or due[0] > target:
+            return
+        run_transition(ctx, sub, *due)
+
+
+# ---- routes -----------------------------------------------------------------------------------------
+
+@route("POST", "/v1/subscriptions", CREATE)
+def create(ctx: Ctx, p: dict):
+    return create_subscription(ctx, p)
+
+
+@route("GET", "/v1/subscriptions/{sub_id}")
+def retrieve(ctx: Ctx, p: dict, sub_id: str):
+    return ctx.get("subscription", sub_id)
+
+
+@route("POST", "/v1/subscriptions/{sub_id}", UPDATE)
+def update(ctx: Ctx, p: dict, sub_id: str):
+    sub = ctx.get("subscription", sub_id)
+    if sub["status"] in ("canceled", "incomplete_expired") and set(p) - {"metadata", "cancellation_details",
+                                                                        "expand"}:
+        raise InvalidRequest("A canceled subscription can only update its cancellation_details and metadata.")
+    return update_subscription(ctx, sub, p)
+
+
+@route("DELETE", "/v1/subscriptions/{sub_id}", CANCEL)
+def cancel(ctx: Ctx, p: dict, sub_id: str):
+    sub = ctx.get("subscription", sub_id)
+    if sub["status"] in ("canceled", "incomplete_expired"):
+        raise InvalidRequest("This subscription has already been canceled.")
+    return cancel_subscription(ctx, sub, details=p.get("cancellation_details"))
+
+
+STATUSES = ("active", "all", "canceled", "ended", "incomplete", "incomplete_expired", "past_due", "paused",
+            "trialing", "unpaid")
+LIST = {"customer": Str(), "price": Str(), "status": Enum(*STATUSES), "test_clock": Str(),
+        "created": CREATED_FILTER, "collection_method": Enum("charge_automatically", "send_invoice"),
+        "current_period_end": CREATED_FILTER, "current_period_start": CREATED_FILTER}
+
+
+@route("GET", "/v1/subscriptions", LIST, listing=True)
+def list_(ctx: Ctx, p: dict):
+    from .customers import in_range
+    status = p.get("status")
+
+    def status_ok(s):
+        if status is None:
+            return s["status"] != "canceled"
+        if status == "all":
+            return True
+        if status == "ended":
+            return s["status"] in ("canceled", "incomplete_expired")
+        return s["status"] == status
+
+    def keep(s):
+        start, end = period_of(s)
+        return (status_ok(s) and (p.get("customer") is None or s["customer"] == p["customer"])
+                and (p.get("price") is None or any(it["price"]["id"] == p["price"] for it in s["items"]["data"]))
+                and (p.get("test_clock") is None or s["test_clock"] == p["test_clock"])
+                and (p.get("collection_method") is None or s["collection_method"] == p["collection_method"])
+                and (p.get("created") is None or in_range(s["created"], p["created"]))
+                and (p.get("current_period_end") is None or in_range(end, p["current_period_end"]))
+                and (p.get("current_period_start") is None or in_range(start, p["current_period_start"])))
+
+    return paginate(ctx, "subscription", p, "/v1/subscriptions", keep)

@@ -1,0 +1,85 @@
+"""Test clocks: frozen time for the customers (and their subscriptions) attached to them.
+
+Advancing runs every due transition (trial warnings and ends, renewals, invoice finalization,
+period-end cancellations) in time order across the clock's subscriptions, then reports `ready`.
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidRequest
+from ..params import Int, Str
+from ..routing import Ctx, paginate, route
+from .subscriptions import next_due, run_transition
+
+DELETES_AFTER = 30 * 86400
+MAX_ADVANCE_INTERVALS = 2  # Stripe: at most two intervals of the shortest subscription ahead
+
+
+def _check_mode(ctx: Ctx):
+    if ctx.livemode:
+        raise InvalidRequest("Test clocks are only available in test mode.")
+
+
+@route("POST", "/v1/test_helpers/test_clocks", {"frozen_time": Int(min=0, required=True), "name": Str(max_length=300)})
+def create(ctx: Ctx, p: dict):
+    _check_mode(ctx)
+    now = ctx.now()
+    clock = {"id": ctx.new_id("clock"), "object": "test_helpers.test_clock", "created": now,
+             "deletes_after": now + DELETES_AFTER, "frozen_time": p["frozen_time"], "livemode": False,
+             "name": p.get("name"), "status": "ready", "status_details": {}}
+    ctx.put("test_helpers.test_clock", clock)
+    ctx.emit("test_helpers.test_clock.created", clock)
+    return clock
+
+
+@route("GET", "/v1/test_helpers/test_clocks/{clock_id}")
+def retrieve(ctx: Ctx, p: dict, clock_id: str):
+    _check_mode(ctx)
+    return ctx.get("test_helpers.test_clock", clock_id)
+
+
+@route("GET", "/v1/test_helpers/test_clocks", listing=True)
+def list_(ctx: Ctx, p: dict):
+    _check_mode(ctx)
+    return paginate(ctx, "test_helpers.test_clock", p, "/v1/test_helpers/test_clocks")
+
+
+@route("DELETE", "/v1/test_helpers/test_clocks/{clock_id}")
+def delete(ctx: Ctx, p: dict, clock_id: str):
+    """Deleting a clock deletes its customers (and so cancels their subscriptions), as at Stripe."""
+    _check_mode(ctx)
+    clock = ctx.get("test_helpers.test_clock", clock_id)
+    from .customers import delete as delete_customer
+    for cus in [c for c in ctx.table("customer").rows.values() if c.get("test_clock") == clock_id]:
+        delete_customer(ctx, {}, cus["id"])
+    ctx.table("test_helpers.test_clock").remove(clock_id)
+    ctx.emit("test_helpers.test_clock.deleted", clock)
+    return {"id": clock_id, "object": "test_helpers.test_clock", "deleted": True}
+
+
+@route("POST", "/v1/test_helpers/test_clocks/{clock_id}/advance", {"frozen_time": Int(min=0, required=True)})
+def advance(ctx: Ctx, p: dict, clock_id: str):
+    _check_mode(ctx)
+    clock = ctx.get("test_helpers.test_clock", clock_id)
+    target = p["frozen_time"]
+    if target <= clock["frozen_time"]:
+        raise InvalidRequest("The test clock's frozen_time cannot be set to a time before or equal to its current "
+                             "frozen_time.", param="frozen_time")
+    advance_clock(ctx, clock, target)
+    return clock
+
+
+def advance_clock(ctx: Ctx, clock: dict, target: int):
+    customers = {c["id"] for c in ctx.table("customer").rows.values() if c.get("test_clock") == clock["id"]}
+    subs = [s for s in ctx.table("subscription").rows.values() if s["customer"] in customers]
+    clock["status"] = "advancing"
+    for _ in range(100_000):  # bounded; each step moves time forward
+        due = [(d[0], i, d[1]) for i, s in enumerate(subs) if (d := next_due(ctx, s)) and d[0] <= target]
+        if not due:
+            break
+        at, i, what = min(due)
+        clock["frozen_time"] = at  # events of this step carry the clock's time
+        run_transition(ctx, subs[i], at, what)
+    clock["frozen_time"] = target
+    clock["status"] = "ready"
+    ctx.emit("test_helpers.test_clock.ready", clock, automatic=True)

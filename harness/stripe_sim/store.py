@@ -1,0 +1,144 @@
+"""In-memory state: two namespaces (test and live), one table per object kind.
+
+Tables keep insertion order with O(1) lookup and O(page) pagination from any cursor, so the cost of a
+call does not grow with the store. Ids are global, which lets a lookup in one mode tell that the
+object exists in the other (Stripe's "a similar object exists in live mode" hint).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+import threading
+from collections.abc import Callable, Iterator
+
+_ALPHABET = string.ascii_letters + string.digits
+
+# id prefix -> object kind, for `expand[]` and for cross-mode hints
+PREFIXES = {
+    "cus": "customer", "prod": "product", "price": "price", "promo": "promotion_code",
+    "pm": "payment_method", "cs": "checkout.session", "sub": "subscription", "si": "subscription_item",
+    "in": "invoice", "il": "line_item", "bps": "billing_portal.session",
+    "bpc": "billing_portal.configuration", "we": "webhook_endpoint", "evt": "event",
+    "clock": "test_helpers.test_clock", "pi": "payment_intent", "ch": "charge", "di": "discount",
+    "inpay": "invoice_payment", "card": "card",
+}
+
+# object kind -> the noun Stripe uses in "No such <noun>: 'id'"
+NOUNS = {
+    "checkout.session": "checkout.session", "billing_portal.configuration": "configuration",
+    "billing_portal.session": "billing portal session", "test_helpers.test_clock": "test clock",
+    "payment_method": "PaymentMethod", "payment_intent": "payment_intent", "subscription_item": "subscription item",
+    "webhook_endpoint": "webhook endpoint", "promotion_code": "promotion code",
+}
+
+
+def noun(kind: str) -> str:
+    return NOUNS.get(kind, kind.replace("_", " "))
+
+
+class Ids:
+    """Stripe-looking ids: prefix + 24 base62 characters. Seedable for reproducible runs."""
+
+    def __init__(self, seed: int | None = None):
+        self._rng = random.Random(seed if seed is not None else os.urandom(16))
+
+    def new(self, prefix: str, length: int = 24) -> str:
+        return f"{prefix}_{''.join(self._rng.choices(_ALPHABET, k=length))}"
+
+    def secret(self, prefix: str, length: int = 32) -> str:
+        return self.new(prefix, length)
+
+
+class Table:
+    def __init__(self):
+        self.rows: dict[str, dict] = {}
+        self._order: list[str | None] = []
+        self._pos: dict[str, int] = {}
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __contains__(self, obj_id):
+        return obj_id in self.rows
+
+    def get(self, obj_id: str) -> dict | None:
+        return self.rows.get(obj_id)
+
+    def put(self, obj: dict) -> dict:
+        obj_id = obj["id"]
+        if obj_id not in self.rows:
+            self._pos[obj_id] = len(self._order)
+            self._order.append(obj_id)
+        self.rows[obj_id] = obj
+        return obj
+
+    def remove(self, obj_id: str) -> dict | None:
+        obj = self.rows.pop(obj_id, None)
+        pos = self._pos.pop(obj_id, None)
+        if pos is not None:
+            self._order[pos] = None
+        return obj
+
+    def newest_first(self, starting_after: str | None = None) -> Iterator[dict]:
+        start = len(self._order) - 1
+        if starting_after is not None:
+            start = self._pos[starting_after] - 1
+        for i in range(start, -1, -1):
+            obj_id = self._order[i]
+            if obj_id is not None:
+                yield self.rows[obj_id]
+
+    def oldest_first(self, ending_before: str) -> Iterator[dict]:
+        for i in range(self._pos[ending_before] + 1, len(self._order)):
+            obj_id = self._order[i]
+            if obj_id is not None:
+                yield self.rows[obj_id]
+
+    def position(self, obj_id: str) -> int | None:
+        return self._pos.get(obj_id)
+
+
+class Namespace:
+    """All objects of one mode."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.livemode = mode == "live"
+        self.tables: dict[str, Table] = {}
+
+    def table(self, kind: str) -> Table:
+        t = self.tables.get(kind)
+        if t is None:
+            t = self.tables[kind] = Table()
+        return t
+
+
+class Store:
+    def __init__(self, seed: int | None = None):
+        self.lock = threading.RLock()
+        self.ids = Ids(seed)
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.modes = {"test": Namespace("test"), "live": Namespace("live")}
+            self.owner: dict[str, str] = {}  # id -> mode, for the cross-mode hint
+
+    def ns(self, mode: str) -> Namespace:
+        return self.modes[mode]
+
+    def put(self, mode: str, kind: str, obj: dict) -> dict:
+        self.owner[obj["id"]] = mode
+        return self.modes[mode].table(kind).put(obj)
+
+    def find(self, mode: str, kind: str, obj_id: str) -> dict | None:
+        return self.modes[mode].table(kind).get(obj_id)
+
+    def other_mode_has(self, mode: str, obj_id: str) -> str | None:
+        owner = self.owner.get(obj_id)
+        return owner if owner and owner != mode else None
+
+    def scan(self, mode: str, kind: str, pred: Callable[[dict], bool]) -> Iterator[dict]:
+        return (o for o in self.modes[mode].table(kind).newest_first() if pred(o))
