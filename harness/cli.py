@@ -1,0 +1,90 @@
+"""`tiersync`: the command line.
+
+  tiersync serve [--host H] [--port P] [--json] [--accept-any-key] [--key sk_test_...]
+  tiersync demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from .server import ThreadedServer
+from .stripe_sim import StripeSim
+from .stripe_sim.app import DEFAULT_LIVE_KEY, DEFAULT_TEST_KEY, _KEY_SHAPE
+
+DEFAULT_STRIPE_PORT = 12111
+
+
+def _parse_keys(values: list[str]) -> dict[str, str]:
+    keys = {}
+    for key in values:
+        m = _KEY_SHAPE.match(key)
+        if not m:
+            raise SystemExit(f"tiersync: --key {key[:8]}…: not a Stripe secret key (sk_test_/sk_live_/rk_…)")
+        keys[key] = m.group(2)
+    return keys
+
+
+def cmd_serve(args) -> int:
+    keys = _parse_keys(args.key) if args.key else None
+    if keys is not None and not any(m == "test" for m in keys.values()):
+        keys[DEFAULT_TEST_KEY] = "test"
+    if keys is not None and not any(m == "live" for m in keys.values()):
+        keys[DEFAULT_LIVE_KEY] = "live"
+    sim = StripeSim(keys, accept_any_key=args.accept_any_key)
+    try:
+        server = ThreadedServer(sim, host=args.host, port=args.port).start()
+    except OSError as exc:
+        print(f"tiersync serve: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    sim.public_url = server.url
+    info = {
+        "stripe": {"url": server.url, "api_base": server.url, "test_key": sim.test_key, "live_key": sim.live_key,
+                   "accept_any_key": args.accept_any_key},
+    }
+    if args.json:
+        print(json.dumps(info), flush=True)
+    else:
+        print(f"Stripe simulator on {server.url}")
+        print(f"  test key: {sim.test_key}\n  live key: {sim.live_key}")
+        print('  python: stripe.StripeClient(KEY, base_addresses={"api": "%s"})' % server.url)
+        print("Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tiersync", description="Stripe + Clerk subscription billing test harness")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the simulators")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_STRIPE_PORT, help="Stripe simulator port (0: any)")
+    serve.add_argument("--json", action="store_true", help="print one JSON line describing the stack, then serve")
+    serve.add_argument("--accept-any-key", action="store_true", help="accept any well-formed sk_/rk_ key")
+    serve.add_argument("--key", action="append", default=[], help="a secret key to accept (repeatable)")
+    serve.set_defaults(func=cmd_serve)
+    demo = sub.add_parser("demo", help="run the main job against the simulators and print the report")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
