@@ -1,0 +1,47 @@
+"""The `tiersync` command: `serve --json` prints one line others can drive the stack with; `demo` passes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import stripe
+
+from harness.cli import main
+
+
+def test_serve_json_prints_one_line_and_serves():
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        stripe_info = info["stripe"]
+        assert stripe_info["url"].startswith("http://127.0.0.1:")
+        client = stripe.StripeClient(stripe_info["test_key"], base_addresses={"api": stripe_info["url"]},
+                                     max_network_retries=0)
+        cus = client.v1.customers.create(params={"email": "a@example.com"})
+        assert cus.livemode is False
+        live = stripe.StripeClient(stripe_info["live_key"], base_addresses={"api": stripe_info["url"]})
+        assert live.v1.customers.list().data == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_serve_reports_a_busy_port_without_traceback(capsys):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot listen" in err and "Traceback" not in err
+
+
+def test_demo_passes(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "All checks passed." in out and "customer.subscription.deleted" in out
