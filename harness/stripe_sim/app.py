@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -14,12 +15,15 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from . import resources  # noqa: F401  (registers every route)
+from .api_faults import ApiFaults
 from .clock import Clock
-from .errors import AuthenticationFailed, IdempotencyError, InvalidRequest, StripeError, mask_key
+from .errors import (ApiError, AuthenticationFailed, IdempotencyError, InvalidRequest, RateLimited, StripeError,
+                     mask_key)
 from .expand import apply_expand
 from .params import check_fields, decode_form
 from .routing import API_VERSION, ROUTES, Ctx
 from .store import Store
+from .webhooks.delivery import WebhookDeliverer
 
 DEFAULT_TEST_KEY = "sk_test_tiersync_sim_key"
 DEFAULT_LIVE_KEY = "sk_live_tiersync_sim_key"
@@ -34,6 +38,7 @@ class Response:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # an API fault's "timeout": answer only after this many seconds
 
     def json(self):
         return json.loads(self.body)
@@ -46,6 +51,7 @@ class LoggedRequest:
     status: int
     request_id: str
     mode: str | None
+    fault: str | None = None
 
 
 class StripeSim:
@@ -66,6 +72,8 @@ class StripeSim:
         self.request_log: list[LoggedRequest] = []
         self._idempotency: OrderedDict[tuple, tuple] = OrderedDict()
         self._lock = threading.RLock()
+        self.api_faults = ApiFaults()
+        self.webhooks = WebhookDeliverer(self)
 
     # ---- control ----------------------------------------------------------------------------------
     def reset(self):
@@ -74,8 +82,10 @@ class StripeSim:
             self.clock.reset()
             self.webhook_secrets.clear()
             self.deliveries.clear()
+            self.api_faults.clear()
             self.request_log.clear()
             self._idempotency.clear()
+        self.webhooks.reset()
 
     def key_for(self, mode: str) -> str:
         return next(k for k, m in self.keys.items() if m == mode and k.startswith("sk_"))
@@ -123,6 +133,9 @@ class StripeSim:
                 mode = self._authenticate(headers)
                 if not _VERSION_SHAPE.match(version):
                     raise InvalidRequest(f"Invalid Stripe API version: {version}", code="api_version_invalid")
+            fault = self.api_faults.take(method, path) if not route.admin and self.api_faults.faults else None
+            if fault is not None:
+                return self._fault_response(fault, out_headers, method, path, request_id, mode)
             if len(body) > MAX_BODY:
                 raise InvalidRequest("Request body too large.", status=413)
             raw = body.decode("utf-8")
@@ -148,6 +161,19 @@ class StripeSim:
         except (UnicodeDecodeError, RecursionError) as exc:
             err = InvalidRequest(f"Invalid request body: {type(exc).__name__}")
             return self._log(Response(400, _dump(err.body(request_id)), out_headers), method, path, request_id, mode)
+
+    def _fault_response(self, fault, headers, method, path, request_id, mode) -> Response:
+        if fault.status == "429":
+            err = RateLimited("Request rate limit exceeded. Learn more about rate limits here "
+                              "https://stripe.com/docs/rate-limits.", code="rate_limit")
+            headers = {**headers, "Retry-After": str(fault.retry_after)}
+        else:
+            err = ApiError("An unknown error occurred while processing this request (simulated).")
+        resp = Response(err.status, _dump(err.body(request_id)), headers,
+                        delay=fault.seconds if fault.status == "timeout" else 0.0)
+        resp = self._log(resp, method, path, request_id, mode)
+        self.request_log[-1].fault = f"{fault.id}:{fault.status}"
+        return resp
 
     def _run(self, route, path_params, params, mode, request_id, idem) -> tuple[int, bytes]:
         ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
@@ -252,6 +278,8 @@ class StripeSim:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         resp = self.handle(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
                            headers, b"".join(chunks))
+        if resp.delay:
+            await asyncio.sleep(resp.delay)
         await send({"type": "http.response.start", "status": resp.status,
                     "headers": [(k.lower().encode(), v.encode()) for k, v in resp.headers.items()]})
         await send({"type": "http.response.body", "body": resp.body})

@@ -11,9 +11,13 @@ class Clock:
         self.frozen: int | None = None
 
     def now(self) -> int:
+        return int(self.time())
+
+    def time(self) -> float:
+        """Unix time in seconds as a float: real time plus any fast-forward, or the frozen instant."""
         if self.frozen is not None:
-            return self.frozen
-        return int(time.time()) + self.offset
+            return float(self.frozen)
+        return time.time() + self.offset
 
     def freeze(self, at: int | None = None):
         self.frozen = int(time.time()) if at is None else at

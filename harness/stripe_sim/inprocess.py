@@ -7,6 +7,7 @@ import contextlib
 import re
 from urllib.parse import urlsplit
 
+import requests
 import responses
 
 from .app import StripeSim
@@ -28,6 +29,8 @@ def mock_stripe(sim: StripeSim | None = None, *, passthrough: tuple[str, ...] = 
             body = body.encode()
         headers = {k.lower(): v for k, v in request.headers.items()}
         resp = sim.handle(request.method, parts.path, parts.query, headers, body)
+        if resp.delay:
+            raise requests.exceptions.ReadTimeout(f"simulated timeout on {parts.path}")
         return resp.status, resp.headers, resp.body
 
     for host in API_HOSTS:

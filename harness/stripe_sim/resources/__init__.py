@@ -15,5 +15,6 @@ from . import (  # noqa: F401
     subscription_items,
     subscriptions,
     test_clocks,
+    webhook_admin,
     webhook_endpoints,
 )

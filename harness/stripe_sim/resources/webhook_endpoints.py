@@ -46,7 +46,7 @@ def create(ctx: Ctx, p: dict):
           "metadata": merge_metadata({}, p.get("metadata") or {}), "status": "enabled", "url": p["url"]}
     ctx.put("webhook_endpoint", we)
     secret = ctx.store.ids.secret("whsec", 32)
-    ctx.sim.webhook_secrets[we["id"]] = [secret]
+    ctx.sim.webhook_secrets[we["id"]] = [{"secret": secret, "expires_at": None}]
     return {**we, "secret": secret}
 
 
@@ -90,3 +90,15 @@ def list_(ctx: Ctx, p: dict):
     return paginate(ctx, "webhook_endpoint", p, "/v1/webhook_endpoints")
 
 
+
+
+def roll_secret(ctx: Ctx, we_id: str, expires_in: int = 86400) -> str:
+    """The Dashboard's "Roll secret": a new secret now; the old ones stay valid for `expires_in` seconds
+    (Stripe allows up to 24 h), and meanwhile deliveries carry one `v1` per valid secret."""
+    ctx.get("webhook_endpoint", we_id)
+    secret = ctx.store.ids.secret("whsec", 32)
+    expires = ctx.sim.clock.time() + expires_in
+    old = [{**s, "expires_at": min(s["expires_at"] or expires, expires)}
+           for s in ctx.sim.webhook_secrets.get(we_id, [])]
+    ctx.sim.webhook_secrets[we_id] = [{"secret": secret, "expires_at": None}, *old]
+    return secret
