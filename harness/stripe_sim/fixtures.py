@@ -23,6 +23,7 @@ per step; `params` is the list of form pairs in Stripe's bracket encoding (`item
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -223,7 +224,9 @@ class _RefError(Exception):
 def _similar(name: str, names: Iterable[str]) -> str:
     def norm(s):
         return s.lower().replace("_", "").replace("-", "")
-    close = [n for n in names if n != name and (norm(name) in norm(n) or norm(n) in norm(name))]
+    names = [n for n in names if n != name]
+    close = [n for n in names if norm(name) in norm(n) or norm(n) in norm(name)]
+    close += [n for n in difflib.get_close_matches(name, names, n=3, cutoff=0.75) if n not in close]
     return f"; perhaps you meant: {', '.join(close)}" if close else ""
 
 
