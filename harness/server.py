@@ -20,7 +20,7 @@ class ThreadedServer:
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
-                                timeout_keep_alive=30)
+                                timeout_keep_alive=30, timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

@@ -91,15 +91,30 @@ class WebhookDeliverer:
         loop.create_task(self._timer_task())
         self._started.set()
         loop.run_forever()
+        loop.close()
 
     def close(self):
-        if self._loop is not None:
-            async def shutdown():
-                await self._client.aclose()
-                self._loop.stop()
-            asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
-            self._thread.join(timeout=5)
-            self._loop = self._thread = None
+        """Stop the delivery thread (pending deliveries are dropped); it restarts on the next event."""
+        if self._loop is None:
+            return
+
+        async def shutdown():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._client.aclose()
+            asyncio.get_running_loop().stop()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
+        self._thread.join(timeout=5)
+        self._loop = self._thread = None
+        self._started.clear()
+        self._queues.clear()
+        self._timers.clear()
+        with self._cond:
+            self._busy = 0
+            self._cond.notify_all()
 
     def _call(self, fn, *args):
         self._ensure_started()

@@ -1,0 +1,91 @@
+"""Shared fixtures for the simulator test suites.
+
+- `stripe_sim`: a fresh `StripeSim` (no transport).
+- `stripe_server`: one session-wide `ThreadedServer` over one `StripeSim` (per xdist worker), reset before
+  each test; `stripe_server.app` is the sim, `stripe_server.url` its base URL.
+- `stripe_mode` / `sim` / `client`: parametrized over "inprocess" (responses intercepts api.stripe.com)
+  and "server" (real HTTP to the threaded server). `client` is a `stripe.StripeClient` for the test key;
+  `make_client(key)` builds one for any key in the same mode (live key, bad keys...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import stripe
+
+from harness.server import ThreadedServer
+from harness.stripe_sim import StripeSim, mock_stripe
+
+STRIPE_MODES = ["inprocess", "server"]
+
+
+@pytest.fixture
+def stripe_sim() -> StripeSim:
+    return StripeSim()
+
+
+@pytest.fixture(scope="session")
+def _stripe_server_session() -> Iterator[ThreadedServer]:
+    sim = StripeSim()
+    srv = ThreadedServer(sim, port=0).start()
+    sim.public_url = srv.url
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def stripe_server(_stripe_server_session: ThreadedServer) -> ThreadedServer:
+    _stripe_server_session.app.reset()
+    return _stripe_server_session
+
+
+@pytest.fixture(params=STRIPE_MODES)
+def stripe_mode(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def sim(stripe_mode: str, request) -> Iterator[StripeSim]:
+    """The `StripeSim` behind `client`, fresh (in-process) or reset (server)."""
+    if stripe_mode == "inprocess":
+        with mock_stripe() as s:
+            yield s
+    else:
+        yield request.getfixturevalue("stripe_server").app
+
+
+@pytest.fixture
+def make_client(sim: StripeSim, stripe_mode: str, request) -> Callable[..., stripe.StripeClient]:
+    def make(key: str | None = None, **kw) -> stripe.StripeClient:
+        kw.setdefault("max_network_retries", 0)
+        if stripe_mode == "server":
+            kw.setdefault("base_addresses", {"api": request.getfixturevalue("stripe_server").url})
+        return stripe.StripeClient(sim.test_key if key is None else key, **kw)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client) -> stripe.StripeClient:
+    return make_client()
+
+
+@pytest.fixture(scope="session")
+def _receiver_session():
+    from tests.stripe_sim.receivers import Receiver
+    receiver = Receiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+def receiver(_receiver_session):
+    """A scriptable webhook receiver (tests/stripe_sim/receivers.py), cleared for each test."""
+    _receiver_session.reset()
+    return _receiver_session
