@@ -1,0 +1,289 @@
+"""The simulator's ASGI app: request log, faults and Backend API auth around the routes.
+
+Order per call: read the body -> log it -> fault plan -> secret-key check (``/v1`` Backend API
+routes only; ``/v1/client/...`` is Frontend API) -> route. ``/__sim/...`` admin routes skip
+logging, faults and auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import errors
+from .faults import FaultRule, redact_headers, redact_value
+from .pages import page_routes
+from .routes import backend_routes, clerk_endpoint, json_body
+
+if TYPE_CHECKING:
+    from .sim import ClerkSim
+
+ADMIN_PREFIX = "/__sim"
+IN_PROCESS_SCOPE_KEY = "tiersync.in_process"
+
+
+class SimulatedTimeout(Exception):
+    """In-process only: the transport turns it into ``httpx.ReadTimeout``."""
+
+
+class SimulatedDrop(Exception):
+    """Closes the connection mid-response (server) / ``httpx.RemoteProtocolError`` (in-process)."""
+
+
+class _DropFilter(logging.Filter):
+    """Keep uvicorn from printing a traceback for a connection we drop on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], SimulatedDrop))
+
+
+logging.getLogger("uvicorn.error").addFilter(_DropFilter())
+
+
+def _is_backend_api(path: str) -> bool:
+    return path.startswith("/v1/") and not path.startswith("/v1/client/")
+
+
+def _parse_logged_body(raw: bytes) -> Any:
+    if not raw:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return redact_value(json.loads(text))
+    except ValueError:
+        from urllib.parse import parse_qs
+
+        form = parse_qs(text, keep_blank_values=True)
+        if form and "=" in text:
+            return redact_value({k: v[0] for k, v in form.items()})
+        return text[:2000]
+
+
+class SimMiddleware:
+    def __init__(self, app: ASGIApp, sim: ClerkSim) -> None:
+        self.app = app
+        self.sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        raw = await _read_body(receive)
+        replay = _replaying_receive(raw, receive)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        request = Request(scope)
+        record = self.sim.request_log.record(
+            time=self.sim.clock.now(),
+            method=scope["method"],
+            path=scope["path"],
+            query={k: request.query_params.getlist(k) for k in request.query_params.keys()},
+            headers=redact_headers(headers),
+            body=_parse_logged_body(raw),
+        )
+
+        async def logging_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+            elif message["type"] == "http.response.body" and (record.status or 0) >= 400 and not record.error_code:
+                record.error_code = _error_code(message.get("body", b""))
+            await send(message)
+
+        rule = self.sim.faults.pick(scope["method"], scope["path"])
+        if rule is not None:
+            record.fault = rule.kind
+            # A dropped connection has no status; don't let its half-sent headers say 200.
+            await self._inject(rule, scope, receive, send if rule.kind == "drop" else logging_send)
+            return
+        if _is_backend_api(scope["path"]):
+            failure = self._authenticate(headers.get("authorization"))
+            if failure is not None:
+                await JSONResponse(failure.body(), status_code=failure.status)(scope, replay, logging_send)
+                return
+        await self.app(scope, replay, logging_send)
+
+    def _authenticate(self, authorization: str | None) -> errors.ClerkAPIError | None:
+        if not authorization or not authorization.lower().startswith("bearer ") or not authorization[7:].strip():
+            return errors.missing_authentication()
+        if authorization[7:].strip() not in self.sim.secret_keys:
+            return errors.invalid_secret_key()
+        return None
+
+    async def _inject(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        in_process = scope.get(IN_PROCESS_SCOPE_KEY, False)
+        if rule.kind == "error":
+            failure = errors.injected_server_error(rule.status)
+        elif rule.kind == "rate_limit":
+            failure = errors.injected_rate_limit(rule.retry_after)
+        elif rule.kind == "timeout":
+            if in_process:
+                raise SimulatedTimeout(f"injected timeout on {scope['method']} {scope['path']}")
+            # Hold the response (the call is NOT applied); stop early if the client gives up.
+            if await _sleep_unless_disconnected(rule.delay, receive):
+                return  # the client gave up; there is nobody left to answer
+            failure = errors.injected_server_error(504)
+        else:  # drop
+            if in_process:
+                raise SimulatedDrop(f"injected dropped connection on {scope['method']} {scope['path']}")
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1024")]})
+            raise SimulatedDrop("injected dropped connection")
+        await JSONResponse(failure.body(), status_code=failure.status, headers=failure.headers)(scope, receive, send)
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        return json.loads(body)["errors"][0]["code"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying_receive(raw: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _sleep_unless_disconnected(delay: float, receive: Receive) -> bool:
+    async def wait_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(wait_disconnect())
+    try:
+        done, _ = await asyncio.wait({watcher}, timeout=delay)
+    finally:
+        watcher.cancel()
+    return bool(done)
+
+
+# -- admin routes ----------------------------------------------------------------------------
+
+
+def admin_routes(sim: ClerkSim) -> list[Route]:
+    def ok(data: Any) -> JSONResponse:
+        return JSONResponse(data)
+
+    @clerk_endpoint
+    async def info(request: Request) -> Response:
+        return ok(sim.info())
+
+    @clerk_endpoint
+    async def reset(request: Request) -> Response:
+        sim.reset()
+        return ok({"reset": True})
+
+    @clerk_endpoint
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            sim.request_log.clear()
+            return ok({"cleared": True})
+        return ok([r.to_json() for r in sim.request_log.entries])
+
+    @clerk_endpoint
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            sim.clear_faults()
+            return ok({"cleared": True})
+        if request.method == "GET":
+            return ok([r.describe() for r in sim.faults.rules()])
+        body = await json_body(request, required=True)
+        try:
+            rule = sim.set_fault(**body)
+        except (TypeError, ValueError) as exc:
+            raise errors.param_value_invalid("fault", str(exc)) from exc
+        return ok(rule.describe())
+
+    @clerk_endpoint
+    async def webhook_endpoints(request: Request) -> Response:
+        if request.method == "GET":
+            return ok([e.describe() for e in sim.webhooks.endpoints.values()])
+        body = await json_body(request, required=True)
+        try:
+            endpoint = sim.add_webhook_endpoint(body.get("url", ""), events=body.get("events"), secret=body.get("secret"))
+        except ValueError as exc:
+            raise errors.param_value_invalid("url", str(exc)) from exc
+        return ok(endpoint.describe())
+
+    @clerk_endpoint
+    async def deliveries(request: Request) -> Response:
+        return ok([{**d.__dict__, "ok": d.ok} for d in sim.webhooks.deliveries])
+
+    @clerk_endpoint
+    async def outbox(request: Request) -> Response:
+        return ok([m.__dict__ for m in sim.outbox])
+
+    @clerk_endpoint
+    async def session_claims(request: Request) -> Response:
+        body = await json_body(request, required=True)
+        sim.set_session_claims(body.get("claims"))
+        return ok({"claims": sim.backend.session_claims_template})
+
+    @clerk_endpoint
+    async def clock(request: Request) -> Response:
+        body = await json_body(request)
+        advance = body.get("advance", 0)
+        if not isinstance(advance, int | float) or isinstance(advance, bool):
+            raise errors.param_format_invalid("advance", "advance must be a number of seconds.")
+        sim.clock.advance(advance)
+        return ok({"offset": sim.clock.offset, "now": sim.clock.now()})
+
+    p = ADMIN_PREFIX
+    return [
+        Route(f"{p}/info", info, methods=["GET"]),
+        Route(f"{p}/reset", reset, methods=["POST"]),
+        Route(f"{p}/requests", requests, methods=["GET", "DELETE"]),
+        Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route(f"{p}/webhook_endpoints", webhook_endpoints, methods=["GET", "POST"]),
+        Route(f"{p}/webhook_deliveries", deliveries, methods=["GET"]),
+        Route(f"{p}/outbox", outbox, methods=["GET"]),
+        Route(f"{p}/session_claims", session_claims, methods=["POST"]),
+        Route(f"{p}/clock", clock, methods=["POST"]),
+    ]
+
+
+def build_app(sim: ClerkSim) -> ASGIApp:
+    async def not_found(request: Request, exc: Exception) -> Response:
+        failure = errors.route_not_found(request.url.path)
+        return JSONResponse(failure.body(), status_code=failure.status)
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        failure = errors.method_not_allowed(request.method, request.url.path)
+        return JSONResponse(failure.body(), status_code=failure.status)
+
+    async def jwks(request: Request) -> Response:
+        return JSONResponse(sim.backend.signing_key.jwks())
+
+    routes = [
+        *backend_routes(sim),
+        *page_routes(sim),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        *admin_routes(sim),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+    return SimMiddleware(app, sim)
