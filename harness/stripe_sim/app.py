@@ -185,6 +185,9 @@ class StripeSim:
                 payload = _dump(result)
                 self.commit(ctx)
         except StripeError as exc:
+            if ctx.keep_events_on_error:
+                with self._lock:
+                    self.commit(ctx)
             return exc.status, _dump(exc.body(request_id))
         return 200, payload
 

@@ -62,6 +62,7 @@ class Ctx:
     idempotency_key: str | None = None
     api_version: str = API_VERSION
     events: list = field(default_factory=list)
+    keep_events_on_error: bool = False  # an operation whose failure Stripe still announces (a declined pay)
 
     @property
     def ns(self) -> Namespace:

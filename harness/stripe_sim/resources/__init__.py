@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     coupons,
     customers,
     events,
+    invoice_items,
     invoices,
     payment_methods,
     prices,

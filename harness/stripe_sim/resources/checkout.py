@@ -27,7 +27,13 @@ CREATE = {
                               "trial_settings": Obj({"end_behavior": Obj({"missing_payment_method": Enum(
                                   "cancel", "create_invoice", "pause")})})}),
     "payment_intent_data": Obj({"metadata": Metadata(), "description": Str(),
-                                "setup_future_usage": Enum("off_session", "on_session")}),
+                                "setup_future_usage": Enum("off_session", "on_session"),
+                                "shipping": Obj({"name": Str(required=True), "phone": Str(), "carrier": Str(),
+                                                 "tracking_number": Str(), "address": Obj(
+                                                     {k: Str() for k in ("city", "country", "line1", "line2",
+                                                                         "postal_code", "state")},
+                                                     required=True)}),
+                                "statement_descriptor": Str(), "receipt_email": Str()}),
     "allow_promotion_codes": Bool(), "discounts": List(Obj({"coupon": Str(), "promotion_code": Str()}), max_items=1),
     "payment_method_collection": Enum("always", "if_required"), "payment_method_types": List(Str()),
     "customer_creation": Enum("always", "if_required"), "billing_address_collection": Enum("auto", "required"),
@@ -152,6 +158,7 @@ def create(ctx: Ctx, p: dict):
                        "url": f"/v1/checkout/sessions/{cs_id}/line_items"},
     }
     session["_subscription_data"] = p.get("subscription_data") or {}
+    session["_payment_intent_data"] = p.get("payment_intent_data") or {}
     _refresh_totals(ctx, session)
     ctx.put("checkout.session", session)
     return public(session)
@@ -159,7 +166,7 @@ def create(ctx: Ctx, p: dict):
 
 def public(session: dict) -> dict:
     """The session as the API shows it: line_items only when expanded; private settings hidden."""
-    return {k: v for k, v in session.items() if k not in ("line_items", "_subscription_data")}
+    return {k: v for k, v in session.items() if k != "line_items" and not k.startswith("_")}
 
 
 @route("GET", "/v1/checkout/sessions/{cs_id}")
@@ -324,7 +331,9 @@ def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict |
     pi = invoices._payment_intent(ctx, {"amount_due": total, "currency": session["currency"],
                                         "customer": customer["id"] if customer else None,
                                         "billing_reason": "manual"}, pm, now)
-    pi["description"] = None
+    pid = session["_payment_intent_data"]
+    pi.update(description=pid.get("description"), metadata=dict(pid.get("metadata") or {}),
+              shipping=pid.get("shipping"))
     ctx.emit("payment_intent.created", pi)
     charge = invoices._charge(ctx, {"amount_due": total, "currency": session["currency"],
                                     "customer": pi["customer"]}, pi, pm, now, paid=True)
@@ -343,3 +352,37 @@ def complete_route(ctx: Ctx, p: dict, cs_id: str):
                      name=p.get("name"), promotion_code=p.get("promotion_code"),
                      billing_country=p.get("billing_country"), postal_code=p.get("postal_code"))
     return public(session)
+
+
+# ---- payment pages: what Stripe.js (and the Stripe CLI's fixtures) call to pay a hosted session --------
+
+def _payment_page(ctx: Ctx, session: dict) -> dict:
+    subtotal, discount = _amounts(ctx, session)
+    return {"object": "payment_page", "id": session["id"], "amount_total": subtotal - discount,
+            "currency": session["currency"], "customer_email": session["customer_email"], "mode": session["mode"],
+            "livemode": session["livemode"], "status": session["status"], "success_url": session["success_url"],
+            "line_items": session["line_items"], "session": public(session)}
+
+
+@route("GET", "/v1/payment_pages/{cs_id}")
+def payment_page(ctx: Ctx, p: dict, cs_id: str):
+    session = ctx.get("checkout.session", cs_id)
+    return _payment_page(ctx, session)
+
+
+@route("POST", "/v1/payment_pages/{cs_id}/confirm", {"payment_method": Str(required=True),
+                                                     "expected_amount": Int(min=0), "email": Str(),
+                                                     "promotion_code": Str()})
+def confirm_payment_page(ctx: Ctx, p: dict, cs_id: str):
+    session = ctx.get("checkout.session", cs_id)
+    if p.get("promotion_code"):
+        apply_promotion_code(ctx, session, p["promotion_code"])
+    subtotal, discount = _amounts(ctx, session)
+    if p.get("expected_amount") is not None and p["expected_amount"] != subtotal - discount:
+        raise InvalidRequest(f"The expected amount ({p['expected_amount']}) does not match the amount due "
+                             f"({subtotal - discount}).", param="expected_amount")
+    pm = payment_methods.lookup(ctx, p["payment_method"], "payment_method")
+    email = p.get("email") or session["customer_email"] or (pm.get("billing_details") or {}).get("email")
+    complete_session(ctx, session, payment_method=pm["id"], email=email,
+                     name=(pm.get("billing_details") or {}).get("name"))
+    return _payment_page(ctx, session)

@@ -43,13 +43,15 @@ def create(ctx: Ctx, p: dict):
         ctx.get("product", prod, f"applies_to[products][{i}]")
     coupon = {
         "id": coupon_id, "object": "coupon", "amount_off": amt,
-        "applies_to": {"products": products} if products else None, "created": ctx.now(),
+        "created": ctx.now(),
         "currency": (p.get("currency") or "").lower() or None, "duration": duration, "duration_in_months": months,
         "livemode": ctx.livemode, "max_redemptions": p.get("max_redemptions"),
         "metadata": merge_metadata({}, p.get("metadata") or {}), "name": p.get("name"),
         "percent_off": int(pct) if pct is not None and pct == int(pct) else pct, "redeem_by": p.get("redeem_by"),
         "times_redeemed": 0, "valid": True,
     }
+    if products:  # absent unless set, as in Stripe's schema
+        coupon["applies_to"] = {"products": products}
     ctx.put("coupon", coupon)
     ctx.emit("coupon.created", coupon)
     return coupon

@@ -42,9 +42,9 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
     cus_id = ctx.new_id("cus", 14)
     cus = {
         "id": cus_id, "object": "customer", "address": _address(p.get("address")), "balance": p.get("balance", 0),
-        "business_name": p.get("business_name"), "created": now, "currency": None, "customer_account": None,
+        "created": now, "currency": None, "customer_account": None,
         "default_source": None, "delinquent": False, "description": p.get("description"),
-        "discount": None, "email": p.get("email"), "individual_name": p.get("individual_name"),
+        "discount": None, "email": p.get("email"),
         "invoice_prefix": p.get("invoice_prefix") or cus_id[4:12].upper(),
         "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
                              "rendering_options": None},
@@ -54,6 +54,9 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
         "shipping": p.get("shipping"), "tax_exempt": p.get("tax_exempt") or "none",
         "test_clock": clock["id"] if clock else None,
     }
+    for optional in ("business_name", "individual_name"):  # absent unless set, as in Stripe's schema
+        if p.get(optional):
+            cus[optional] = p[optional]
     if cus["shipping"]:
         cus["shipping"] = {"address": _address(cus["shipping"].get("address") or {}),
                            "name": cus["shipping"]["name"], "phone": cus["shipping"].get("phone")}

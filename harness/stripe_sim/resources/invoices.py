@@ -7,7 +7,7 @@ default card is charged through a PaymentIntent and a Charge, with the test card
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import CREATED_FILTER, Bool, Enum, Metadata, Str, merge_metadata
+from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
 from .coupons import discount_amount
@@ -53,11 +53,22 @@ def draft_subscription_invoice(ctx: Ctx, sub: dict, billing_reason: str, period:
         amount = 0 if trial else item["price"]["unit_amount"] * (item.get("quantity") or 1)
         lines.append(_line(ctx, inv_id, sub, item, period, amount))
         subtotal += amount
-    discounts = active_discounts(ctx, sub, now)
+    parent = {"quote_details": None, "subscription_details": {"metadata": dict(sub["metadata"]),
+                                                              "subscription": sub["id"]},
+              "type": "subscription_details"}
+    return build_invoice(ctx, cus, inv_id, lines, subtotal, active_discounts(ctx, sub, now), now,
+                         sub["currency"], sub["collection_method"], billing_reason, parent, invoice_period)
+
+
+def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal: int, discounts: list[dict],
+                  now: int, currency: str, collection_method: str, billing_reason: str, parent: dict | None,
+                  invoice_period: tuple[int, int], description: str | None = None,
+                  metadata: dict | None = None) -> dict:
+    """A draft invoice (recorded with `invoice.created`)."""
     discount_amounts, remaining = [], subtotal
     for di in discounts:
         coupon = ctx.find("coupon", di["source"]["coupon"])
-        off = discount_amount(coupon, remaining, sub["currency"]) if coupon else 0
+        off = discount_amount(coupon, remaining, currency) if coupon else 0
         remaining -= off
         discount_amounts.append({"amount": off, "discount": di["id"]})
     total = remaining
@@ -69,23 +80,20 @@ def draft_subscription_invoice(ctx: Ctx, sub: dict, billing_reason: str, period:
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None,
                           "status": None},
         "automatically_finalizes_at": None, "billing_reason": billing_reason,
-        "collection_method": sub["collection_method"], "confirmation_secret": None, "created": now,
-        "currency": sub["currency"], "custom_fields": None, "customer": cus["id"], "customer_account": None,
+        "collection_method": collection_method, "confirmation_secret": None, "created": now,
+        "currency": currency, "custom_fields": None, "customer": cus["id"], "customer_account": None,
         "customer_address": cus.get("address"), "customer_email": cus.get("email"),
         "customer_name": cus.get("name"), "customer_phone": cus.get("phone"),
         "customer_shipping": cus.get("shipping"), "customer_tax_exempt": cus.get("tax_exempt", "none"),
         "customer_tax_ids": [], "default_payment_method": None, "default_source": None, "default_tax_rates": [],
-        "description": None, "discounts": [d["id"] for d in discounts], "due_date": None, "effective_at": None,
+        "description": description, "discounts": [d["id"] for d in discounts], "due_date": None, "effective_at": None,
         "ending_balance": None, "footer": None, "from_invoice": None,
         "hosted_invoice_url": None, "invoice_pdf": None, "issuer": {"type": "self"},
         "last_finalization_error": None, "latest_revision": None,
         "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
                   "url": f"/v1/invoices/{inv_id}/lines"},
-        "livemode": ctx.livemode, "metadata": {}, "next_payment_attempt": None, "number": None,
-        "on_behalf_of": None,
-        "parent": {"quote_details": None, "subscription_details": {"metadata": dict(sub["metadata"]),
-                                                                   "subscription": sub["id"]},
-                   "type": "subscription_details"},
+        "livemode": ctx.livemode, "metadata": dict(metadata or {}), "next_payment_attempt": None,
+        "number": None, "on_behalf_of": None, "parent": parent,
         "payment_settings": {"default_mandate": None, "payment_method_options": None,
                              "payment_method_types": None},
         "payments": {"object": "list", "data": [], "has_more": False, "total_count": 0,
@@ -250,7 +258,7 @@ def list_(ctx: Ctx, p: dict):
     def keep(inv):
         return ((p.get("customer") is None or inv["customer"] == p["customer"])
                 and (p.get("subscription") is None
-                     or inv["parent"]["subscription_details"]["subscription"] == p["subscription"])
+                     or subscription_of(inv) == p["subscription"])
                 and (p.get("status") is None or inv["status"] == p["status"])
                 and (p.get("collection_method") is None or inv["collection_method"] == p["collection_method"])
                 and (p.get("created") is None or in_range(inv["created"], p["created"])))
@@ -280,35 +288,97 @@ def update(ctx: Ctx, p: dict, inv_id: str):
     return inv
 
 
+def subscription_of(inv: dict) -> str | None:
+    parent = inv.get("parent") or {}
+    return (parent.get("subscription_details") or {}).get("subscription")
+
+
 @route("POST", "/v1/invoices/{inv_id}/pay", {"payment_method": Str(), "paid_out_of_band": Bool(),
                                              "off_session": Bool()})
 def pay(ctx: Ctx, p: dict, inv_id: str):
-    """Retry payment of an open invoice (e.g. after the customer fixed their card)."""
+    """Pay an open (or draft: finalized first) invoice now, e.g. after the customer fixed their card.
+    A decline is a 402, and its attempt and events are still recorded, as at Stripe."""
     from .subscriptions import after_invoice_paid
     inv = ctx.get("invoice", inv_id)
+    now = ctx.now(inv["customer"])
+    if inv["status"] == "draft":
+        finalize(ctx, inv, now)
     if inv["status"] != "open":
         raise InvalidRequest(f"Invoice is already {inv['status']}." if inv["status"] == "paid"
                              else f"This invoice cannot be paid because it is {inv['status']}.",
                              code="invoice_not_open" if inv["status"] != "paid" else "invoice_already_paid")
-    sub_id = inv["parent"]["subscription_details"]["subscription"]
-    sub = ctx.get("subscription", sub_id)
-    now = ctx.now(inv["customer"])
+    sub_id = subscription_of(inv)
+    payer = ctx.get("subscription", sub_id) if sub_id else {"customer": inv["customer"],
+                                                           "default_payment_method": inv["default_payment_method"]}
     if p.get("paid_out_of_band"):
         mark_paid(ctx, inv, now, 0)
-        inv["paid_out_of_band"] = True
         ctx.emit("invoice.paid", inv)
         result = "paid"
     else:
         if p.get("payment_method"):
             pm = payment_methods.attach(ctx, p["payment_method"], ctx.get("customer", inv["customer"]))
-            sub = dict(sub, default_payment_method=pm["id"])
-        result = collect(ctx, inv, sub, now)
-    if result == "paid":
+            payer = dict(payer, default_payment_method=pm["id"])
+        result = collect(ctx, inv, payer, now)
+    if result != "paid":
+        ctx.keep_events_on_error = True
+        if result == "requires_action":
+            raise payment_methods.decline_error("authentication_required")
+        raise payment_methods.decline_error("generic_decline")
+    if sub_id:
         after_invoice_paid(ctx, ctx.get("subscription", sub_id), inv, now)
-    else:
-        from .payment_methods import decline_error
-        raise decline_error("generic_decline")
     return inv
+
+
+@route("POST", "/v1/invoices/{inv_id}/finalize", {"auto_advance": Bool()})
+def finalize_route(ctx: Ctx, p: dict, inv_id: str):
+    inv = ctx.get("invoice", inv_id)
+    if inv["status"] != "draft":
+        raise InvalidRequest("This invoice is already finalized, you can't re-finalize a non-draft invoice.")
+    finalize(ctx, inv, ctx.now(inv["customer"]))
+    if "auto_advance" in p:
+        inv["auto_advance"] = p["auto_advance"]
+    return inv
+
+
+CREATE = {"customer": Str(required=True), "description": Str(), "metadata": Metadata(),
+          "collection_method": Enum("charge_automatically", "send_invoice"), "days_until_due": Int(min=0),
+          "auto_advance": Bool(), "pending_invoice_items_behavior": Enum("exclude", "include"),
+          "default_payment_method": Str(), "currency": Str(max_length=3), "footer": Str()}
+
+
+@route("POST", "/v1/invoices", CREATE)
+def create(ctx: Ctx, p: dict):
+    """A one-off invoice, with the customer's pending invoice items when asked (`include`)."""
+    from .invoice_items import pending_for, attach_to_invoice
+    cus = ctx.get("customer", p["customer"], "customer")
+    collection = p.get("collection_method") or "charge_automatically"
+    if collection == "send_invoice" and p.get("days_until_due") is None:
+        raise InvalidRequest("Missing required param: days_until_due.", code="parameter_missing",
+                             param="days_until_due")
+    now = ctx.now(cus)
+    items = pending_for(ctx, cus["id"]) if p.get("pending_invoice_items_behavior") == "include" else []
+    currency = (p.get("currency") or (items[0]["currency"] if items else "usd")).lower()
+    inv_id = ctx.new_id("in")
+    lines = [attach_to_invoice(ctx, ii, inv_id) for ii in items]
+    subtotal = sum(line["amount"] for line in lines)
+    inv = build_invoice(ctx, cus, inv_id, lines, subtotal, [], now, currency, collection, "manual", None,
+                        (now, now), description=p.get("description"), metadata=p.get("metadata"))
+    if p.get("default_payment_method"):
+        inv["default_payment_method"] = payment_methods.lookup(ctx, p["default_payment_method"],
+                                                               "default_payment_method")["id"]
+    inv["auto_advance"] = p.get("auto_advance", False)
+    inv["due_date"] = now + p["days_until_due"] * 86400 if p.get("days_until_due") is not None else None
+    return inv
+
+
+@route("DELETE", "/v1/invoices/{inv_id}")
+def delete(ctx: Ctx, p: dict, inv_id: str):
+    inv = ctx.get("invoice", inv_id)
+    if inv["status"] != "draft":
+        raise InvalidRequest("You can only delete draft invoices.")
+    ctx.table("invoice").remove(inv_id)
+    ctx.emit("invoice.deleted", inv)
+    return {"id": inv_id, "object": "invoice", "deleted": True}
 
 
 @route("POST", "/v1/invoices/{inv_id}/void")
@@ -353,3 +423,11 @@ def replace_with_proration(ctx: Ctx, inv: dict, sub: dict, amount: int):
     inv["total_discount_amounts"] = []
     inv["discounts"] = []
     _set_lines(inv, [_proration_line(ctx, inv, sub, amount)] if amount else [], amount)
+
+
+def add_item_to_draft(ctx: Ctx, inv: dict, item: dict):
+    from .invoice_items import attach_to_invoice
+    if inv["status"] != "draft":
+        raise InvalidRequest("You can only add invoice items to draft invoices.", param="invoice")
+    line = attach_to_invoice(ctx, item, inv["id"])
+    _set_lines(inv, [*inv["lines"]["data"], line], inv["subtotal"] + line["amount"])

@@ -490,7 +490,7 @@ def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requ
     sub["canceled_at"] = sub["canceled_at"] or now
     sub["cancellation_details"] = {**sub["cancellation_details"], **(details or {}), "reason": reason}
     for inv in ctx.table("invoice").rows.values():
-        if (inv["parent"]["subscription_details"]["subscription"] == sub["id"] and inv["status"] == "draft"):
+        if invoices.subscription_of(inv) == sub["id"] and inv["status"] == "draft":
             inv["status"] = "void"
     ctx.emit("customer.subscription.deleted", sub, automatic=automatic)
     return sub

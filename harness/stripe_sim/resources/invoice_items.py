@@ -1,0 +1,90 @@
+"""Invoice items: one-off charges that wait on the customer until an invoice includes them."""
+
+from __future__ import annotations
+
+from ..errors import InvalidRequest
+from ..params import Bool, Int, Metadata, Obj, Str, merge_metadata
+from ..routing import Ctx, paginate, route
+
+CREATE = {"customer": Str(required=True), "amount": Int(), "currency": Str(max_length=3), "description": Str(),
+          "metadata": Metadata(), "quantity": Int(min=1), "invoice": Str(), "subscription": Str(),
+          "discountable": Bool(), "period": Obj({"start": Int(required=True), "end": Int(required=True)}),
+          "unit_amount_decimal": Str(), "pricing": Obj({"price": Str()})}
+
+
+@route("POST", "/v1/invoiceitems", CREATE)
+def create(ctx: Ctx, p: dict):
+    cus = ctx.get("customer", p["customer"], "customer")
+    price = None
+    if (p.get("pricing") or {}).get("price"):
+        price = ctx.get("price", p["pricing"]["price"], "pricing[price]")
+    if price is None and p.get("amount") is None:
+        raise InvalidRequest("Missing required param: amount.", code="parameter_missing", param="amount")
+    currency = (p.get("currency") or (price or {}).get("currency") or "").lower()
+    if not currency:
+        raise InvalidRequest("Missing required param: currency.", code="parameter_missing", param="currency")
+    qty = p.get("quantity") or 1
+    amount = p["amount"] if p.get("amount") is not None else price["unit_amount"] * qty
+    now = ctx.now(cus)
+    period = p.get("period") or {"start": now, "end": now}
+    item = {
+        "id": ctx.new_id("ii"), "object": "invoiceitem", "amount": amount, "currency": currency,
+        "customer": cus["id"], "customer_account": None, "date": now, "description": p.get("description"),
+        "discountable": p.get("discountable", True), "discounts": [], "invoice": None, "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "net_amount": amount, "parent": None,
+        "period": period, "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
+                                      "type": "price_details", "unit_amount_decimal": str(price["unit_amount"])}
+        if price else None, "proration": False, "quantity": qty, "tax_rates": [],
+        "test_clock": cus.get("test_clock"),
+    }
+    ctx.put("invoiceitem", item)
+    ctx.emit("invoiceitem.created", item)
+    if p.get("invoice"):
+        from .invoices import add_item_to_draft
+        add_item_to_draft(ctx, ctx.get("invoice", p["invoice"], "invoice"), item)
+    return item
+
+
+@route("GET", "/v1/invoiceitems/{ii_id}")
+def retrieve(ctx: Ctx, p: dict, ii_id: str):
+    return ctx.get("invoiceitem", ii_id)
+
+
+@route("DELETE", "/v1/invoiceitems/{ii_id}")
+def delete(ctx: Ctx, p: dict, ii_id: str):
+    item = ctx.get("invoiceitem", ii_id)
+    if item["invoice"]:
+        raise InvalidRequest("This invoice item is attached to an invoice and cannot be deleted.")
+    ctx.table("invoiceitem").remove(ii_id)
+    ctx.emit("invoiceitem.deleted", item)
+    return {"id": ii_id, "object": "invoiceitem", "deleted": True}
+
+
+@route("GET", "/v1/invoiceitems", {"customer": Str(), "invoice": Str(), "pending": Bool()}, listing=True)
+def list_(ctx: Ctx, p: dict):
+    return paginate(ctx, "invoiceitem", p, "/v1/invoiceitems", lambda ii: (
+        (p.get("customer") is None or ii["customer"] == p["customer"])
+        and (p.get("invoice") is None or ii["invoice"] == p["invoice"])
+        and (p.get("pending") is None or (ii["invoice"] is None) == p["pending"])))
+
+
+def pending_for(ctx: Ctx, customer_id: str) -> list[dict]:
+    items = [ii for ii in ctx.table("invoiceitem").rows.values()
+             if ii["customer"] == customer_id and ii["invoice"] is None]
+    return items
+
+
+def attach_to_invoice(ctx: Ctx, item: dict, inv_id: str) -> dict:
+    """Mark the item as invoiced and return its invoice line."""
+    item["invoice"] = inv_id
+    return {
+        "id": ctx.new_id("il"), "object": "line_item", "amount": item["amount"], "currency": item["currency"],
+        "description": item["description"], "discount_amounts": [], "discountable": item["discountable"],
+        "discounts": [], "invoice": inv_id, "livemode": ctx.livemode, "metadata": dict(item["metadata"]),
+        "parent": {"invoice_item_details": {"invoice_item": item["id"], "proration": False,
+                                            "proration_details": {"credited_items": None}, "subscription": None},
+                   "subscription_item_details": None, "type": "invoice_item_details"},
+        "period": dict(item["period"]), "pretax_credit_amounts": [], "pricing": item["pricing"],
+        "quantity": item["quantity"], "quantity_decimal": str(item["quantity"]), "subscription": None,
+        "subtotal": item["amount"], "taxes": [],
+    }
