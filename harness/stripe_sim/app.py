@@ -70,6 +70,7 @@ class StripeSim:
         self.webhook_secrets: dict[str, list[str]] = {}  # endpoint id -> signing secrets, newest first
         self.deliveries: dict[str, dict] = {}  # event id -> {"pending": set, "failed": set}
         self.request_log: list[LoggedRequest] = []
+        self.internal_errors: list[str] = []  # simulator bugs hit by requests (each answered with a 500)
         self._idempotency: OrderedDict[tuple, tuple] = OrderedDict()
         self._lock = threading.RLock()
         self.api_faults = ApiFaults()
@@ -156,11 +157,16 @@ class StripeSim:
                 self._remember(headers, idem, method, path, raw, status, payload)
             return self._log(Response(status, payload, out_headers), method, path, request_id, mode)
         except StripeError as exc:
-            return self._log(Response(exc.status, _dump(exc.body(request_id)), out_headers),
+            return self._log(Response(exc.status, _dump(exc.body(request_id, mode)), out_headers),
                              method, path, request_id, mode)
         except (UnicodeDecodeError, RecursionError) as exc:
             err = InvalidRequest(f"Invalid request body: {type(exc).__name__}")
             return self._log(Response(400, _dump(err.body(request_id)), out_headers), method, path, request_id, mode)
+        except Exception as exc:  # a simulator bug: say so in Stripe's shape rather than drop the connection
+            self.internal_errors.append(f"{method} {path}: {exc!r}")
+            err = ApiError(f"Internal simulator error ({type(exc).__name__}); this is a tiersync bug, please "
+                           "report it with this request id.")
+            return self._log(Response(500, _dump(err.body(request_id)), out_headers), method, path, request_id, mode)
 
     def _fault_response(self, fault, headers, method, path, request_id, mode) -> Response:
         if fault.status == "429":
@@ -188,7 +194,7 @@ class StripeSim:
             if ctx.keep_events_on_error:
                 with self._lock:
                     self.commit(ctx)
-            return exc.status, _dump(exc.body(request_id))
+            return exc.status, _dump(exc.body(request_id, ctx.mode))
         return 200, payload
 
     def _match(self, method: str, path: str):
@@ -279,6 +285,8 @@ class StripeSim:
             if not message.get("more_body"):
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if size > MAX_BODY:
+            chunks = [b"\0" * (MAX_BODY + 1)]  # handle() answers 413 for anything this large
         resp = self.handle(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
                            headers, b"".join(chunks))
         if resp.delay:

@@ -18,7 +18,7 @@ class StripeError(Exception):
             self.status = status
         self.extra = extra
 
-    def body(self, request_id: str | None = None) -> dict:
+    def body(self, request_id: str | None = None, mode: str | None = None) -> dict:
         err = {"type": self.type, "message": self.message}
         if self.code:
             err["code"] = self.code
@@ -26,7 +26,8 @@ class StripeError(Exception):
         if self.param:
             err["param"] = self.param
         if request_id:
-            err["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+            where = "" if mode == "live" else "test/"
+            err["request_log_url"] = f"https://dashboard.stripe.com/{where}logs/{request_id}"
         err.update(self.extra)
         return {"error": err}
 

@@ -60,7 +60,7 @@ def decode_form(body: str) -> dict:
                 if not isinstance(child, dict):
                     raise _conflict(key)
                 node = child
-    return _listify(root)
+    return {k: _listify(v) for k, v in root.items()}
 
 
 def _conflict(key: str) -> InvalidRequest:

@@ -133,7 +133,7 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
         if cursor and (source is None and table.position(cursor) is None):
             raise no_such(noun(kind), cursor, name, ctx.store.other_mode_has(ctx.mode, cursor))
     if source is not None:
-        items = [o for o in source if pred is None or pred(o)]
+        items = [o for o in source if not o.get("deleted") and (pred is None or pred(o))]
         if after or before:
             ids = [o["id"] for o in items]
             cursor = after or before
@@ -147,7 +147,7 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
     elif before:
         page = []
         for obj in table.oldest_first(before):
-            if pred is None or pred(obj):
+            if not obj.get("deleted") and (pred is None or pred(obj)):
                 page.append(obj)
                 if len(page) > limit:
                     break

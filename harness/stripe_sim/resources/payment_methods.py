@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..errors import InvalidRequest, card_declined
+from ..errors import CardError, InvalidRequest, card_declined
 from ..params import Enum, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 
@@ -72,8 +72,7 @@ def new_payment_method(ctx: Ctx, number: str, exp_month: int = 12, exp_year: int
     number = number.replace(" ", "")
     if number not in CARDS:
         if not (number.isdigit() and 13 <= len(number) <= 19 and _luhn_ok(number)):
-            raise InvalidRequest("Your card number is incorrect.", code="incorrect_number", param=param,
-                                 status=402)
+            raise CardError("Your card number is incorrect.", code="incorrect_number", param=param)
         brand, funding = "visa", "credit"
     else:
         brand, funding, _ = CARDS[number]

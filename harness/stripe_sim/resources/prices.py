@@ -35,6 +35,17 @@ def _take_lookup_key(ctx: Ctx, key: str, transfer: bool, param: str, owner: str 
             other["lookup_key"] = None
 
 
+def _decimal_amount(text: str, param: str) -> int:
+    import decimal
+    try:
+        value = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or value > 99_999_999_999:
+        raise InvalidRequest(f"Invalid decimal: {str(text)[:40]}", param=param, code="parameter_invalid_decimal")
+    return int(value.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+
+
 def new_price(ctx: Ctx, p: dict, prefix: str | None = None) -> dict:
     def name(k):
         return f"{prefix}[{k}]" if prefix else k
@@ -54,11 +65,7 @@ def new_price(ctx: Ctx, p: dict, prefix: str | None = None) -> dict:
         raise InvalidRequest("Missing required param: product.", code="parameter_missing", param=name("product"))
     amount = p.get("unit_amount")
     if amount is None and p.get("unit_amount_decimal") is not None:
-        try:
-            amount = int(round(float(p["unit_amount_decimal"])))
-        except ValueError:
-            raise InvalidRequest(f"Invalid decimal: {p['unit_amount_decimal']}", param=name("unit_amount_decimal"),
-                                 code="parameter_invalid_decimal") from None
+        amount = _decimal_amount(p["unit_amount_decimal"], name("unit_amount_decimal"))
     if amount is None:
         raise InvalidRequest("Missing required param: unit_amount.", code="parameter_missing",
                              param=name("unit_amount"))
