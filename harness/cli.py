@@ -2,6 +2,8 @@
 
   tiersync serve [--host H] [--port P] [--json] [--accept-any-key] [--key sk_test_...]
   tiersync demo
+  tiersync sign PAYLOAD.json --secret whsec_... [--url URL] [--send] [faults]
+  tiersync listen --forward-to URL [--api URL] [--events a,b] [--live]
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", help="run the main job against the simulators and print the report")
     demo.set_defaults(func=cmd_demo)
+    from .cli_webhooks import add_commands
+    add_commands(sub)
     return parser
 
 
