@@ -19,10 +19,15 @@ class ThreadedServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
+        self.log_level = log_level
+        self._thread: threading.Thread | None = None
+        self.rebuild()
+
+    def rebuild(self):
+        """Build the uvicorn server for `self.app` (after the app was set once the port was known)."""
+        config = uvicorn.Config(self.app, log_level=self.log_level, access_log=False, lifespan="off",
                                 timeout_keep_alive=30, timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -43,6 +48,7 @@ class ThreadedServer:
         self._server.should_exit = True
         if self._thread:
             self._thread.join(timeout=10)
+            self._thread = None
         self._sock.close()
 
     def __enter__(self) -> ThreadedServer:

@@ -1,0 +1,182 @@
+"""The whole world on loopback: the Stripe simulator, the Clerk simulator, a seeded Stripe account
+(products `pro` / `enterprise` with `metadata.plan`, monthly prices, the portal activated, a one-time
+100%-off promotion code, a webhook endpoint for the receiver) and, optionally, the reference receiver.
+`tiersync serve`, the demo, the tests and the scenario engine all stand on this."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from dataclasses import dataclass, field
+
+from .clerk_sim import ClerkSim
+from .server import ThreadedServer
+from .stripe_sim import StripeSim
+
+RECEIVER_EVENTS = ["checkout.session.completed", "customer.subscription.created",
+                   "customer.subscription.updated", "customer.subscription.deleted"]
+TIER_PRICES = {"pro": 2900, "enterprise": 9900}
+PROMO_CODE = "LAUNCH100"
+
+
+@dataclass
+class World:
+    """What the seeding created (test mode), by name."""
+    products: dict[str, str] = field(default_factory=dict)
+    prices: dict[str, str] = field(default_factory=dict)
+    portal_config: str | None = None
+    coupon: str | None = None
+    promotion_code: str | None = None
+    promotion_code_id: str | None = None
+    webhook_endpoint: str | None = None
+    webhook_secret: str | None = None
+
+
+def seed_world(stripe_sim: StripeSim, webhook_url: str | None, *, mode: str = "test",
+               app_url: str = "http://127.0.0.1:8787") -> World:
+    """Create the account's billing objects through the simulator's own operations (no HTTP)."""
+    from .stripe_sim.resources import (billing_portal, coupons, prices, products, promotion_codes,
+                                       webhook_endpoints)
+    world = World()
+    ctx = stripe_sim.context(mode)
+    with stripe_sim._lock:
+        for tier, amount in TIER_PRICES.items():
+            prod = products.create(ctx, {"name": f"{tier.capitalize()} Plan", "metadata": {"plan": tier}})
+            price = prices.new_price(ctx, {"product": prod["id"], "unit_amount": amount, "currency": "usd",
+                                           "recurring": {"interval": "month"}, "lookup_key": f"{tier}_monthly"})
+            world.products[tier], world.prices[tier] = prod["id"], price["id"]
+        conf = billing_portal.activate_default_portal(ctx, default_return_url=app_url + "/", features={
+            "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+            "payment_method_update": {"enabled": True}, "invoice_history": {"enabled": True}})
+        world.portal_config = conf["id"]
+        coupon = coupons.create(ctx, {"percent_off": 100, "duration": "once", "name": "Launch test"})
+        promo = promotion_codes.create(ctx, {"promotion": {"type": "coupon", "coupon": coupon["id"]},
+                                             "code": PROMO_CODE, "max_redemptions": 1})
+        world.coupon, world.promotion_code, world.promotion_code_id = coupon["id"], promo["code"], promo["id"]
+        if webhook_url:
+            we = webhook_endpoints.create(ctx, {"url": webhook_url, "enabled_events": RECEIVER_EVENTS,
+                                                "description": "reference receiver"})
+            world.webhook_endpoint, world.webhook_secret = we["id"], we["secret"]
+        stripe_sim.commit(ctx)
+    return world
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, *, host: str = "127.0.0.1", stripe_port: int = 0, clerk_port: int = 0,
+                 receiver_port: int | None = 0, database: str = ":memory:", seed: int | None = None):
+        self.host = host
+        self.stripe_sim = StripeSim(seed=seed)
+        self.clerk_sim = ClerkSim()
+        self._ports = (stripe_port, clerk_port, receiver_port)
+        self.database = database
+        self.world: World | None = None
+        self.settings = None
+        self.receiver_app = None
+        self._servers: list = []
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> Stack:
+        stripe_port, clerk_port, receiver_port = self._ports
+        try:
+            self.stripe_server = ThreadedServer(self.stripe_sim, host=self.host, port=stripe_port).start()
+            self._servers.append(self.stripe_server)
+            self.stripe_sim.public_url = self.stripe_server.url
+            self.clerk_server = self.clerk_sim.serve(host=self.host, port=clerk_port).start()
+            self._servers.append(self.clerk_server)
+            self.receiver_server = None
+            if receiver_port is not None:
+                self.receiver_server = ThreadedServer(None, host=self.host, port=receiver_port)
+                self._servers.append(self.receiver_server)
+                receiver_url = self.receiver_server.url
+            else:
+                receiver_url = None
+            self.clerk_sim.allow_origin(receiver_url or f"http://{self.host}")
+            self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
+                                    app_url=receiver_url or "http://127.0.0.1:8787")
+            if receiver_url:
+                self._start_receiver(receiver_url)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_receiver(self, receiver_url: str):
+        from receiver import Settings, create_app
+        from receiver.storage import Storage
+        self.settings = Settings.from_env(self.receiver_env(receiver_url))
+        self.settings = dataclasses.replace(self.settings, database=self.database)
+        self.receiver_app = create_app(self.settings, storage=Storage(self.database))
+        self.receiver_server.app = self.receiver_app
+        self.receiver_server.rebuild()
+        self.receiver_server.start()
+
+    def stop(self):
+        for server in reversed(self._servers):
+            try:
+                server.stop()
+            except Exception:  # stopping must go on for the others
+                pass
+        self._servers.clear()
+        self.stripe_sim.webhooks.close()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def reset(self):
+        """Forget everything, then seed the same world again (new ids, same names)."""
+        self.stripe_sim.reset()
+        self.clerk_sim.reset()
+        receiver_url = self.receiver_server.url if self.receiver_server else None
+        self.clerk_sim.allow_origin(receiver_url or f"http://{self.host}")
+        self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
+                                app_url=receiver_url or "http://127.0.0.1:8787")
+        if self.receiver_app is not None:
+            from receiver.storage import Storage
+            from receiver.sync import BillingSync
+            self.settings = dataclasses.replace(self.settings, **{
+                "stripe_webhook_secret": self.world.webhook_secret,
+                "price_ids": dict(self.world.prices), "portal_config_id": self.world.portal_config})
+            storage = Storage(self.database if self.database == ":memory:" else self.database)
+            state = self.receiver_app.state
+            state.settings, state.storage = self.settings, storage
+            state.sync = BillingSync(self.settings, state.stripe, state.clerk, storage)
+
+    # ---- what others need to connect --------------------------------------------------------------
+    def receiver_env(self, receiver_url: str | None = None, port: int | None = None) -> dict[str, str]:
+        """The seed's environment variables for a receiver on this stack."""
+        receiver_url = receiver_url or (self.receiver_server.url if self.receiver_server else
+                                        f"http://{self.host}:{port or 8787}")
+        env = {
+            "STRIPE_SECRET_KEY": self.stripe_sim.test_key, "STRIPE_API_BASE": self.stripe_server.url,
+            "STRIPE_WEBHOOK_SECRET": self.world.webhook_secret or "",
+            "STRIPE_PRICE_ID_PRO": self.world.prices["pro"],
+            "STRIPE_PRICE_ID_ENTERPRISE": self.world.prices["enterprise"],
+            "STRIPE_PORTAL_CONFIG_ID": self.world.portal_config,
+            "CLERK_SECRET_KEY": self.clerk_sim.secret_key, "CLERK_PUBLISHABLE_KEY": self.clerk_sim.publishable_key,
+            "CLERK_API_URL": self.clerk_server.url, "CLERK_FRONTEND_URL": self.clerk_server.url,
+            "FRONTEND_URL": receiver_url, "PORT": str(port or receiver_url.rsplit(":", 1)[1].split("/")[0]),
+        }
+        return env
+
+    def info(self) -> dict:
+        world = dataclasses.asdict(self.world) if self.world else {}
+        out = {
+            "stripe": {"url": self.stripe_server.url, "api_base": self.stripe_server.url,
+                       "test_key": self.stripe_sim.test_key, "live_key": self.stripe_sim.live_key,
+                       "world": world},
+            "clerk": self.clerk_sim.info(),
+        }
+        if self.receiver_server:
+            out["receiver"] = {"url": self.receiver_server.url,
+                               "webhook_url": f"{self.receiver_server.url}/webhook/stripe",
+                               "env": self.receiver_env()}
+        return out

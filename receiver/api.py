@@ -1,0 +1,180 @@
+"""The app's JSON API, protected by Clerk session tokens (Authorization: Bearer, or the __session cookie)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import stripe
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from .clerk import TokenVerificationError
+from .sync import SyncProblem, TransientError
+
+log = logging.getLogger("tiersync.receiver")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.cookies.get("__session")
+
+
+async def authenticate(request: Request) -> dict | JSONResponse:
+    token = _token(request)
+    if not token:
+        return _error(401, "sign in first: no session token")
+    try:
+        return await run_in_threadpool(request.app.state.clerk.verify, token)
+    except TokenVerificationError as exc:
+        return _error(401, f"invalid session token: {exc}")
+    except Exception as exc:  # JWKS unreachable and the like
+        log.error("token verification failed: %r", exc)
+        return _error(503, "cannot verify the session token right now")
+
+
+def period(now: float | None = None) -> str:
+    return time.strftime("%Y-%m", time.gmtime(now or time.time()))
+
+
+async def _fresh_tier(request: Request, user_id: str) -> tuple[str, dict] | JSONResponse:
+    """The tier from Clerk (not from the possibly stale token)."""
+    try:
+        user = await run_in_threadpool(request.app.state.clerk.user, user_id)
+    except SyncProblem as exc:
+        return _error(404, exc.message)
+    except TransientError as exc:
+        return _error(503, str(exc))
+    meta = dict(user.public_metadata or {})
+    tier = meta.get("plan") if meta.get("plan") in request.app.state.settings.tiers else "free"
+    return tier, {"user": user, "metadata": meta}
+
+
+def protected(handler):
+    async def endpoint(request: Request):
+        claims = await authenticate(request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        return await handler(request, claims)
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+@protected
+async def me(request: Request, claims: dict):
+    fresh = await _fresh_tier(request, claims["sub"])
+    if isinstance(fresh, JSONResponse):
+        return fresh
+    tier, info = fresh
+    user = info["user"]
+    email = user.email_addresses[0].email_address if user.email_addresses else None
+    return JSONResponse({"userId": claims["sub"], "email": email, "tier": tier,
+                         "tokenPlan": claims.get("plan"), "limit": request.app.state.settings.tiers[tier]})
+
+
+@protected
+async def usage(request: Request, claims: dict):
+    fresh = await _fresh_tier(request, claims["sub"])
+    if isinstance(fresh, JSONResponse):
+        return fresh
+    tier, _ = fresh
+    limit = request.app.state.settings.tiers[tier]
+    used = request.app.state.storage.usage(claims["sub"], period())
+    return JSONResponse({"tier": tier, "used": used, "limit": limit, "period": period(),
+                         "remaining": None if limit is None else max(0, limit - used)})
+
+
+@protected
+async def data(request: Request, claims: dict):
+    fresh = await _fresh_tier(request, claims["sub"])
+    if isinstance(fresh, JSONResponse):
+        return fresh
+    tier, _ = fresh
+    limit = request.app.state.settings.tiers[tier]
+    allowed, used = request.app.state.storage.take_request(claims["sub"], period(), limit)
+    if not allowed:
+        return JSONResponse({"error": f"monthly limit reached for the {tier} tier ({limit} requests)",
+                             "tier": tier, "used": used, "limit": limit}, status_code=429)
+    return JSONResponse({"ok": True, "tier": tier, "used": used, "limit": limit,
+                         "remaining": None if limit is None else limit - used})
+
+
+async def _json(request: Request) -> dict:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@protected
+async def create_checkout(request: Request, claims: dict):
+    settings = request.app.state.settings
+    body = await _json(request)
+    tier = str(body.get("tier", "")).strip().lower()
+    if tier not in settings.price_ids:
+        return _error(400, f"unknown tier {body.get('tier')!r}; one of: {', '.join(settings.price_ids)}")
+    user_id = claims["sub"]
+    fresh = await _fresh_tier(request, user_id)
+    if isinstance(fresh, JSONResponse):
+        return fresh
+    _, info = fresh
+    user = info["user"]
+    customer = info["metadata"].get("stripeCustomerId") or request.app.state.storage.customer_for_user(user_id)
+    params = {
+        "mode": "subscription", "line_items": [{"price": settings.price_ids[tier], "quantity": 1}],
+        "client_reference_id": user_id, "metadata": {"userId": user_id},
+        "subscription_data": {"metadata": {"userId": user_id}}, "allow_promotion_codes": True,
+        "success_url": f"{settings.frontend_url}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{settings.frontend_url}/?checkout=canceled",
+    }
+    if customer:
+        params["customer"] = customer
+    elif user.email_addresses:
+        params["customer_email"] = user.email_addresses[0].email_address
+    try:
+        session = await run_in_threadpool(request.app.state.stripe.v1.checkout.sessions.create, params=params)
+    except stripe.StripeError as exc:
+        log.error("checkout session failed: %s", exc.user_message or exc)
+        return _error(502, f"Stripe refused the checkout: {exc.user_message or type(exc).__name__}")
+    return JSONResponse({"url": session.url, "id": session.id})
+
+
+@protected
+async def customer_portal(request: Request, claims: dict):
+    settings = request.app.state.settings
+    fresh = await _fresh_tier(request, claims["sub"])
+    if isinstance(fresh, JSONResponse):
+        return fresh
+    _, info = fresh
+    customer = info["metadata"].get("stripeCustomerId") or request.app.state.storage.customer_for_user(claims["sub"])
+    if not customer:
+        return _error(400, "no billing account yet: upgrade first")
+    params = {"customer": customer, "return_url": f"{settings.frontend_url}/"}
+    if settings.portal_config_id:
+        params["configuration"] = settings.portal_config_id
+    try:
+        session = await run_in_threadpool(request.app.state.stripe.v1.billing_portal.sessions.create, params=params)
+    except stripe.StripeError as exc:
+        log.error("portal session failed: %s", exc.user_message or exc)
+        return _error(502, f"Stripe refused the portal session: {exc.user_message or type(exc).__name__}")
+    return JSONResponse({"url": session.url})
+
+
+async def health(request: Request):
+    return JSONResponse({"status": "ok", "mode": request.app.state.settings.stripe_mode,
+                         "processed_events": request.app.state.storage.processed_count()})
+
+
+async def sync_errors(request: Request):
+    token = request.app.state.settings.admin_token
+    if token and request.headers.get("x-admin-token") != token:
+        return _error(401, "admin token required (X-Admin-Token)")
+    return JSONResponse({"sync_errors": request.app.state.storage.sync_errors()})

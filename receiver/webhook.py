@@ -1,0 +1,104 @@
+"""POST /webhook/stripe: raw body -> verify -> livemode guard -> dedupe (unique constraint) -> dispatch
+through the handler registry -> 2xx; a Stripe or Clerk failure -> 5xx and the claim is released, so
+Stripe's retry is processed afresh. Nothing is lost, nothing is applied twice."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import stripe
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from .sync import BillingSync, Outcome, SyncProblem, TransientError, metadata_value
+
+log = logging.getLogger("tiersync.receiver")
+
+HANDLERS: dict[str, Callable[[BillingSync, dict], Outcome]] = {}
+
+
+def handles(*event_types: str):
+    def register(fn):
+        for t in event_types:
+            HANDLERS[t] = fn
+        return fn
+    return register
+
+
+def _error(status: int, message: str, **extra) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    state = request.app.state
+    payload = await request.body()  # the raw bytes: re-serialised JSON would not verify
+    header = request.headers.get("stripe-signature")
+    if not header:
+        return _error(400, "missing Stripe-Signature header")
+    try:
+        event = stripe.Webhook.construct_event(payload, header, state.settings.stripe_webhook_secret,
+                                               tolerance=state.settings.webhook_tolerance)
+    except stripe.SignatureVerificationError as exc:
+        log.warning("webhook signature rejected: %s", exc.user_message or exc)
+        return _error(400, f"invalid signature: {exc.user_message or exc}")
+    except ValueError:
+        return _error(400, "invalid payload: not JSON")
+    data = json.loads(payload)
+    event_id, event_type = data.get("id"), data.get("type")
+    if not event_id or not event_type or not isinstance(data.get("data"), dict):
+        return _error(400, "invalid payload: not a Stripe event")
+    if bool(data.get("livemode")) != state.settings.livemode:
+        mode = "live" if data.get("livemode") else "test"
+        state.storage.record_sync_error("livemode_mismatch", f"{mode}-mode event {event_id} sent to a "
+                                        f"{state.settings.stripe_mode}-mode receiver", event_id)
+        return _error(400, f"livemode mismatch: a {mode}-mode event was sent to a "
+                      f"{state.settings.stripe_mode}-mode receiver (check the endpoint and STRIPE_WEBHOOK_SECRET)")
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        log.info("ignored unhandled event type %s (%s)", event_type, event_id)
+        return JSONResponse({"received": True, "handled": False})
+    claim = state.storage.claim_event(event_id, event_type)
+    if claim != "new":
+        return JSONResponse({"received": True, "duplicate": True, "state": claim})
+    try:
+        outcome = await run_in_threadpool(handler, state.sync, data)
+    except SyncProblem as problem:
+        state.storage.record_sync_error(problem.kind, problem.message, event_id, problem.detail)
+        log.error("sync error on %s %s: %s", event_type, event_id, problem.message)
+        state.storage.finish_event(event_id)
+        return JSONResponse({"received": True, "sync_error": problem.kind})
+    except TransientError as exc:
+        state.storage.release_event(event_id)
+        log.error("transient failure on %s %s: %s; answering 500 so Stripe retries", event_type, event_id, exc)
+        return _error(500, f"temporary failure, retry: {exc}")
+    except Exception:
+        state.storage.release_event(event_id)
+        log.exception("handler crashed on %s %s", event_type, event_id)
+        return _error(500, "internal error, retry")
+    state.storage.finish_event(event_id)
+    return JSONResponse({"received": True, **({"tier": outcome.tier} if outcome and outcome.tier else {})})
+
+
+@handles("checkout.session.completed")
+def on_checkout_completed(sync: BillingSync, event: dict) -> Outcome:
+    obj = event["data"]["object"]
+    if obj.get("mode") != "subscription":
+        return Outcome(note="not a subscription checkout")
+    session = sync.checkout_session(obj["id"])  # re-fetch: proves it is real and current
+    user = session.client_reference_id or metadata_value(session, "userId")
+    if not user:
+        raise SyncProblem("unknown_user", f"checkout session {session.id} has no client_reference_id and no "
+                          "metadata.userId", {"session": session.id})
+    if not session.customer:
+        raise SyncProblem("no_customer", f"checkout session {session.id} has no customer")
+    sync.storage.link_customer(session.customer, user)
+    return sync.sync_customer(session.customer, event["id"], user_hint=user)
+
+
+@handles("customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted")
+def on_subscription_change(sync: BillingSync, event: dict) -> Outcome:
+    sub = sync.subscription(event["data"]["object"]["id"])  # re-fetch, don't trust the event's order
+    return sync.sync_customer(sub.customer, event["id"])
