@@ -14,8 +14,6 @@ import signal
 import sys
 import threading
 
-from .server import ThreadedServer
-from .stripe_sim import StripeSim
 from .stripe_sim.app import DEFAULT_LIVE_KEY, DEFAULT_TEST_KEY, _KEY_SHAPE
 
 DEFAULT_STRIPE_PORT = 12111
@@ -32,35 +30,47 @@ def _parse_keys(values: list[str]) -> dict[str, str]:
 
 
 def cmd_serve(args) -> int:
+    from .stack import Stack
     keys = _parse_keys(args.key) if args.key else None
     if keys is not None and not any(m == "test" for m in keys.values()):
         keys[DEFAULT_TEST_KEY] = "test"
     if keys is not None and not any(m == "live" for m in keys.values()):
         keys[DEFAULT_LIVE_KEY] = "live"
-    sim = StripeSim(keys, accept_any_key=args.accept_any_key)
+    stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port,
+                  receiver_port=None if args.no_receiver else args.receiver_port, stripe_keys=keys,
+                  accept_any_key=args.accept_any_key, database=args.database)
     try:
-        server = ThreadedServer(sim, host=args.host, port=args.port).start()
+        stack.start()
     except OSError as exc:
-        print(f"tiersync serve: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"tiersync serve: cannot listen on {args.host}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    sim.public_url = server.url
-    info = {
-        "stripe": {"url": server.url, "api_base": server.url, "test_key": sim.test_key, "live_key": sim.live_key,
-                   "accept_any_key": args.accept_any_key},
-    }
+    info = stack.info()
+    info["stripe"]["accept_any_key"] = args.accept_any_key
     if args.json:
         print(json.dumps(info), flush=True)
     else:
-        print(f"Stripe simulator on {server.url}")
-        print(f"  test key: {sim.test_key}\n  live key: {sim.live_key}")
-        print('  python: stripe.StripeClient(KEY, base_addresses={"api": "%s"})' % server.url)
-        print("Ctrl-C to stop.", flush=True)
+        _print_stack(info)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-    server.stop()
+    stack.stop()
     return 0
+
+
+def _print_stack(info: dict):
+    s, c = info["stripe"], info["clerk"]
+    print(f"Stripe simulator   {s['url']}   test key {s['test_key']}   live key {s['live_key']}")
+    print(f"Clerk simulator    {c['base_url']}   secret key {c['secret_key']}")
+    world = s["world"]
+    print(f"Seeded: prices {world['prices']}, portal {world['portal_config']}, "
+          f"promotion code {world['promotion_code']} (100% off, once)")
+    if "receiver" in info:
+        r = info["receiver"]
+        print(f"Reference receiver {r['url']}   (webhook endpoint {world['webhook_endpoint']} -> {r['webhook_url']})")
+        print(f"  open {r['url']}/ in a browser to use the app")
+    print('python: stripe.StripeClient(KEY, base_addresses={"api": "%s"})' % s["url"])
+    print("Ctrl-C to stop.", flush=True)
 
 
 def cmd_demo(args) -> int:
@@ -74,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the simulators")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_STRIPE_PORT, help="Stripe simulator port (0: any)")
+    serve.add_argument("--clerk-port", type=int, default=12121, help="Clerk simulator port (0: any)")
+    serve.add_argument("--receiver-port", type=int, default=8787, help="reference receiver port (0: any)")
+    serve.add_argument("--no-receiver", action="store_true", help="only the simulators (and the seeded world)")
+    serve.add_argument("--database", default=":memory:", help="the receiver's SQLite file (default: in memory)")
     serve.add_argument("--json", action="store_true", help="print one JSON line describing the stack, then serve")
     serve.add_argument("--accept-any-key", action="store_true", help="accept any well-formed sk_/rk_ key")
     serve.add_argument("--key", action="append", default=[], help="a secret key to accept (repeatable)")

@@ -69,9 +69,10 @@ def _free_port(host: str) -> int:
 
 class Stack:
     def __init__(self, *, host: str = "127.0.0.1", stripe_port: int = 0, clerk_port: int = 0,
-                 receiver_port: int | None = 0, database: str = ":memory:", seed: int | None = None):
+                 receiver_port: int | None = 0, database: str = ":memory:", seed: int | None = None,
+                 stripe_keys: dict[str, str] | None = None, accept_any_key: bool = False):
         self.host = host
-        self.stripe_sim = StripeSim(seed=seed)
+        self.stripe_sim = StripeSim(stripe_keys, accept_any_key=accept_any_key, seed=seed)
         self.clerk_sim = ClerkSim()
         self._ports = (stripe_port, clerk_port, receiver_port)
         self.database = database

@@ -6,13 +6,15 @@ import json
 import subprocess
 import sys
 
+import httpx
 import stripe
 
 from harness.cli import main
 
 
 def test_serve_json_prints_one_line_and_serves():
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--json"],
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--clerk-port", "0",
+                             "--receiver-port", "0", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
@@ -24,6 +26,14 @@ def test_serve_json_prints_one_line_and_serves():
         assert cus.livemode is False
         live = stripe.StripeClient(stripe_info["live_key"], base_addresses={"api": stripe_info["url"]})
         assert live.v1.customers.list().data == []
+        # the seeded world and the receiver are described too
+        world = stripe_info["world"]
+        price = client.v1.prices.retrieve(world["prices"]["pro"], params={"expand": ["product"]})
+        assert price.product.metadata["plan"] == "pro"
+        receiver = info["receiver"]
+        assert receiver["env"]["STRIPE_WEBHOOK_SECRET"] == world["webhook_secret"]
+        assert httpx.get(receiver["url"] + "/health").json()["status"] == "ok"
+        assert httpx.get(info["clerk"]["api_url"] + "/jwks").status_code in (200, 401)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
