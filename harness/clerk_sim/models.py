@@ -566,12 +566,17 @@ class ClerkBackend:
         expires_in: int | None = None,
         template_name: str | None = None,
         origin: str | None = None,
+        backdate: int = 0,
     ) -> str:
+        """Sign a session token (or a template's token) with claims rendered now.
+
+        ``backdate`` moves iat/nbf/exp into the past (tests: tokens already expired).
+        """
         with self.lock:
             session = self._active_session(session_id)
             template = self._template_by_name(template_name) if template_name else None
             user = self._user(session.user_id)
-            now = self.clock.now_s()
+            now = self.clock.now_s() - backdate
             session.last_active_at = user.last_active_at = self.clock.now_ms()
             context = tokens.shortcode_context(user.to_api(), session.to_api())
             custom_template = template.claims if template else self.session_claims_template

@@ -18,10 +18,14 @@ import sys
 import threading
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from .sim import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SECRET_KEY, ClerkSim
+
+if TYPE_CHECKING:
+    from clerk_backend_api import Clerk
 
 
 class ClerkSimServer:
@@ -39,6 +43,12 @@ class ClerkSimServer:
     @property
     def api_url(self) -> str:
         return f"{self.url}/v1"
+
+    def sdk_client(self, **kwargs: Any) -> Clerk:
+        """A ``clerk_backend_api.Clerk`` that talks to this server over real HTTP."""
+        from clerk_backend_api import Clerk
+
+        return Clerk(bearer_auth=self.sim.secret_key, server_url=self.api_url, **kwargs)
 
     def start(self, timeout: float = 10.0) -> ClerkSimServer:
         config = uvicorn.Config(
