@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -106,16 +107,18 @@ class Ctx:
 
     def emit(self, event_type: str, obj: dict, previous: dict | None = None, *, automatic: bool = False):
         """Record an event with a snapshot of `obj` now; it is committed when the request succeeds."""
-        data = {"object": snapshot(obj)}
+        data = {"object": obj}
         if previous:
-            data["previous_attributes"] = snapshot(previous)
+            data["previous_attributes"] = previous
+        # the payload is frozen now, as compressed JSON: events are most of a long run's memory
+        blob = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1)
         request = {"id": None, "idempotency_key": None}
         if not automatic:
             request = {"id": self.request_id, "idempotency_key": self.idempotency_key}
         self.events.append({
             "id": self.new_id("evt"), "object": "event", "api_version": self.api_version,
             "created": self.now(obj.get("customer") if isinstance(obj.get("customer"), str) else None),
-            "data": data, "livemode": self.livemode, "pending_webhooks": 0, "request": request,
+            "_data": blob, "livemode": self.livemode, "pending_webhooks": 0, "request": request,
             "type": event_type,
         })
 

@@ -38,6 +38,10 @@ def noun(kind: str) -> str:
     return NOUNS.get(kind, kind.replace("_", " "))
 
 
+# byte -> base62 character (4 of 256 values repeat: a negligible bias for ids)
+_BYTE_TO_BASE62 = bytes(ord(_ALPHABET[b % 62]) for b in range(256))
+
+
 class Ids:
     """Stripe-looking ids: prefix + 24 base62 characters. Seedable for reproducible runs."""
 
@@ -45,7 +49,7 @@ class Ids:
         self._rng = random.Random(seed if seed is not None else os.urandom(16))
 
     def new(self, prefix: str, length: int = 24) -> str:
-        return f"{prefix}_{''.join(self._rng.choices(_ALPHABET, k=length))}"
+        return f"{prefix}_{self._rng.randbytes(length).translate(_BYTE_TO_BASE62).decode()}"
 
     def secret(self, prefix: str, length: int = 32) -> str:
         return self.new(prefix, length)

@@ -7,6 +7,8 @@ endpoints still pending and those that failed, which backs `delivery_success` an
 from __future__ import annotations
 
 import fnmatch
+import json
+import zlib
 
 from ..params import CREATED_FILTER, Bool, List, Str
 from ..routing import Ctx, paginate, route
@@ -16,6 +18,14 @@ from .customers import in_range
 def endpoint_matches(endpoint: dict, event_type: str) -> bool:
     return endpoint["status"] == "enabled" and (
         "*" in endpoint["enabled_events"] or event_type in endpoint["enabled_events"])
+
+
+def render(event: dict) -> dict:
+    """The whole event: the stored header plus its frozen payload (`data.object`, `previous_attributes`)."""
+    out = {k: v for k, v in event.items() if k != "_data"}
+    out["data"] = json.loads(zlib.decompress(event["_data"]))
+    return {k: out[k] for k in ("id", "object", "api_version", "created", "data", "livemode", "pending_webhooks",
+                                "request", "type")}
 
 
 def commit_events(ctx: Ctx):
@@ -50,9 +60,11 @@ def list_(ctx: Ctx, p: dict):
         return True
 
     filtered = pattern or types or created or success is not None
-    return paginate(ctx, "event", p, "/v1/events", keep if filtered else None)
+    page = paginate(ctx, "event", p, "/v1/events", keep if filtered else None)
+    page["data"] = [render(e) for e in page["data"]]
+    return page
 
 
 @route("GET", "/v1/events/{evt_id}")
 def retrieve(ctx: Ctx, p: dict, evt_id: str):
-    return ctx.get("event", evt_id)
+    return render(ctx.get("event", evt_id))

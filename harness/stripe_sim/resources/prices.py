@@ -117,6 +117,10 @@ def update(ctx: Ctx, p: dict, price_id: str):
         price["metadata"] = merge_metadata(price["metadata"], p["metadata"])
     changed = {k: v for k, v in before.items() if price.get(k) != v}
     if changed:
+        plan = ctx.table("plan").get(price_id)
+        if plan is not None:  # the shared legacy `plan` view follows the price
+            from .subscriptions import plan_from_price
+            plan.update(plan_from_price(price))
         ctx.emit("price.updated", price, changed)
     return price
 

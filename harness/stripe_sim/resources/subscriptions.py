@@ -81,12 +81,22 @@ def plan_from_price(price: dict) -> dict:
             "usage_type": rec.get("usage_type", "licensed")}
 
 
+def plan_for(ctx: Ctx, price: dict) -> dict:
+    """The legacy `plan` view of a price: one shared object per price, refreshed when the price changes."""
+    table = ctx.table("plan")
+    plan = table.get(price["id"])
+    if plan is None:
+        plan = table.put(plan_from_price(price))
+    return plan
+
+
 def new_item(ctx: Ctx, sub_id: str, price: dict, quantity: int, metadata: dict | None, period: tuple[int, int],
              now: int) -> dict:
+    # the price is shared, not copied: an item shows the price as it is now, as the API does
     item = {"id": ctx.new_id("si", 14), "object": "subscription_item", "billing_thresholds": None, "created": now,
             "current_period_end": period[1], "current_period_start": period[0], "current_trial": None,
-            "discounts": [], "metadata": merge_metadata({}, metadata or {}), "plan": plan_from_price(price),
-            "price": snapshot(price), "quantity": quantity, "subscription": sub_id, "tax_rates": []}
+            "discounts": [], "metadata": merge_metadata({}, metadata or {}), "plan": plan_for(ctx, price),
+            "price": price, "quantity": quantity, "subscription": sub_id, "tax_rates": []}
     return ctx.put("subscription_item", item)
 
 
@@ -415,7 +425,7 @@ def _update_items(ctx: Ctx, sub: dict, specs: list[dict], now: int) -> bool:
                 continue
             if spec.get("price") and spec["price"] != item["price"]["id"]:
                 price = recurring_price(ctx, spec["price"], f"{param}[price]")
-                item["price"], item["plan"] = snapshot(price), plan_from_price(price)
+                item["price"], item["plan"] = price, plan_for(ctx, price)
                 changed = True
             if spec.get("quantity") is not None and spec["quantity"] != item["quantity"]:
                 item["quantity"] = spec["quantity"]

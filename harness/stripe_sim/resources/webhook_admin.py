@@ -9,6 +9,7 @@ from ..errors import InvalidRequest
 from ..params import Bool, Decimal, Enum, Int, List, Str
 from ..routing import Ctx, route
 from ..webhooks.faults import KINDS, Fault, FaultError
+from .events import render
 from .webhook_endpoints import roll_secret
 
 MODE = Enum("test", "live")
@@ -25,7 +26,7 @@ def retry(ctx: Ctx, p: dict, evt_id: str):
     if ctx.sim.clock.now() - event["created"] > 30 * 86400:
         raise InvalidRequest("Events older than 30 days cannot be resent.", param="id")
     ctx.sim.webhooks.resend(ctx.mode, evt_id, p["webhook_endpoint"])
-    return event
+    return render(event)
 
 
 FAULT = {

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ...signer import build_request, render_event
-from ..resources.events import endpoint_matches
+from ..resources.events import endpoint_matches, render
 from .faults import Fault, FaultSet, zero_ids
 from .schedule import DISABLE_AFTER, RETRY_SCHEDULES
 
@@ -353,7 +353,7 @@ class WebhookDeliverer:
             return
         kinds = {f.kind: f for f in job.faults} if not job.resend else {}
         if job.body is None:
-            event = self.sim.store.find(job.mode, "event", job.event_id)
+            event = render(self.sim.store.find(job.mode, "event", job.event_id))
             if "zero_ids" in kinds:
                 event = zero_ids(event)
             job.body = render_event(event)
@@ -400,10 +400,10 @@ class WebhookDeliverer:
                      latency_ms=latency, faults=applied)
         if ok:
             self._failing_since.pop(job.endpoint_id, None)
-            self._finish(job, delivered=True, final=True)
             event = self.sim.store.find(job.mode, "event", job.event_id)
-            if event is not None:
+            if event is not None:  # before finishing, so the deliverer never looks idle in between
                 self._release_held(job.endpoint_id, event["type"])
+            self._finish(job, delivered=True, final=True)
         else:
             self._after_failure(job)
 
