@@ -183,18 +183,24 @@ class StripeSim:
 
     def _run(self, route, path_params, params, mode, request_id, idem) -> tuple[int, bytes]:
         ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
-        try:
-            with self._lock:
+        with self._lock:
+            self.store.begin()
+            try:
                 result = route.handler(ctx, params, **path_params)
                 if params.get("expand") and isinstance(result, dict):
                     result = apply_expand(ctx, result, params["expand"])
                 payload = _dump(result)
-                self.commit(ctx)
-        except StripeError as exc:
-            if ctx.keep_events_on_error:
-                with self._lock:
+            except StripeError as exc:
+                # a failed request creates nothing, unless Stripe records the attempt (a declined pay)
+                self.store.end(rollback=not ctx.keep_events_on_error)
+                if ctx.keep_events_on_error:
                     self.commit(ctx)
-            return exc.status, _dump(exc.body(request_id, ctx.mode))
+                return exc.status, _dump(exc.body(request_id, ctx.mode))
+            except BaseException:
+                self.store.end(rollback=True)
+                raise
+            self.store.end(rollback=False)
+            self.commit(ctx)
         return 200, payload
 
     def _match(self, method: str, path: str):

@@ -255,12 +255,9 @@ def check_fields(fields: dict[str, Field], given: dict, prefix: str = "") -> dic
                 raise missing(full(key))
             continue
         value = given[key]
-        if value == "" and not isinstance(field, Str | Metadata):
+        if value == "":  # '' unsets an optional field (and clears a whole metadata hash), as in Stripe
             if field.required:
                 raise missing(full(key))
-            out[key] = None  # '' unsets an optional field, as in Stripe
-            continue
-        if value == "" and isinstance(field, Metadata):
             out[key] = None
             continue
         out[key] = field.check(value, full(key))

@@ -128,7 +128,7 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
     """A Stripe list object, newest first, honouring limit / starting_after / ending_before."""
     limit = p.get("limit") or 10
     table = ctx.table(kind)
-    after, before = p.get("starting_after"), p.get("ending_before")
+    after, before = p.get("starting_after") or None, p.get("ending_before") or None  # '' means unset
     if after and before:
         raise InvalidRequest("You may only specify one of these parameters: ending_before, starting_after.",
                              param="ending_before")

@@ -129,13 +129,28 @@ class Store:
         with self.lock:
             self.modes = {"test": Namespace("test"), "live": Namespace("live")}
             self.owner: dict[str, str] = {}  # id -> mode, for the cross-mode hint
+            self.journal: list[tuple[str, str, str]] | None = None
+
+    def begin(self):
+        """Record the objects created from now on, so a failed request can take them back."""
+        self.journal = []
+
+    def end(self, rollback: bool):
+        journal, self.journal = self.journal or [], None
+        if rollback:
+            for mode, kind, obj_id in reversed(journal):
+                self.modes[mode].table(kind).remove(obj_id)
+                self.owner.pop(obj_id, None)
 
     def ns(self, mode: str) -> Namespace:
         return self.modes[mode]
 
     def put(self, mode: str, kind: str, obj: dict) -> dict:
+        table = self.modes[mode].table(kind)
+        if self.journal is not None and obj["id"] not in table:
+            self.journal.append((mode, kind, obj["id"]))
         self.owner[obj["id"]] = mode
-        return self.modes[mode].table(kind).put(obj)
+        return table.put(obj)
 
     def find(self, mode: str, kind: str, obj_id: str) -> dict | None:
         return self.modes[mode].table(kind).get(obj_id)

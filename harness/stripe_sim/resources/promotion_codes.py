@@ -84,7 +84,7 @@ def list_(ctx: Ctx, p: dict):
 
     def keep(pc):
         return ((p.get("active") is None or pc["active"] == p["active"])
-                and (p.get("code") is None or pc["code"] == p["code"])
+                and (p.get("code") is None or pc["code"].lower() == p["code"].lower())
                 and (p.get("coupon") is None or pc["promotion"]["coupon"] == p["coupon"])
                 and (p.get("customer") is None or pc["customer"] == p["customer"])
                 and (p.get("created") is None or in_range(pc["created"], p["created"])))
