@@ -69,6 +69,7 @@ class StripeSim:
         self.endpoint_listeners: list[Callable[[str, dict], None]] = []  # (mode, endpoint) on change
         self.webhook_secrets: dict[str, list[str]] = {}  # endpoint id -> signing secrets, newest first
         self.deliveries: dict[str, dict] = {}  # event id -> {"pending": set, "failed": set}
+        self.default_test_clock: str | None = None  # test-mode customers created without one join it
         self.request_log: list[LoggedRequest] = []
         self.internal_errors: list[str] = []  # simulator bugs hit by requests (each answered with a 500)
         self._idempotency: OrderedDict[tuple, tuple] = OrderedDict()
@@ -84,6 +85,7 @@ class StripeSim:
             self.webhook_secrets.clear()
             self.deliveries.clear()
             self.api_faults.clear()
+            self.default_test_clock = None
             self.request_log.clear()
             self._idempotency.clear()
         self.webhooks.reset()
@@ -183,6 +185,11 @@ class StripeSim:
 
     def _run(self, route, path_params, params, mode, request_id, idem) -> tuple[int, bytes]:
         ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
+        if route.waits:  # waiting on deliveries under the lock would stall receivers calling back into the API
+            try:
+                return 200, _dump(route.handler(ctx, params, **path_params))
+            except StripeError as exc:
+                return exc.status, _dump(exc.body(request_id, ctx.mode))
         with self._lock:
             self.store.begin()
             try:
@@ -293,8 +300,12 @@ class StripeSim:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if size > MAX_BODY:
             chunks = [b"\0" * (MAX_BODY + 1)]  # handle() answers 413 for anything this large
-        resp = self.handle(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"),
-                           headers, b"".join(chunks))
+        args = (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), headers,
+                b"".join(chunks))
+        if scope["path"].startswith("/_sim/"):  # control routes may wait: keep the loop serving the API
+            resp = await asyncio.to_thread(self.handle, *args)
+        else:
+            resp = self.handle(*args)
         if resp.delay:
             await asyncio.sleep(resp.delay)
         await send({"type": "http.response.start", "status": resp.status,

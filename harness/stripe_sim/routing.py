@@ -25,13 +25,14 @@ class Route:
     handler: Callable
     params: dict[str, Field]
     admin: bool = False
+    waits: bool = False  # waits on deliveries: runs outside the simulator's lock
 
 
 ROUTES: list[Route] = []
 
 
 def route(method: str, template: str, params: dict[str, Field] | None = None, *, listing: bool = False,
-          admin: bool = False):
+          admin: bool = False, waits: bool = False):
     """Register `handler(ctx, p, **path_params)` for METHOD /path/{param}."""
     fields = dict(params or {})
     fields.setdefault("expand", EXPAND)
@@ -41,7 +42,7 @@ def route(method: str, template: str, params: dict[str, Field] | None = None, *,
     regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
 
     def register(fn):
-        ROUTES.append(Route(method, regex, template, fn, fields, admin))
+        ROUTES.append(Route(method, regex, template, fn, fields, admin, waits))
         return fn
 
     return register

@@ -34,6 +34,9 @@ def _address(a):
 def new_customer(ctx: Ctx, p: dict) -> dict:
     now = ctx.now()
     clock = None
+    if not p.get("test_clock") and not ctx.livemode and ctx.sim.default_test_clock:
+        # the simulator's control: new customers (e.g. made by Checkout) join the scenario's clock
+        p = {**p, "test_clock": ctx.sim.default_test_clock}
     if p.get("test_clock"):
         if ctx.livemode:
             raise InvalidRequest("Test clocks are only available in test mode.", param="test_clock")

@@ -25,3 +25,14 @@ def activate_portal(ctx: Ctx, p: dict):
 @route("GET", "/_sim/health", admin=True)
 def health(ctx: Ctx, p: dict):
     return {"object": "sim.health", "ok": True}
+
+
+@route("POST", "/_sim/test_clocks/default", {"test_clock": Str()}, admin=True)
+def default_test_clock(ctx: Ctx, p: dict):
+    """From now on, test-mode customers created without a test clock (e.g. by Checkout) join this one;
+    an empty value turns it off. Stripe has no such switch: it lets a scenario drive time end to end."""
+    clock_id = p.get("test_clock") or None
+    if clock_id:
+        ctx.get("test_helpers.test_clock", clock_id, "test_clock")
+    ctx.sim.default_test_clock = clock_id
+    return {"object": "sim.default_test_clock", "test_clock": clock_id}

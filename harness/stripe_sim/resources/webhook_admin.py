@@ -75,7 +75,7 @@ def delivery_log(ctx: Ctx, p: dict):
     return {"object": "list", "data": data, "has_more": False, "url": "/_sim/webhooks/log"}
 
 
-@route("POST", "/_sim/webhooks/advance", {"seconds": Decimal(required=True)}, admin=True)
+@route("POST", "/_sim/webhooks/advance", {"seconds": Decimal(required=True)}, admin=True, waits=True)
 def advance(ctx: Ctx, p: dict):
     if p["seconds"] < 0:
         raise InvalidRequest("seconds must not be negative", param="seconds")
@@ -83,7 +83,7 @@ def advance(ctx: Ctx, p: dict):
     return {"object": "sim.clock", "now": ctx.sim.clock.time()}
 
 
-@route("POST", "/_sim/webhooks/wait_idle", {"timeout": Decimal()}, admin=True)
+@route("POST", "/_sim/webhooks/wait_idle", {"timeout": Decimal()}, admin=True, waits=True)
 def wait_idle(ctx: Ctx, p: dict):
     return {"object": "sim.idle", "idle": ctx.sim.webhooks.wait_idle(p.get("timeout") or 10.0)}
 
@@ -92,6 +92,18 @@ def wait_idle(ctx: Ctx, p: dict):
 def roll(ctx: Ctx, p: dict, we_id: str):
     ctx.mode = _owner_mode(ctx, we_id, None)
     return {"object": "sim.secret", "endpoint": we_id, "secret": roll_secret(ctx, we_id, p.get("expires_in", 86400))}
+
+
+@route("POST", "/_sim/webhook_endpoints/{we_id}/secret", {"secret": Str(required=True)}, admin=True)
+def set_secret(ctx: Ctx, p: dict, we_id: str):
+    """Give an endpoint a known signing secret (a simulator control: lets an already configured receiver
+    keep its STRIPE_WEBHOOK_SECRET when the engine points an endpoint at it)."""
+    ctx.mode = _owner_mode(ctx, we_id, None)
+    ctx.get("webhook_endpoint", we_id)
+    if not p["secret"].startswith("whsec_"):
+        raise InvalidRequest("A signing secret starts with whsec_.", param="secret")
+    ctx.sim.webhook_secrets[we_id] = [{"secret": p["secret"], "expires_at": None}]
+    return {"object": "sim.secret", "endpoint": we_id}
 
 
 @route("POST", "/_sim/listen", {"url": Str(required=True), "mode": MODE, "events": List(Str())}, admin=True)

@@ -1,0 +1,148 @@
+"""Play scenarios against a target, one after another, recording a timeline per scenario."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .context import RunContext, StepFailed, StepRecord
+from .expectations import clerk_metadata, run_expect
+from .model import Scenario
+from .steps import RUNNERS
+from .target import Target
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    catches: str
+    group: str
+    path: str | None
+    passed: bool
+    message: str = ""
+    failed_step: int | None = None
+    seconds: float = 0.0
+    timeline: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.passed else "failed"
+
+
+@dataclass
+class RunResult:
+    target: str
+    results: list[ScenarioResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> int:
+        return sum(r.passed for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return len(self.results) - self.passed
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def describe(step) -> str:
+    fields = step.args.model_dump(exclude_defaults=True)
+    return f"{step.kind} " + ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def _begin(ctx: RunContext):
+    ctx.started_at = ctx.sim_post("/_sim/webhooks/advance", {"seconds": 0})["now"]
+    ctx.started_wall = time.time()
+    clock = ctx.stripe.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time()),
+                                                                  "name": ctx.scenario_name[:300]})
+    ctx.clock_id = clock.id
+    ctx.sim_post("/_sim/test_clocks/default", {"test_clock": clock.id})
+    ctx.delivery_mark = len(ctx.deliveries())
+
+
+def _end(ctx: RunContext):
+    for call in (lambda: ctx.http.delete(f"{ctx.target.stripe_url}/_sim/webhooks/faults"),
+                 lambda: ctx.http.delete(f"{ctx.target.stripe_url}/_sim/api_faults"),
+                 lambda: ctx.http.delete(f"{ctx.target.clerk_api_url}/__sim/faults"),
+                 lambda: ctx.sim_post("/_sim/test_clocks/default", {"test_clock": ""}),
+                 ctx.settle):
+        try:
+            call()
+        except Exception:  # cleaning up must go on
+            pass
+
+
+def _snapshot(ctx: RunContext, record: StepRecord):
+    log = ctx.deliveries()
+    record.deliveries = log[ctx.delivery_mark:]
+    ctx.delivery_mark = len(log)
+    state = {}
+    for name, user in ctx.users.items():
+        try:
+            state[name] = {"id": user["id"], "public_metadata": clerk_metadata(ctx, name),
+                           "customer": user.get("customer"), "subscription": user.get("subscription")}
+        except Exception as exc:  # a broken Clerk fault must not hide the step's own result
+            state[name] = {"error": str(exc)}
+    record.state = state
+
+
+def run_scenario(scenario: Scenario, target: Target, *, seed: int | None = None) -> ScenarioResult:
+    started = time.perf_counter()
+    result = ScenarioResult(scenario.name, scenario.catches, scenario.group, scenario.path, passed=True)
+    if "reference" in scenario.targets and not target.reference:
+        result.message = "skipped: needs the reference receiver"
+        return result
+    try:
+        target.reset()
+    except Exception as exc:
+        result.passed, result.message = False, f"could not reset the world: {exc!r}"
+        return result
+    ctx = RunContext(target, scenario.name, seed)
+    try:
+        _begin(ctx)
+        for i, step in enumerate(scenario.steps):
+            record = StepRecord(i + 1, step.kind, describe(step))
+            ctx.current = record
+            result.timeline.append(record)
+            t0 = time.perf_counter()
+            try:
+                if step.kind == "expect":
+                    record.summary = run_expect(ctx, step.args)
+                else:
+                    record.summary = RUNNERS[step.kind](ctx, step.args)
+            except StepFailed as exc:
+                record.ok, record.message = False, str(exc)
+            except Exception as exc:  # an engine bug or a target gone: report, don't crash the run
+                record.ok = False
+                record.message = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
+            record.ms = (time.perf_counter() - t0) * 1000
+            _snapshot(ctx, record)
+            if not record.ok:
+                result.passed, result.failed_step = False, i + 1
+                result.message = f"step {i + 1} ({step.kind}): {record.message.splitlines()[0]}"
+                break
+    except Exception as exc:
+        result.passed, result.message = False, f"could not run: {type(exc).__name__}: {exc}"
+    finally:
+        _end(ctx)
+        ctx.close()
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def run_scenarios(scenarios: list[Scenario], target: Target, *, seed: int | None = None,
+                  on_result: Callable[[ScenarioResult], None] | None = None) -> RunResult:
+    run = RunResult(target=target.kind)
+    started = time.perf_counter()
+    for scenario in scenarios:
+        res = run_scenario(scenario, target, seed=seed)
+        run.results.append(res)
+        if on_result:
+            on_result(res)
+    run.seconds = time.perf_counter() - started
+    return run

@@ -1,0 +1,350 @@
+"""What each step kind does. A step returns a one-line summary for the report or raises StepFailed."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import stripe
+
+from ..signer import build_request
+from .context import RunContext, StepFailed
+from .model import CARDS
+
+DAY = 86400
+
+
+def _stripe(fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except stripe.StripeError as exc:
+        raise StepFailed(f"Stripe refused: {exc.user_message or exc}") from None
+
+
+def _wait_deliveries(ctx: RunContext):
+    ctx.settle()
+
+
+# ---- set-up -------------------------------------------------------------------------------------------
+def step_user(ctx: RunContext, a) -> str:
+    email = a.email or f"{a.name}.{ctx.run_tag}.{ctx.faker.user_name()}+clerk_test@example.com".lower()
+    body = {"email_address": [email], "password": a.password, "first_name": ctx.faker.first_name(),
+            "last_name": ctx.faker.last_name()}
+    if a.public_metadata:
+        body["public_metadata"] = ctx.resolve(a.public_metadata)
+    r = ctx.clerk("POST", "/v1/users", json=body)
+    ctx.record("POST", "clerk /v1/users", r.status_code, json.dumps({"email_address": [email]}), r.text[:500])
+    if r.status_code >= 400:
+        raise StepFailed(f"Clerk refused the user: {r.status_code} {r.text[:300]}")
+    ctx.users[a.name] = {"id": r.json()["id"], "email": email, "customer": None, "subscription": None}
+    return f"user {a.name} = {r.json()['id']} ({email})"
+
+
+def step_product(ctx: RunContext, a) -> str:
+    metadata = dict(a.metadata)
+    if a.plan is not None:
+        metadata["plan"] = a.plan
+    prod = _stripe(ctx.stripe.v1.products.create, params={"name": f"{a.name} ({ctx.run_tag})", "metadata": metadata})
+    price = _stripe(ctx.stripe.v1.prices.create, params={"product": prod.id, "unit_amount": a.amount,
+                                                        "currency": a.currency, "recurring": {"interval": a.interval}})
+    ctx.products[a.name] = {"product": prod.id, "price": price.id}
+    return f"product {a.name}: {prod.id} metadata={metadata} price {price.id}"
+
+
+def step_coupon(ctx: RunContext, a) -> str:
+    params = {"duration": a.duration, "name": a.name}
+    for key in ("percent_off", "amount_off", "duration_in_months", "max_redemptions"):
+        if getattr(a, key) is not None:
+            params[key] = getattr(a, key)
+    if a.amount_off is not None:
+        params["currency"] = "usd"
+    coupon = _stripe(ctx.stripe.v1.coupons.create, params=params)
+    entry = {"coupon": coupon.id}
+    if a.code:
+        code = f"{a.code}{ctx.run_tag}".upper() if ctx.target.kind != "reference" else a.code
+        promo = _stripe(ctx.stripe.v1.promotion_codes.create, params={
+            "promotion": {"type": "coupon", "coupon": coupon.id}, "code": code,
+            **({"max_redemptions": a.max_redemptions} if a.max_redemptions else {})})
+        entry.update(code=promo.code, promotion_code=promo.id)
+    ctx.coupons[a.name] = entry
+    return f"coupon {a.name}: {entry}"
+
+
+def step_webhook_endpoint(ctx: RunContext, a) -> str:
+    client = ctx.stripe if a.mode == "test" else ctx.stripe_live
+    url = a.url or ctx.target.webhook_url
+    we = _stripe(client.v1.webhook_endpoints.create, params={"url": url, "enabled_events": a.events})
+    if a.mode == "test" and not a.disabled:
+        # a second endpoint of the same app: the receiver is configured with one secret; make both agree,
+        # as when the same endpoint secret was pasted into both (the seed's "multiple webhooks firing")
+        ctx.sim_post(f"/_sim/webhook_endpoints/{we.id}/secret", {"secret": ctx.target.webhook_secret})
+    if a.disabled:
+        _stripe(client.v1.webhook_endpoints.update, we.id, params={"disabled": True})
+    return f"{a.mode} endpoint {we.id} -> {url}{' (disabled)' if a.disabled else ''}"
+
+
+# ---- billing actions ------------------------------------------------------------------------------------
+def _card(a_card: str) -> str:
+    return CARDS.get(a_card, a_card)
+
+
+def step_checkout(ctx: RunContext, a) -> str:
+    user = ctx.user(a.user)
+    price = ctx.price_for(a.tier, a.price)
+    session_id = None
+    if a.via == "receiver" and ctx.target.receiver_url and a.tier and not a.price:
+        token = ctx.token_for(a.user)
+        started = time.perf_counter()
+        r = ctx.http.post(f"{ctx.target.receiver_url}/api/create-checkout", json={"tier": a.tier},
+                          headers={"Authorization": f"Bearer {token}"})
+        ctx.record("POST", "/api/create-checkout", r.status_code, json.dumps({"tier": a.tier}), r.text[:1000],
+                   (time.perf_counter() - started) * 1000)
+        if r.status_code >= 400:
+            raise StepFailed(f"the receiver refused /api/create-checkout: {r.status_code} {r.text[:300]}")
+        body = r.json()
+        session_id = body.get("id") or body.get("sessionId") or body.get("url", "").rsplit("/", 1)[-1]
+    else:
+        params = {"mode": "subscription", "line_items": [{"price": price, "quantity": 1}],
+                  "client_reference_id": user["id"], "metadata": {"userId": user["id"]},
+                  "subscription_data": {"metadata": {"userId": user["id"]}}, "allow_promotion_codes": True,
+                  "payment_method_collection": a.collect_card,
+                  "success_url": "http://127.0.0.1/success?session_id={CHECKOUT_SESSION_ID}",
+                  "cancel_url": "http://127.0.0.1/cancel"}
+        if user.get("customer"):
+            params["customer"] = user["customer"]
+        else:
+            params["customer_email"] = user["email"]
+        session_id = _stripe(ctx.stripe.v1.checkout.sessions.create, params=params).id
+    form = {"email": user["email"], "payment_method": _card(a.card)}
+    if a.promotion_code:
+        form["promotion_code"] = ctx.resolve(a.promotion_code)
+    r = ctx.http.post(f"{ctx.target.stripe_url}/_sim/checkout/sessions/{session_id}/complete", data=form)
+    ctx.record("POST", f"(hosted checkout) pay {session_id[:20]}…", r.status_code, json.dumps(form), r.text[:1000])
+    if a.expect_failure:
+        if r.status_code < 400:
+            raise StepFailed("the checkout was expected to fail but was paid")
+        _wait_deliveries(ctx)
+        return f"checkout for {a.user} failed as expected: {r.json()['error']['message']}"
+    if r.status_code >= 400:
+        raise StepFailed(f"paying the checkout failed: {r.json().get('error', {}).get('message', r.text[:200])}")
+    session = r.json()
+    user["customer"], user["subscription"] = session["customer"], session["subscription"]
+    user["session"] = user.get("session")
+    _wait_deliveries(ctx)
+    return (f"{a.user} paid checkout {session_id[:24]}… ({a.tier or price}, card={a.card}"
+            f"{', code ' + form['promotion_code'] if a.promotion_code else ''}): {session['payment_status']}, "
+            f"subscription {session['subscription']}")
+
+
+def step_subscribe(ctx: RunContext, a) -> str:
+    user = ctx.user(a.user)
+    price = ctx.price_for(a.tier, a.price)
+    if not user.get("customer"):
+        params = {"email": user["email"]}
+        if a.card != "none":
+            params.update(payment_method=_card(a.card), invoice_settings={"default_payment_method": _card(a.card)})
+        user["customer"] = _stripe(ctx.stripe.v1.customers.create, params=params).id
+    params = {"customer": user["customer"], "items": [{"price": price}]}
+    if a.user_id_metadata:
+        params["metadata"] = {"userId": user["id"]}
+    if a.trial_days:
+        params["trial_period_days"] = a.trial_days
+    sub = _stripe(ctx.stripe.v1.subscriptions.create, params=params)
+    user["subscription"] = sub.id
+    _wait_deliveries(ctx)
+    return f"{a.user} subscribed via the API: {sub.id} {sub.status}"
+
+
+def _subscription(ctx: RunContext, name: str):
+    user = ctx.user(name)
+    if not user.get("subscription"):
+        raise StepFailed(f"{name} has no subscription yet")
+    return _stripe(ctx.stripe.v1.subscriptions.retrieve, user["subscription"])
+
+
+def step_change_plan(ctx: RunContext, a) -> str:
+    sub = _subscription(ctx, a.user)
+    price = ctx.price_for(a.to, None) if not a.to.startswith("price_") else a.to
+    item = sub["items"].data[0]
+    _stripe(ctx.stripe.v1.subscriptions.update, sub.id, params={
+        "items": [{"id": item.id, "price": price}], "proration_behavior": a.proration})
+    _wait_deliveries(ctx)
+    return f"{a.user}: {item.price.id} -> {price}"
+
+
+def step_cancel(ctx: RunContext, a) -> str:
+    sub = _subscription(ctx, a.user)
+    if a.at_period_end:
+        _stripe(ctx.stripe.v1.subscriptions.update, sub.id, params={"cancel_at_period_end": True})
+    else:
+        _stripe(ctx.stripe.v1.subscriptions.cancel, sub.id)
+    _wait_deliveries(ctx)
+    return f"{a.user}: canceled {'at period end' if a.at_period_end else 'now'}"
+
+
+def step_advance_clock(ctx: RunContext, a) -> str:
+    clock = _stripe(ctx.stripe.v1.test_helpers.test_clocks.retrieve, ctx.clock_id)
+    target = clock.frozen_time + int(a.days * DAY + a.hours * 3600)
+    if a.to_period_end:
+        sub = _subscription(ctx, a.to_period_end)
+        target = max(target, sub["items"].data[0].current_period_end + 2 * 3600)
+    _stripe(ctx.stripe.v1.test_helpers.test_clocks.advance, ctx.clock_id, params={"frozen_time": target})
+    _wait_deliveries(ctx)
+    return f"test clock -> {time.strftime('%Y-%m-%d %H:%M', time.gmtime(target))}"
+
+
+def step_update_product(ctx: RunContext, a) -> str:
+    prod_id = ctx.target.world.get("products", {}).get(a.product) or ctx.products.get(a.product, {}).get("product")
+    if not prod_id:
+        raise StepFailed(f"no product {a.product!r}")
+    metadata = {"plan": "" if a.remove_plan else a.plan}
+    _stripe(ctx.stripe.v1.products.update, prod_id, params={"metadata": metadata})
+    return f"product {a.product}: metadata.plan = {None if a.remove_plan else a.plan!r}"
+
+
+# ---- webhooks ---------------------------------------------------------------------------------------------
+def _secret(ctx: RunContext, which: str) -> str:
+    if which == "endpoint":
+        return ctx.target.webhook_secret
+    if which == "other_mode":
+        we = _stripe(ctx.stripe_live.v1.webhook_endpoints.create, params={"url": ctx.target.webhook_url,
+                                                                          "enabled_events": ["account.updated"]})
+        return we.secret
+    if which == "stale":
+        return "whsec_" + "rotatedaway" + ctx.run_tag * 5
+    return "whsec_" + "wrongsecret" + ctx.run_tag * 5
+
+
+def step_send_event(ctx: RunContext, a) -> str:
+    obj = ctx.resolve(a.object) if a.object is not None else None
+    if a.retrieve:
+        kind, _, obj_id = ctx.resolve(a.retrieve).partition(" ")
+        service = {"subscription": ctx.stripe.v1.subscriptions, "customer": ctx.stripe.v1.customers,
+                   "checkout.session": ctx.stripe.v1.checkout.sessions, "invoice": ctx.stripe.v1.invoices}.get(kind)
+        if service is None:
+            raise StepFailed(f"retrieve: unknown kind {kind!r}")
+        obj = _stripe(service.retrieve, obj_id.strip()).to_dict()
+    if obj is None:
+        raise StepFailed("send_event needs `object` or `retrieve`")
+    event_id = ctx.resolve(a.id) if a.id else f"evt_{ctx.faker.bothify('?#?#?#?#?#?#?#?#?#?#?#?#').upper()}"
+    event = {"id": event_id, "object": "event", "api_version": "2026-10-28.endive", "created": int(time.time()),
+             "data": {"object": obj, **({"previous_attributes": ctx.resolve(a.previous_attributes)}
+                                        if a.previous_attributes else {})},
+             "livemode": a.livemode, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+             "type": a.type}
+    secret = _secret(ctx, a.sign.secret)
+    results = []
+
+    def send(_):
+        req = build_request(event, secret, test_mode=not a.livemode, timestamp_offset=a.sign.timestamp_offset,
+                            header=a.sign.header, body=a.sign.body)
+        started = time.perf_counter()
+        r = ctx.http.post(ctx.target.webhook_url, content=req.body, headers=req.headers)
+        ms = (time.perf_counter() - started) * 1000
+        results.append(ctx.record("POST", ctx.target.webhook_url.replace(ctx.target.receiver_url or "", "") or "/",
+                                  r.status_code, req.body.decode()[:2000], r.text[:1000], ms, req.headers))
+
+    if a.concurrent and a.times > 1:
+        with ThreadPoolExecutor(max_workers=a.times) as pool:
+            list(pool.map(send, range(a.times)))
+    else:
+        for i in range(a.times):
+            send(i)
+    ctx.last_response = results[-1]
+    _wait_deliveries(ctx)
+    statuses = ", ".join(str(x.status) for x in results)
+    faults = [f for f in (a.sign.secret != "endpoint" and f"secret={a.sign.secret}",
+                          a.sign.timestamp_offset and f"t{a.sign.timestamp_offset:+d}s",
+                          a.sign.header and f"header={a.sign.header}", a.sign.body and f"body={a.sign.body}") if f]
+    return f"sent {a.type} {event_id} x{a.times}{' (' + ', '.join(faults) + ')' if faults else ''}: {statuses}"
+
+
+def step_fixture(ctx: RunContext, a) -> str:
+    from ..stripe_sim.fixtures import http_requester, run_fixture
+    result = run_fixture(ctx.resolve(a.file), http_requester(ctx.target.stripe_url, ctx.target.stripe_key),
+                         env=ctx.resolve(a.env) or {})
+    _wait_deliveries(ctx)
+    return f"fixture {a.file}: {len(result.steps)} requests"
+
+
+def step_fault(ctx: RunContext, a) -> str:
+    data = {k: v for k, v in a.model_dump().items() if v is not None}
+    if ctx.target.endpoint_id:
+        data["endpoint"] = ctx.target.endpoint_id
+    data = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in data.items()}
+    fault = ctx.sim_post("/_sim/webhooks/faults", data)
+    return f"delivery fault {fault['description']}" + (f" on {a.event_type}" if a.event_type else "")
+
+
+def _fault(ctx: RunContext, **fields) -> str:
+    from .model import FaultArgs
+    return step_fault(ctx, FaultArgs(**{k: v for k, v in fields.items() if v is not None}))
+
+
+def step_duplicate(ctx: RunContext, a) -> str:
+    return _fault(ctx, kind="duplicate", copies=a.copies, concurrent=a.concurrent, event_type=a.event_type,
+                  count=a.count)
+
+
+def step_reorder(ctx: RunContext, a) -> str:
+    if a.mode == "hold":
+        return _fault(ctx, kind="hold", until=a.until, event_type=a.event_type)
+    return _fault(ctx, kind=a.mode, window=a.window, seed=a.seed, event_type=a.event_type)
+
+
+def step_delay(ctx: RunContext, a) -> str:
+    return _fault(ctx, kind="delay", seconds=a.seconds, event_type=a.event_type)
+
+
+def step_drop(ctx: RunContext, a) -> str:
+    return _fault(ctx, kind="drop", attempts=a.attempts, event_type=a.event_type, count=a.count)
+
+
+def step_api_fault(ctx: RunContext, a) -> str:
+    if a.service == "stripe":
+        ctx.sim_post("/_sim/api_faults", {"path": a.path, "status": a.status, "count": a.count})
+    else:
+        kind = {"500": "error", "429": "rate_limit", "timeout": "timeout"}[a.status]
+        r = ctx.http.post(f"{ctx.target.clerk_api_url}/__sim/faults",
+                          json={"endpoint": a.path, "kind": kind, "count": a.count})
+        if r.status_code >= 400:
+            raise StepFailed(f"Clerk simulator refused the fault: {r.status_code} {r.text[:200]}")
+    return f"{a.service} API fault: next {a.count} x {a.path} -> {a.status}"
+
+
+def step_clear_faults(ctx: RunContext, a) -> str:
+    ctx.http.delete(f"{ctx.target.stripe_url}/_sim/webhooks/faults")
+    ctx.http.delete(f"{ctx.target.stripe_url}/_sim/api_faults")
+    ctx.http.delete(f"{ctx.target.clerk_api_url}/__sim/faults")
+    return "faults cleared"
+
+
+def step_let_retries_run(ctx: RunContext, a) -> str:
+    ctx.sim_post("/_sim/webhooks/advance", {"seconds": a.hours * 3600})
+    _wait_deliveries(ctx)
+    return f"{a.hours:g} h of delivery retries ran (virtual time)"
+
+
+def step_token(ctx: RunContext, a) -> str:
+    ctx.tokens[a.save_as] = ctx.token_for(a.user, a.template)
+    return f"token {a.save_as} minted for {a.user}" + (f" (template {a.template})" if a.template else "")
+
+
+def step_requests(ctx: RunContext, a) -> str:
+    token = ctx.token_for(a.user)
+    ctx.last_requests = []
+    for _ in range(a.count):
+        r = ctx.http.post(f"{ctx.target.receiver_url}/api/data", headers={"Authorization": f"Bearer {token}"})
+        ctx.last_requests.append({"status": r.status_code, "body": r.text[:300]})
+    ctx.record("POST", f"/api/data x{a.count}", ctx.last_requests[-1]["status"], "", ctx.last_requests[-1]["body"])
+    ok = sum(1 for x in ctx.last_requests if x["status"] < 300)
+    return f"{a.user} made {a.count} requests: {ok} ok, {a.count - ok} refused"
+
+
+def step_wait(ctx: RunContext, a) -> str:
+    time.sleep(a.seconds)
+    return f"waited {a.seconds:g}s"
+
+
+RUNNERS = {name.removeprefix("step_"): fn for name, fn in globals().items() if name.startswith("step_")}

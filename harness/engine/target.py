@@ -1,0 +1,155 @@
+"""Where a run happens: the simulators (always the engine's own, or a stack already running) and the
+receiver under test (the bundled reference receiver, a command the engine launches, or a URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class TargetError(Exception):
+    """The run cannot start: the message says why and what to do."""
+
+
+@dataclass
+class Target:
+    kind: str  # "reference", "command", "remote"
+    stripe_url: str
+    stripe_key: str
+    stripe_live_key: str
+    clerk_api_url: str  # base, without /v1
+    clerk_secret_key: str
+    webhook_url: str
+    webhook_secret: str
+    endpoint_id: str | None
+    receiver_url: str | None
+    world: dict = field(default_factory=dict)
+    stack: object = None
+    process: subprocess.Popen | None = None
+    probe_url: str | None = None
+    probe_cmd: str | None = None
+    log_path: str | None = None
+
+    @property
+    def reference(self) -> bool:
+        return self.kind == "reference"
+
+    def reset(self):
+        """Between scenarios: a fresh world where the engine owns the stack and the receiver (in-process)."""
+        if self.kind == "reference" and self.stack is not None:
+            self.stack.reset()
+            self.world = _world(self.stack.info())
+            self.webhook_secret = self.world["webhook_secret"]
+            self.endpoint_id = self.world["webhook_endpoint"]
+
+    def close(self):
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        if self.stack is not None:
+            self.stack.stop()
+
+
+def _world(info: dict) -> dict:
+    return dict(info["stripe"]["world"])
+
+
+def _from_stack(kind: str, stack, info: dict, receiver_url: str | None) -> Target:
+    world = _world(info)
+    return Target(kind=kind, stripe_url=info["stripe"]["url"], stripe_key=info["stripe"]["test_key"],
+                  stripe_live_key=info["stripe"]["live_key"], clerk_api_url=info["clerk"]["base_url"],
+                  clerk_secret_key=info["clerk"]["secret_key"],
+                  webhook_url=f"{receiver_url}/webhook/stripe" if receiver_url else "",
+                  webhook_secret=world.get("webhook_secret") or "", endpoint_id=world.get("webhook_endpoint"),
+                  receiver_url=receiver_url, world=world, stack=stack)
+
+
+def reference_target() -> Target:
+    from ..stack import Stack
+    stack = Stack().start()
+    info = stack.info()
+    return _from_stack("reference", stack, info, info["receiver"]["url"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(port: int, proc: subprocess.Popen, timeout: float, log_path: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = Path(log_path).read_text(errors="replace")[-2000:] if Path(log_path).exists() else ""
+            raise TargetError(f"the target command exited with code {proc.returncode} before listening on port "
+                              f"{port}. Its output:\n{tail}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TargetError(f"the target command did not listen on 127.0.0.1:{port} within {timeout:g}s "
+                      f"(its output is in {log_path})")
+
+
+def command_target(cmd: str, *, webhook_path: str = "/webhook/stripe", timeout: float = 60.0) -> Target:
+    """Start the simulators and the world, then `cmd` (with `{port}` filled in) with the seed's settings in
+    its environment; wait until it listens."""
+    from ..stack import Stack
+    port = _free_port()
+    stack = Stack(receiver_port=None)
+    stack.start()
+    from ..stack import seed_world
+    receiver_url = f"http://127.0.0.1:{port}"
+    stack.stripe_sim.reset()
+    stack.world = seed_world(stack.stripe_sim, receiver_url + webhook_path, app_url=receiver_url)
+    stack.clerk_sim.allow_origin(receiver_url)
+    env = {**os.environ, **stack.receiver_env(receiver_url, port=port), "RECEIVER_SKIP_REMOTE_CHECK": "0"}
+    log_path = f"/tmp/tiersync-target-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115  (kept open for the child's lifetime)
+    try:
+        proc = subprocess.Popen(cmd.replace("{port}", str(port)), shell=True, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        stack.stop()
+        raise TargetError(f"cannot start the target command {shlex.quote(cmd)}: {exc}") from None
+    target = _from_stack("command", stack, stack.info(), receiver_url)
+    target.webhook_url = receiver_url + webhook_path
+    target.process, target.log_path = proc, log_path
+    try:
+        _wait_listening(port, proc, timeout, log_path)
+    except TargetError:
+        target.close()
+        raise
+    return target
+
+
+def remote_target(stack_file: str, target_url: str, webhook_secret: str | None,
+                  webhook_path: str = "/webhook/stripe") -> Target:
+    """A stack already running (`tiersync serve --json` saved to a file) and a receiver at `target_url`."""
+    try:
+        info = json.loads(Path(stack_file).read_text())
+    except OSError as exc:
+        raise TargetError(f"{stack_file}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise TargetError(f"{stack_file}: not the JSON line of `tiersync serve --json` ({exc.msg})") from None
+    for key in ("stripe", "clerk"):
+        if key not in info:
+            raise TargetError(f"{stack_file}: no {key!r} section; save the output of `tiersync serve --json`")
+    target = _from_stack("remote", None, info, target_url.rstrip("/"))
+    target.webhook_url = target_url.rstrip("/") + webhook_path
+    if webhook_secret:
+        target.webhook_secret = webhook_secret
+    if not target.webhook_secret:
+        raise TargetError("give --webhook-secret (the whsec_ your receiver verifies with)")
+    return target
