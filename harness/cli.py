@@ -4,12 +4,14 @@
   tiersync demo
   tiersync sign PAYLOAD.json --secret whsec_... [--url URL] [--send] [faults]
   tiersync listen --forward-to URL [--api URL] [--events a,b] [--live]
+  tiersync list [PATHS]      tiersync run [PATHS] [--target-cmd CMD | --stack F --target URL] [reports]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import signal
 import sys
 import threading
@@ -74,8 +76,18 @@ def _print_stack(info: dict):
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
-    return run_demo()
+    """The main job: the whole scenario catalog against the reference receiver on the simulators."""
+    if args.story:
+        from .demo import run_demo
+        return run_demo()
+    from .cli_run import cmd_run
+    report = Path(args.html)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    run_args = argparse.Namespace(paths=[], keyword=args.keyword, target_cmd=None, stack=None, target=None,
+                                  webhook_secret=None, webhook_path="/webhook/stripe", probe_url=None,
+                                  probe_cmd=None, seed=args.seed, junit=None, json_out=None, html=str(report),
+                                  start_timeout=60.0)
+    return cmd_run(run_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,10 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--accept-any-key", action="store_true", help="accept any well-formed sk_/rk_ key")
     serve.add_argument("--key", action="append", default=[], help="a secret key to accept (repeatable)")
     serve.set_defaults(func=cmd_serve)
-    demo = sub.add_parser("demo", help="run the main job against the simulators and print the report")
+    demo = sub.add_parser("demo", help="run the scenario catalog against the reference receiver, print the report")
+    demo.add_argument("--story", action="store_true", help="instead: a scripted subscription story through the SDK")
+    demo.add_argument("--html", default="reports/tiersync-demo.html", help="where to write the HTML report")
+    demo.add_argument("-k", dest="keyword", help="only scenarios whose name, group or tags contain this")
+    demo.add_argument("--seed", type=int, default=1)
     demo.set_defaults(func=cmd_demo)
     from .cli_webhooks import add_commands
     add_commands(sub)
+    from .cli_run import add_commands as add_run_commands
+    add_run_commands(sub)
     return parser
 
 

@@ -51,7 +51,7 @@ def test_serve_reports_a_busy_port_without_traceback(capsys):
     assert "cannot listen" in err and "Traceback" not in err
 
 
-def test_demo_passes(capsys):
-    assert main(["demo"]) == 0
+def test_demo_story_passes(capsys):
+    assert main(["demo", "--story"]) == 0
     out = capsys.readouterr().out
     assert "All checks passed." in out and "customer.subscription.deleted" in out

@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 from ...signer import build_request, render_event
 from ..resources.events import endpoint_matches, render
@@ -28,6 +28,8 @@ from .schedule import DISABLE_AFTER, RETRY_SCHEDULES
 RESPONSE_KEEP = 1000  # characters of a response body kept in the log
 RESPONSE_READ_LIMIT = 64 * 1024  # bytes read from a response at most (a huge body must not stall us)
 LOG_LIMIT = 200_000
+KEEPALIVE_S = 4.0  # idle connections are dropped before a receiver's own keep-alive timeout (uvicorn: 5 s)
+CLIENT_NAME = f"aiohttp {aiohttp.__version__}"
 _seq = itertools.count()
 
 
@@ -68,7 +70,7 @@ class WebhookDeliverer:
         self._held: list[tuple[Fault, Job]] = []
         self._windows: dict[str, list[Job]] = {}
         self._failing_since: dict[str, float] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._wake: asyncio.Event | None = None
         sim.listeners.append(self._on_event)
         sim.endpoint_listeners.append(self._on_endpoint_change)
@@ -86,12 +88,21 @@ class WebhookDeliverer:
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._wake = asyncio.Event()
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), follow_redirects=False,
-                                         limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+        # aiohttp, not httpx: per request it costs ~0.3 ms of CPU here against httpx's 1.7-5 ms (anyio + h11
+        # layers, and httpcore retrying a failed `import sniffio` on every request), which capped delivery
+        # near 150/s. Timeouts as httpx's were: connect and each read, not the whole exchange.
+        self._client = loop.run_until_complete(self._new_client())
         loop.create_task(self._timer_task())
         self._started.set()
         loop.run_forever()
         loop.close()
+
+    async def _new_client(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=200, limit_per_host=0, keepalive_timeout=KEEPALIVE_S)
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_connect=self.timeout,
+                                        sock_read=self.timeout)
+        return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+                                     cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("Accept-Encoding",))
 
     def close(self):
         """Stop the delivery thread (pending deliveries are dropped); it restarts on the next event."""
@@ -103,7 +114,7 @@ class WebhookDeliverer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await self._client.aclose()
+            await self._client.close()
             asyncio.get_running_loop().stop()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
@@ -378,19 +389,20 @@ class WebhookDeliverer:
         started = time.perf_counter()
         status, text, error = None, "", None
         try:
-            async with self._client.stream("POST", endpoint["url"], content=request.body,
-                                           headers=request.headers) as resp:
-                status = resp.status_code
+            async with self._client.post(endpoint["url"], data=request.body, headers=request.headers,
+                                         allow_redirects=False) as resp:
+                status = resp.status
                 chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
+                while size < RESPONSE_READ_LIMIT:  # leaving with a body unread closes the connection
+                    chunk = await resp.content.readany()
+                    if not chunk:
+                        break
                     chunks.append(chunk)
                     size += len(chunk)
-                    if size >= RESPONSE_READ_LIMIT:
-                        break
                 text = b"".join(chunks)[:RESPONSE_KEEP * 4].decode("utf-8", "replace")[:RESPONSE_KEEP]
-        except httpx.TimeoutException:
+        except asyncio.TimeoutError:
             error = f"timed out after {self.timeout:g}s"
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         latency = (time.perf_counter() - started) * 1000
         ok = status is not None and 200 <= status < 300

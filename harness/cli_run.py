@@ -1,0 +1,134 @@
+"""`tiersync run` and `tiersync list`: the scenario catalog from the command line.
+Exit codes: 0 all passed, 1 some failed, 2 could not run (bad scenario files, a target that won't start)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .signer import mask
+
+BUNDLED_CATALOG = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def add_commands(sub):
+    lst = sub.add_parser("list", help="check and list scenarios without running them")
+    lst.add_argument("paths", nargs="*", help="scenario files or folders (default: the catalog)")
+    lst.add_argument("-k", dest="keyword", help="only scenarios whose name, group or tags contain this")
+    lst.set_defaults(func=cmd_list)
+
+    run = sub.add_parser("run", help="run scenarios against a receiver on the simulators")
+    run.add_argument("paths", nargs="*", help="scenario files or folders (default: the catalog)")
+    run.add_argument("-k", dest="keyword", help="only scenarios whose name, group or tags contain this")
+    run.add_argument("--target-cmd", help="launch your receiver: e.g. 'uvicorn myapp:app --port {port}'")
+    run.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
+    run.add_argument("--target", help="with --stack: your receiver's base URL")
+    run.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
+    run.add_argument("--webhook-path", default="/webhook/stripe", help="the receiver's webhook path")
+    run.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
+    run.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
+    run.add_argument("--seed", type=int, help="seed for generated users (faker)")
+    run.add_argument("--junit", help="write a JUnit XML report here")
+    run.add_argument("--json", dest="json_out", help="write a JSON report here")
+    run.add_argument("--html", help="write a self-contained HTML report here")
+    run.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
+    run.set_defaults(func=cmd_run)
+
+
+def _load(args, console: Console):
+    from .engine.loader import ScenarioError, load_paths
+    paths = args.paths or [BUNDLED_CATALOG]
+    try:
+        scenarios = load_paths(paths)
+    except ScenarioError as exc:
+        console.print(f"[red]{len(exc.problems)} problem(s) in the scenario files:[/]")
+        for p in exc.problems:
+            console.print(f"  {p}", highlight=False, markup=False)
+        return None
+    if args.keyword:
+        k = args.keyword.lower()
+        scenarios = [s for s in scenarios if k in s.name.lower() or k in s.group.lower()
+                     or any(k in t.lower() for t in s.tags)]
+    return scenarios
+
+
+def cmd_list(args) -> int:
+    console = Console()
+    scenarios = _load(args, console)
+    if scenarios is None:
+        return 2
+    table = Table("group", "scenario", "catches", title=f"{len(scenarios)} scenarios")
+    for s in sorted(scenarios, key=lambda s: (s.group, s.name)):
+        table.add_row(s.group, s.name, s.catches)
+    console.print(table)
+    return 0
+
+
+def _target(args):
+    from .engine.target import command_target, reference_target, remote_target
+    if args.target_cmd and args.stack:
+        raise SystemExit("tiersync run: give either --target-cmd or --stack/--target, not both")
+    if args.stack or args.target:
+        if not (args.stack and args.target):
+            raise SystemExit("tiersync run: --stack and --target go together")
+        target = remote_target(args.stack, args.target, args.webhook_secret, args.webhook_path)
+        _point_endpoint(target)
+    elif args.target_cmd:
+        target = command_target(args.target_cmd, webhook_path=args.webhook_path, timeout=args.start_timeout)
+    else:
+        target = reference_target()
+    target.probe_url, target.probe_cmd = args.probe_url, args.probe_cmd
+    return target
+
+
+def _point_endpoint(target):
+    """On a running stack: an endpoint for the target URL that signs with the receiver's secret."""
+    import httpx
+    import stripe
+    client = stripe.StripeClient(target.stripe_key, base_addresses={"api": target.stripe_url})
+    endpoint = next((e for e in client.v1.webhook_endpoints.list(params={"limit": 100}).data
+                     if e.url == target.webhook_url), None)
+    if endpoint is None:
+        from .stack import RECEIVER_EVENTS
+        endpoint = client.v1.webhook_endpoints.create(params={"url": target.webhook_url,
+                                                              "enabled_events": RECEIVER_EVENTS})
+    r = httpx.post(f"{target.stripe_url}/_sim/webhook_endpoints/{endpoint.id}/secret",
+                   data={"secret": target.webhook_secret})
+    r.raise_for_status()
+    target.endpoint_id = endpoint.id
+
+
+def cmd_run(args) -> int:
+    from .engine.report import TerminalView, to_html, to_json, to_junit
+    from .engine.runner import run_scenarios
+    from .engine.target import TargetError
+    console = Console()
+    scenarios = _load(args, console)
+    if scenarios is None:
+        return 2
+    if not scenarios:
+        console.print("no scenarios to run")
+        return 2
+    try:
+        target = _target(args)
+    except TargetError as exc:
+        console.print(f"[red]tiersync run: cannot start the target:[/] {mask(str(exc))}", highlight=False)
+        return 2
+    except Exception as exc:  # e.g. the stack's simulators are not reachable
+        console.print(f"[red]tiersync run: cannot reach the target:[/] {mask(repr(exc))}", highlight=False)
+        return 2
+    view = TerminalView(console, total=len(scenarios))
+    console.print(f"Running {len(scenarios)} scenarios against the {target.kind} target "
+                  f"({target.webhook_url or target.receiver_url})")
+    try:
+        run = run_scenarios(scenarios, target, seed=args.seed, on_result=view.on_result)
+    finally:
+        target.close()
+    view.summary(run)
+    for path, render in ((args.junit, to_junit), (args.json_out, to_json), (args.html, to_html)):
+        if path:
+            Path(path).write_text(render(run), encoding="utf-8")
+            console.print(f"[dim]wrote {path}[/]")
+    return 0 if run.ok else 1
