@@ -255,7 +255,7 @@ class ExpectArgs(Args):
 
     @model_validator(mode="after")
     def something(self):
-        if not any(getattr(self, k) is not None for k in self.model_fields if k != "within"):
+        if not any(getattr(self, k) is not None for k in type(self).model_fields if k != "within"):
             raise ValueError("an expect step needs at least one check")
         return self
 

@@ -1,0 +1,90 @@
+"""Scenario files are validated before anything runs; errors name the file, the step and the field."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from harness.engine.loader import ScenarioError, load_paths
+from harness.engine.model import CheckoutArgs
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(*paths):
+    with pytest.raises(ScenarioError) as err:
+        load_paths(list(paths))
+    return err.value.problems
+
+
+def test_a_valid_scenario_loads_with_shorthands(tmp_path):
+    path = write(tmp_path, "ok.yaml", """
+        name: ok
+        catches: a real bug
+        steps:
+          - user: ada
+          - duplicate: 3
+          - checkout: {user: ada, tier: pro}
+          - cancel: ada
+          - expect: {tier: {user: ada, is: free}, within: 2}
+    """)
+    [scenario] = load_paths([path])
+    assert [s.kind for s in scenario.steps] == ["user", "duplicate", "checkout", "cancel", "expect"]
+    assert scenario.steps[0].args.name == "ada" and scenario.steps[1].args.copies == 3
+    assert isinstance(scenario.steps[2].args, CheckoutArgs) and scenario.path == str(path)
+
+
+def test_unknown_step_suggests_the_close_one(tmp_path):
+    path = write(tmp_path, "typo.yaml", """
+        name: typo
+        catches: x
+        steps:
+          - dupliate: {copies: 2}
+    """)
+    assert problems(path) == [f"{path}: step 1: unknown step 'dupliate', did you mean 'duplicate'?"]
+
+
+def test_unknown_and_invalid_fields_name_the_step_and_field(tmp_path):
+    path = write(tmp_path, "fields.yaml", """
+        name: fields
+        catches: x
+        steps:
+          - user: ada
+          - checkout: {user: ada, tierr: pro}
+          - checkout: {user: ada, tier: pro, card: amex-gold}
+          - expect: {within: 3}
+    """)
+    got = problems(path)
+    assert f"{path}: step 2 (checkout): unknown field 'tierr', did you mean 'tier'?" in got
+    assert any(p.startswith(f"{path}: step 3 (checkout): field 'card': unknown card 'amex-gold'") for p in got)
+    assert f"{path}: step 4 (expect): field '(arguments)': an expect step needs at least one check" in got
+
+
+def test_file_level_problems_all_reported_at_once(tmp_path):
+    a = write(tmp_path, "a.yaml", "name: a\nsteps: []\nstepz: 1\n")
+    b = write(tmp_path, "b.yaml", "name: [unclosed\n")
+    c = write(tmp_path, "c.yaml", "- just a list\n")
+    got = problems(a, b, c, tmp_path / "missing.yaml")
+    assert f"{a}: unknown key 'stepz', did you mean 'steps'?" in got
+    assert any(p.startswith(f"{a}: missing 'catches'") for p in got)
+    assert f"{a}: 'steps' is empty" in got
+    assert any(p.startswith(f"{b}:") and "not valid YAML" in p for p in got)
+    assert any(p.startswith(f"{c}: a scenario file holds a mapping") for p in got)
+    assert f"{tmp_path / 'missing.yaml'}: no such file or folder" in got
+
+
+def test_duplicate_names_are_refused(tmp_path):
+    text = "name: same\ncatches: x\nsteps:\n  - user: ada\n"
+    a, b = write(tmp_path, "a.yaml", text), write(tmp_path, "b.yaml", text)
+    assert problems(tmp_path) == [f"{b}: scenario name 'same' is also used in {a}"]
+
+
+def test_the_bundled_catalog_is_valid():
+    from harness.cli_run import BUNDLED_CATALOG
+    scenarios = load_paths([BUNDLED_CATALOG])
+    assert scenarios and all(s.catches.strip() and "\n" not in s.catches.strip() for s in scenarios)
