@@ -87,7 +87,35 @@ def cmd_demo(args) -> int:
                                   webhook_secret=None, webhook_path="/webhook/stripe", probe_url=None,
                                   probe_cmd=None, seed=args.seed, junit=None, json_out=None, html=str(report),
                                   start_timeout=60.0)
-    return cmd_run(run_args)
+    code = cmd_run(run_args)
+    if args.no_browser:
+        return code
+    return max(code, _demo_journeys())
+
+
+def _demo_journeys() -> int:
+    """The browser journeys, in headless chromium, against a fresh stack."""
+    import os
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .browser.pages import CHROMIUM
+    console = Console()
+    if not os.path.exists(CHROMIUM):
+        console.print(f"[yellow]browser journeys skipped: {CHROMIUM} is missing (make setup installs it)[/]")
+        return 0
+    from .browser.journeys import run_journeys
+    from .stack import Stack
+    with Stack() as stack:
+        results = run_journeys(stack)
+    table = Table("journey", "result", "seconds", title="Browser journeys (Playwright, headless chromium)")
+    for name, ok, text, seconds in results:
+        table.add_row(name, ("[green]✔[/] " if ok else "[red]✘[/] ") + text, f"{seconds:.1f}")
+    console.print(table)
+    failed = sum(not ok for _, ok, _, _ in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--html", default="reports/tiersync-demo.html", help="where to write the HTML report")
     demo.add_argument("-k", dest="keyword", help="only scenarios whose name, group or tags contain this")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--no-browser", action="store_true", help="skip the browser journeys")
     demo.set_defaults(func=cmd_demo)
     from .cli_webhooks import add_commands
     add_commands(sub)

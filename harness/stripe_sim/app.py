@@ -76,6 +76,8 @@ class StripeSim:
         self._lock = threading.RLock()
         self.api_faults = ApiFaults()
         self.webhooks = WebhookDeliverer(self)
+        from .pages import hosted_pages
+        self.pages = hosted_pages(self)
 
     # ---- control ----------------------------------------------------------------------------------
     def reset(self):
@@ -104,6 +106,23 @@ class StripeSim:
     def context(self, mode: str = "test") -> Ctx:
         """A context for calling model operations directly from Python (tests, seeding)."""
         return Ctx(self, self.store, mode, request_id=None)
+
+    def operate(self, mode: str, fn):
+        """Run `fn(ctx)` as one request would: under the lock, all or nothing, events committed on success.
+        For the hosted pages and Python callers. Raises the operation's StripeError."""
+        ctx = Ctx(self, self.store, mode, request_id=self.store.ids.new("req", 14))
+        with self._lock:
+            self.store.begin()
+            try:
+                result = fn(ctx)
+            except BaseException:
+                self.store.end(rollback=not ctx.keep_events_on_error)
+                if ctx.keep_events_on_error:
+                    self.commit(ctx)
+                raise
+            self.store.end(rollback=False)
+            self.commit(ctx)
+            return result
 
     def commit(self, ctx: Ctx):
         """Store the events a successful operation recorded and tell the listeners (webhook delivery)."""
@@ -302,6 +321,9 @@ class StripeSim:
             chunks = [b"\0" * (MAX_BODY + 1)]  # handle() answers 413 for anything this large
         args = (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), headers,
                 b"".join(chunks))
+        if scope["path"].startswith(HOSTED_PREFIXES):
+            await self.pages(scope, _replay(chunks, receive), send)
+            return
         if scope["path"].startswith("/_sim/"):  # control routes may wait: keep the loop serving the API
             resp = await asyncio.to_thread(self.handle, *args)
         else:
@@ -311,6 +333,24 @@ class StripeSim:
         await send({"type": "http.response.start", "status": resp.status,
                     "headers": [(k.lower().encode(), v.encode()) for k, v in resp.headers.items()]})
         await send({"type": "http.response.body", "body": resp.body})
+
+
+HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
+
+
+def _replay(chunks: list[bytes], receive):
+    """An ASGI receive that hands the already-read body to the hosted pages' app."""
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _dump(obj) -> bytes:
