@@ -1,0 +1,83 @@
+"""Hosted Checkout and Customer Portal over plain HTTP (the browser journeys drive them in chromium)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+def shop(stripe_server):
+    import stripe
+    sim, url = stripe_server.app, stripe_server.url
+    client = stripe.StripeClient(sim.test_key, base_addresses={"api": url})
+    prod = client.v1.products.create(params={"name": "Pro Plan", "metadata": {"plan": "pro"}})
+    price = client.v1.prices.create(params={"product": prod.id, "unit_amount": 2900, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    coupon = client.v1.coupons.create(params={"percent_off": 100, "duration": "once"})
+    client.v1.promotion_codes.create(params={"promotion": {"type": "coupon", "coupon": coupon.id}, "code": "FREE"})
+    session = client.v1.checkout.sessions.create(params={
+        "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}], "allow_promotion_codes": True,
+        "customer_email": "ada@example.com", "success_url": "http://app.test/ok?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "http://app.test/cancel"})
+    return client, url, session
+
+
+def test_checkout_page_has_stripes_selectors(shop):
+    _, url, session = shop
+    page = httpx.get(session.url).text
+    for needle in ('id=\'email\'', "id='cardNumber'", "id='cardExpiry'", "id='cardCvc'", "id='billingName'",
+                   "id='billingCountry'", "id='promotionCode'", "Add promotion code", "OrderDetails-TotalAmount",
+                   'data-testid=\'hosted-payment-submit-button\'', "SubmitButton", "$29.00"):
+        assert needle in page
+
+
+def test_paying_redirects_to_success_url_with_the_session_id(shop):
+    client, _, session = shop
+    r = httpx.post(session.url, data={"email": "ada@example.com", "cardNumber": "4242 4242 4242 4242",
+                                      "cardExpiry": "12 / 34", "cardCvc": "123", "billingName": "Ada"})
+    assert r.status_code == 303 and r.headers["location"] == f"http://app.test/ok?session_id={session.id}"
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert done.status == "complete" and done.payment_status == "paid"
+    assert httpx.get(session.url).text.count("complete") >= 1
+
+
+def test_declined_card_rerenders_with_stripes_message(shop):
+    client, _, session = shop
+    r = httpx.post(session.url, data={"email": "ada@example.com", "cardNumber": "4000000000000002",
+                                      "cardExpiry": "12/34", "cardCvc": "123"})
+    assert r.status_code == 402 and "Your card was declined." in r.text
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+
+
+def test_promotion_code_apply(shop):
+    _, _, session = shop
+    bad = httpx.post(session.url + "/promotion_code", data={"code": "NOPE"})
+    assert bad.status_code == 400 and bad.json()["error"] == "This code is invalid."
+    ok = httpx.post(session.url + "/promotion_code", data={"code": "free"})
+    assert ok.json() == {"total": "$0.00", "amount_total": 0}
+
+
+def test_portal_cancel_at_period_end_and_return_link(shop, stripe_server):
+    client, url, session = shop
+    httpx.post(session.url, data={"email": "ada@example.com", "cardNumber": "4242424242424242",
+                                  "cardExpiry": "12/34", "cardCvc": "123"})
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    httpx.post(f"{url}/_sim/billing_portal/activate", data={"mode": "test"})
+    portal = client.v1.billing_portal.sessions.create(params={"customer": done.customer,
+                                                              "return_url": "http://app.test/"})
+    page = httpx.get(portal.url).text
+    assert 'data-test=\'cancel-subscription\'' in page and "return-to-business-link" in page
+    link = page.split("data-test='cancel-subscription'")[0].rsplit("href='", 1)[1].split("'")[0]
+    confirm = httpx.get(url + link).text
+    assert "data-testid='confirm'" in confirm
+    r = httpx.post(url + link, data={})
+    assert r.status_code == 303
+    sub = client.v1.subscriptions.retrieve(done.subscription)
+    assert sub.cancel_at_period_end and sub.status == "active"
+    assert "cancel-date" in httpx.get(portal.url).text
+
+
+def test_unknown_links_are_404_pages(stripe_server):
+    assert httpx.get(f"{stripe_server.url}/c/pay/cs_test_nope").status_code == 404
+    assert httpx.get(f"{stripe_server.url}/p/session/bps_nope").status_code == 404
