@@ -188,6 +188,20 @@ def check_clerk_writes(ctx, spec):
     return None
 
 
+def check_invoices(ctx, spec):
+    user = ctx.user(spec["user"])
+    if not user.get("customer"):
+        return f"{spec['user']} has no Stripe customer yet"
+    invoices = ctx.stripe.v1.invoices.list(params={"customer": user["customer"], "limit": 100}).data
+    paid = sorted((i for i in invoices if i.status == "paid"), key=lambda i: i.created)
+    if "paid" in spec and len(paid) < spec["paid"]:
+        return f"{len(paid)} paid invoices for {spec['user']} ({[i.status for i in invoices]}), expected {spec['paid']}"
+    if "amount_paid" in spec and (not paid or paid[-1].amount_paid != spec["amount_paid"]):
+        return (f"the latest paid invoice of {spec['user']} paid {paid[-1].amount_paid if paid else None!r}, "
+                f"expected {spec['amount_paid']!r}")
+    return None
+
+
 CHECKS = {name.removeprefix("check_"): fn for name, fn in globals().items() if name.startswith("check_")}
 
 

@@ -40,6 +40,7 @@ class ProductArgs(Args):
     amount: int = 1900
     interval: Literal["day", "week", "month", "year"] = "month"
     currency: str = "usd"
+    mode: Literal["test", "live"] = "test"  # live: made with the live key (a price the test key can't see)
 
 
 class CouponArgs(Args):
@@ -74,7 +75,7 @@ class CheckoutArgs(Args):
     card: str = "visa"
     promotion_code: str | None = None
     via: Literal["receiver", "api"] = "receiver"
-    expect_failure: bool = False
+    expect_failure: bool = False  # Stripe refuses the session or the payment
     collect_card: Literal["always", "if_required"] = "always"  # with via: api
 
     @field_validator("card")
@@ -228,10 +229,18 @@ class TokenArgs(Args):
     template: str | None = None
 
 
+class JwtTemplateArgs(Args):
+    """A Clerk JWT template (`POST /v1/jwt_templates`), e.g. the seed's {"plan": "{{user.public_metadata.plan}}"}."""
+    name: str
+    claims: dict[str, Any]
+    lifetime: int | None = None
+
+
 class RequestsArgs(Args):
     """Make API requests as the user (`POST /api/data`) and remember the answers."""
     user: str
     count: int = 1
+    token: str | None = None  # a token saved by a `token` step (e.g. a stale one); default: a fresh one
 
 
 class WaitArgs(Args):
@@ -252,6 +261,7 @@ class ExpectArgs(Args):
     subscription: dict[str, Any] | None = None  # {user, status, cancel_at_period_end}
     sync_error: dict[str, Any] | None = None  # {kind} (receivers that expose /admin/sync-errors)
     clerk_writes: dict[str, Any] | None = None  # {user, max, min}: metadata updates seen by Clerk
+    invoices: dict[str, Any] | None = None  # {user, paid, amount_paid}: at least `paid` paid; the latest's amount
 
     @model_validator(mode="after")
     def something(self):
@@ -266,8 +276,8 @@ STEP_MODELS: dict[str, type[Args]] = {
     "advance_clock": AdvanceArgs, "update_product": UpdateProductArgs, "send_event": SendEventArgs,
     "fixture": FixtureArgs, "fault": FaultArgs, "duplicate": DuplicateArgs, "reorder": ReorderArgs,
     "delay": DelayArgs, "drop": DropArgs, "api_fault": ApiFaultArgs, "clear_faults": ClearFaultsArgs,
-    "let_retries_run": RetryArgs, "token": TokenArgs, "requests": RequestsArgs, "wait": WaitArgs,
-    "expect": ExpectArgs,
+    "let_retries_run": RetryArgs, "jwt_template": JwtTemplateArgs, "token": TokenArgs, "requests": RequestsArgs,
+    "wait": WaitArgs, "expect": ExpectArgs,
 }
 # shorthand: `- user: ada` means `- user: {name: ada}`
 SCALAR_FIELD = {"user": "name", "cancel": "user", "clear_faults": None, "wait": "seconds", "duplicate": "copies",

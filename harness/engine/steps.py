@@ -45,11 +45,12 @@ def step_product(ctx: RunContext, a) -> str:
     metadata = dict(a.metadata)
     if a.plan is not None:
         metadata["plan"] = a.plan
-    prod = _stripe(ctx.stripe.v1.products.create, params={"name": f"{a.name} ({ctx.run_tag})", "metadata": metadata})
-    price = _stripe(ctx.stripe.v1.prices.create, params={"product": prod.id, "unit_amount": a.amount,
+    client = ctx.stripe if a.mode == "test" else ctx.stripe_live
+    prod = _stripe(client.v1.products.create, params={"name": f"{a.name} ({ctx.run_tag})", "metadata": metadata})
+    price = _stripe(client.v1.prices.create, params={"product": prod.id, "unit_amount": a.amount,
                                                         "currency": a.currency, "recurring": {"interval": a.interval}})
     ctx.products[a.name] = {"product": prod.id, "price": price.id}
-    return f"product {a.name}: {prod.id} metadata={metadata} price {price.id}"
+    return f"{a.mode} product {a.name}: {prod.id} metadata={metadata} price {price.id}"
 
 
 def step_coupon(ctx: RunContext, a) -> str:
@@ -115,7 +116,13 @@ def step_checkout(ctx: RunContext, a) -> str:
             params["customer"] = user["customer"]
         else:
             params["customer_email"] = user["email"]
-        session_id = _stripe(ctx.stripe.v1.checkout.sessions.create, params=params).id
+        try:
+            session_id = ctx.stripe.v1.checkout.sessions.create(params=params).id
+        except stripe.StripeError as exc:
+            if not a.expect_failure:
+                raise StepFailed(f"Stripe refused: {exc.user_message or exc}") from None
+            _wait_deliveries(ctx)
+            return f"Stripe refused the checkout for {a.user}, as expected: {exc.user_message or exc}"
     form = {"email": user["email"], "payment_method": _card(a.card)}
     if a.promotion_code:
         form["promotion_code"] = ctx.resolve(a.promotion_code)
@@ -130,7 +137,7 @@ def step_checkout(ctx: RunContext, a) -> str:
         raise StepFailed(f"paying the checkout failed: {r.json().get('error', {}).get('message', r.text[:200])}")
     session = r.json()
     user["customer"], user["subscription"] = session["customer"], session["subscription"]
-    user["session"] = user.get("session")
+    user["checkout_session"] = session_id
     _wait_deliveries(ctx)
     return (f"{a.user} paid checkout {session_id[:24]}… ({a.tier or price}, card={a.card}"
             f"{', code ' + form['promotion_code'] if a.promotion_code else ''}): {session['payment_status']}, "
@@ -224,7 +231,8 @@ def step_send_event(ctx: RunContext, a) -> str:
                    "checkout.session": ctx.stripe.v1.checkout.sessions, "invoice": ctx.stripe.v1.invoices}.get(kind)
         if service is None:
             raise StepFailed(f"retrieve: unknown kind {kind!r}")
-        obj = _stripe(service.retrieve, obj_id.strip()).to_dict()
+        # as the API sent it: the SDK turns *_decimal strings into Decimal, which json can't write back
+        obj = json.loads(json.dumps(_stripe(service.retrieve, obj_id.strip()).to_dict(), default=str))
     if obj is None:
         raise StepFailed("send_event needs `object` or `retrieve`")
     event_id = ctx.resolve(a.id) if a.id else f"evt_{ctx.faker.bothify('?#?#?#?#?#?#?#?#?#?#?#?#').upper()}"
@@ -326,13 +334,24 @@ def step_let_retries_run(ctx: RunContext, a) -> str:
     return f"{a.hours:g} h of delivery retries ran (virtual time)"
 
 
+def step_jwt_template(ctx: RunContext, a) -> str:
+    body = {"name": a.name, "claims": a.claims, **({"lifetime": a.lifetime} if a.lifetime else {})}
+    r = ctx.clerk("POST", "/v1/jwt_templates", json=body)
+    ctx.record("POST", "clerk /v1/jwt_templates", r.status_code, json.dumps(body), r.text[:500])
+    if r.status_code >= 400:
+        raise StepFailed(f"Clerk refused the JWT template: {r.status_code} {r.text[:300]}")
+    return f"JWT template {a.name}: {json.dumps(a.claims)}"
+
+
 def step_token(ctx: RunContext, a) -> str:
     ctx.tokens[a.save_as] = ctx.token_for(a.user, a.template)
     return f"token {a.save_as} minted for {a.user}" + (f" (template {a.template})" if a.template else "")
 
 
 def step_requests(ctx: RunContext, a) -> str:
-    token = ctx.token_for(a.user)
+    if a.token and a.token not in ctx.tokens:
+        raise StepFailed(f"no saved token {a.token!r}: add a `token` step with save_as: {a.token}")
+    token = ctx.tokens[a.token] if a.token else ctx.token_for(a.user)
     ctx.last_requests = []
     for _ in range(a.count):
         r = ctx.http.post(f"{ctx.target.receiver_url}/api/data", headers={"Authorization": f"Bearer {token}"})
