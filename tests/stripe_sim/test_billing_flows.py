@@ -320,3 +320,20 @@ def test_expire_session(client, world):
     expired = client.v1.checkout.sessions.expire(session.id)
     assert expired.status == "expired"
     assert client.v1.events.list(params={"type": "checkout.session.expired"}).data[0].data.object.id == session.id
+
+
+def test_failed_renewal_is_retried_then_the_subscription_goes_unpaid(client, world):
+    cus = card_customer(client, world)
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": world["pro"].id}]})
+    failing = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", params={"customer": cus.id})
+    client.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": failing.id}})
+    end = sub["items"].data[0].current_period_end
+    client.v1.test_helpers.test_clocks.advance(world["clock"].id, params={"frozen_time": end + 2 * 3600})
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub.status == "past_due" and sub.latest_invoice.attempt_count == 1
+    client.v1.test_helpers.test_clocks.advance(world["clock"].id, params={"frozen_time": end + 20 * DAY})
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub.status == "unpaid"
+    assert sub.latest_invoice.attempt_count == 4 and sub.latest_invoice.next_payment_attempt is None
+    failed = client.v1.events.list(params={"type": "invoice.payment_failed", "limit": 10}).data
+    assert len(failed) == 4

@@ -18,6 +18,9 @@ from .promotion_codes import redeemable
 INCOMPLETE_EXPIRES_AFTER = 23 * 3600
 TRIAL_WILL_END_BEFORE = 3 * 86400
 RENEWAL_FINALIZE_DELAY = 3600
+# dunning: after a failed renewal, retry after these delays; when all fail, the subscription goes
+# `unpaid` (or is canceled, per `sim.dunning_final_action`), as the Dashboard's retry settings do
+PAYMENT_RETRY_DELAYS = (3 * 86400, 5 * 86400, 7 * 86400)
 
 ITEM = Obj({"price": Str(), "quantity": Int(min=0), "metadata": Metadata(), "id": Str(), "deleted": Bool(),
             "clear_usage": Bool(), "discounts": List(Obj({"coupon": Str(), "promotion_code": Str()}))})
@@ -519,6 +522,10 @@ def next_due(ctx: Ctx, sub: dict) -> tuple[int, str] | None:
     draft = _pending_draft(ctx, sub)
     if draft:
         candidates.append((draft["automatically_finalizes_at"], "finalize"))
+    if sub["status"] == "past_due":
+        open_inv = ctx.find("invoice", sub["latest_invoice"]) if sub.get("latest_invoice") else None
+        if open_inv and open_inv["status"] == "open" and open_inv.get("next_payment_attempt"):
+            candidates.append((open_inv["next_payment_attempt"], "retry_payment"))
     if sub["status"] == "trialing" and sub["trial_end"]:
         warn_at = sub["trial_end"] - TRIAL_WILL_END_BEFORE
         if not _warned(ctx, sub) and warn_at > sub["trial_start"]:
@@ -568,9 +575,31 @@ def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
         outcome = invoices.collect(ctx, inv, sub, at)
         if outcome == "paid":
             after_invoice_paid(ctx, sub, inv, at, automatic=True)
-        elif sub["status"] == "active":
-            sub["status"] = "past_due"
-            _emit_updated(ctx, sub, {"status": "active"}, automatic=True)
+        else:
+            inv["next_payment_attempt"] = at + PAYMENT_RETRY_DELAYS[0]
+            if sub["status"] == "active":
+                sub["status"] = "past_due"
+                _emit_updated(ctx, sub, {"status": "active"}, automatic=True)
+    elif what == "retry_payment":
+        _retry_payment(ctx, sub, at)
+
+
+def _retry_payment(ctx: Ctx, sub: dict, at: int):
+    inv = ctx.get("invoice", sub["latest_invoice"])
+    if invoices.collect(ctx, inv, sub, at) == "paid":
+        after_invoice_paid(ctx, sub, inv, at, automatic=True)
+        return
+    retries_done = inv["attempt_count"] - 1
+    if retries_done < len(PAYMENT_RETRY_DELAYS):
+        inv["next_payment_attempt"] = at + PAYMENT_RETRY_DELAYS[retries_done]
+        return
+    inv["next_payment_attempt"] = None  # the last retry failed
+    if getattr(ctx.sim, "dunning_final_action", "unpaid") == "cancel":
+        cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
+    else:
+        before = {"status": sub["status"]}
+        sub["status"] = "unpaid"
+        _emit_updated(ctx, sub, before, automatic=True)
 
 
 def _renew(ctx: Ctx, sub: dict, at: int, before: dict):
