@@ -400,7 +400,7 @@ class WebhookDeliverer:
                     chunks.append(chunk)
                     size += len(chunk)
                 text = b"".join(chunks)[:RESPONSE_KEEP * 4].decode("utf-8", "replace")[:RESPONSE_KEEP]
-        except asyncio.TimeoutError:
+        except TimeoutError:  # aiohttp.ServerTimeoutError and ConnectionTimeoutError are ones
             error = f"timed out after {self.timeout:g}s"
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
