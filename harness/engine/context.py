@@ -127,10 +127,16 @@ class RunContext:
         self.http.post(self.target.stripe_url + "/_sim/webhooks/wait_idle", data={"timeout": timeout},
                        timeout=timeout + 5)
 
-    def deliveries(self, since_mark: bool = False) -> list[dict]:
+    def deliveries(self, offset: int = 0) -> list[dict]:
+        """Delivery attempts to the target's endpoint, from the `offset`-th on."""
         params = {"endpoint": self.target.endpoint_id} if self.target.endpoint_id else {}
-        log = self.sim_get("/_sim/webhooks/log", params)["data"]
-        return log
+        if offset:
+            params["offset"] = offset
+        return self.sim_get("/_sim/webhooks/log", params)["data"]
+
+    def delivery_count(self) -> int:
+        params = {"endpoint": self.target.endpoint_id} if self.target.endpoint_id else {}
+        return self.sim_get("/_sim/webhooks/log", {**params, "limit": 1})["total_count"]
 
     def clerk(self, method: str, path: str, **kw) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.target.clerk_secret_key}"}

@@ -100,8 +100,7 @@ def check_responses(ctx, spec):
 
 
 def _attempts(ctx, event_type: str | None) -> list[dict]:
-    log = ctx.deliveries()
-    log = [a for a in log if a["at"] >= ctx.started_at - 1]
+    log = ctx.deliveries(getattr(ctx, "scenario_mark", 0))
     return [a for a in log if event_type is None or a["type"] == event_type]
 
 

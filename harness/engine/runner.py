@@ -62,7 +62,7 @@ def _begin(ctx: RunContext):
                                                                   "name": ctx.scenario_name[:300]})
     ctx.clock_id = clock.id
     ctx.sim_post("/_sim/test_clocks/default", {"test_clock": clock.id})
-    ctx.delivery_mark = len(ctx.deliveries())
+    ctx.delivery_mark = ctx.scenario_mark = ctx.delivery_count()
 
 
 def _end(ctx: RunContext):
@@ -78,9 +78,8 @@ def _end(ctx: RunContext):
 
 
 def _snapshot(ctx: RunContext, record: StepRecord):
-    log = ctx.deliveries()
-    record.deliveries = log[ctx.delivery_mark:]
-    ctx.delivery_mark = len(log)
+    record.deliveries = ctx.deliveries(ctx.delivery_mark)
+    ctx.delivery_mark += len(record.deliveries)
     state = {}
     for name, user in ctx.users.items():
         try:

@@ -114,8 +114,9 @@ def command_target(cmd: str, *, webhook_path: str = "/webhook/stripe", timeout: 
     stack.stripe_sim.reset()
     stack.world = seed_world(stack.stripe_sim, receiver_url + webhook_path, app_url=receiver_url)
     stack.clerk_sim.allow_origin(receiver_url)
-    env = {**os.environ, **stack.receiver_env(receiver_url, port=port), "RECEIVER_SKIP_REMOTE_CHECK": "0"}
     log_path = f"/tmp/tiersync-target-{port}.log"
+    env = {**os.environ, **stack.receiver_env(receiver_url, port=port), "RECEIVER_SKIP_REMOTE_CHECK": "0",
+           "RECEIVER_DATABASE": log_path.replace(".log", ".sqlite")}  # the reference receiver's own file
     log = open(log_path, "wb")  # noqa: SIM115  (kept open for the child's lifetime)
     try:
         proc = subprocess.Popen(cmd.replace("{port}", str(port)), shell=True, env=env, stdout=log,

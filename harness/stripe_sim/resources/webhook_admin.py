@@ -66,13 +66,16 @@ def remove_fault(ctx: Ctx, p: dict, fault_id: str):
     return {"object": "sim.fault", "id": fault_id, "deleted": True}
 
 
-@route("GET", "/_sim/webhooks/log", {"event": Str(), "endpoint": Str(), "limit": Int(min=1, max=100000)},
-       admin=True)
+@route("GET", "/_sim/webhooks/log", {"event": Str(), "endpoint": Str(), "limit": Int(min=1, max=100000),
+                                     "offset": Int(min=0)}, admin=True)
 def delivery_log(ctx: Ctx, p: dict):
+    """Delivery attempts, oldest first; `offset` skips the first N matching ones (poll for what is new)."""
     data = ctx.sim.webhooks.attempts(event=p.get("event"), endpoint=p.get("endpoint"))
+    total = len(data)
+    data = data[p.get("offset") or 0:]
     if p.get("limit"):
         data = data[-p["limit"]:]
-    return {"object": "list", "data": data, "has_more": False, "url": "/_sim/webhooks/log"}
+    return {"object": "list", "data": data, "has_more": False, "total_count": total, "url": "/_sim/webhooks/log"}
 
 
 @route("POST", "/_sim/webhooks/advance", {"seconds": Decimal(required=True)}, admin=True, waits=True)
