@@ -45,15 +45,34 @@ class StepRecord:
     state: dict = field(default_factory=dict)
 
 
+_FAKER = None
+
+
+def _faker():
+    """One Faker per process: building one loads every provider (~100 ms); scenarios reseed it."""
+    global _FAKER
+    if _FAKER is None:
+        from faker import Faker
+        _FAKER = Faker()
+    return _FAKER
+
+
+def _clients(target: Target):
+    """SDK and HTTP clients, made once per target and kept (connection reuse across scenarios)."""
+    clients = getattr(target, "_clients", None)
+    if clients is None:
+        opts = {"base_addresses": {"api": target.stripe_url}, "max_network_retries": 0}
+        clients = (stripe.StripeClient(target.stripe_key, **opts), stripe.StripeClient(target.stripe_live_key, **opts),
+                   httpx.Client(timeout=30))
+        target._clients = clients
+    return clients
+
+
 class RunContext:
     def __init__(self, target: Target, scenario_name: str, seed: int | None = None):
         self.target = target
         self.scenario_name = scenario_name
-        self.stripe = stripe.StripeClient(target.stripe_key, base_addresses={"api": target.stripe_url},
-                                          max_network_retries=0)
-        self.stripe_live = stripe.StripeClient(target.stripe_live_key, base_addresses={"api": target.stripe_url},
-                                               max_network_retries=0)
-        self.http = httpx.Client(timeout=30)
+        self.stripe, self.stripe_live, self.http = _clients(target)
         self.users: dict[str, dict] = {}
         self.products: dict[str, dict] = {}
         self.coupons: dict[str, dict] = {}
@@ -64,13 +83,12 @@ class RunContext:
         self.current: StepRecord | None = None
         self.clock_id: str | None = None
         self.delivery_mark = 0
-        from faker import Faker
-        self.faker = Faker()
+        self.faker = _faker()
         self.faker.seed_instance(seed if seed is not None else int(time.time() * 1000) % 2**31)
         self.run_tag = self.faker.bothify("??##").lower()
 
     def close(self):
-        self.http.close()
+        pass  # the clients belong to the target (see _clients)
 
     # ---- variables ----------------------------------------------------------------------------------
     def lookup(self, path: str):

@@ -50,6 +50,9 @@ class Target:
             self.endpoint_id = self.world["webhook_endpoint"]
 
     def close(self):
+        clients = getattr(self, "_clients", None)
+        if clients:
+            clients[2].close()
         if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
