@@ -139,8 +139,19 @@ async def create_checkout(request: Request, claims: dict):
         params["customer"] = customer
     elif user.email_addresses:
         params["customer_email"] = user.email_addresses[0].email_address
+    create = request.app.state.stripe.v1.checkout.sessions.create
     try:
-        session = await run_in_threadpool(request.app.state.stripe.v1.checkout.sessions.create, params=params)
+        try:
+            session = await run_in_threadpool(create, params=params)
+        except stripe.InvalidRequestError as exc:
+            if "customer" not in params or exc.code != "resource_missing" or exc.param != "customer":
+                raise
+            # the stored customer was deleted in Stripe: check out as a new one (the webhook links it)
+            log.warning("customer %s of user %s is gone from Stripe; checking out without it", customer, user_id)
+            del params["customer"]
+            if user.email_addresses:
+                params["customer_email"] = user.email_addresses[0].email_address
+            session = await run_in_threadpool(create, params=params)
     except stripe.StripeError as exc:
         log.error("checkout session failed: %s", exc.user_message or exc)
         return _error(502, f"Stripe refused the checkout: {exc.user_message or type(exc).__name__}")

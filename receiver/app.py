@@ -45,6 +45,9 @@ def check_remote(settings: Settings, client: stripe.StripeClient):
         elif plan.strip().lower() != tier:
             problems.append(f"STRIPE_PRICE_ID_{tier.upper()}: product {price.product.id} has metadata.plan="
                             f"{plan!r}, expected {tier!r}")
+        elif plan != tier:  # the sync reads it, with a warning each time: say so once, up front
+            log.warning("STRIPE_PRICE_ID_%s: product %s has metadata.plan=%r; read as %r, but set it to %r",
+                        tier.upper(), price.product.id, plan, tier, tier)
     if settings.portal_config_id:
         try:
             client.v1.billing_portal.configurations.retrieve(settings.portal_config_id)

@@ -7,6 +7,7 @@ import httpx
 from clerk_backend_api import Clerk, models
 from clerk_backend_api.security.types import TokenVerificationError, VerifyTokenOptions
 from clerk_backend_api.security.verifytoken import verify_token
+from clerk_backend_api.utils import RetryConfig
 
 from .sync import SyncProblem, TransientError
 
@@ -15,7 +16,10 @@ class ClerkGateway:
     def __init__(self, secret_key: str, api_url: str, timeout: float = 10.0, authorized_parties=None):
         self.secret_key = secret_key
         self.api_url = api_url.rstrip("/")
-        self.sdk = Clerk(bearer_auth=secret_key, server_url=f"{self.api_url}/v1", timeout_ms=int(timeout * 1000))
+        # no SDK retries: its default backs off for up to an hour on 5xx, holding the webhook open past
+        # Stripe's timeout; a prompt 5xx lets Stripe's own retry schedule do the retrying
+        self.sdk = Clerk(bearer_auth=secret_key, server_url=f"{self.api_url}/v1", timeout_ms=int(timeout * 1000),
+                         retry_config=RetryConfig("none", None, False))
         self.verify_options = VerifyTokenOptions(secret_key=secret_key, api_url=self.api_url,
                                                  authorized_parties=authorized_parties)
 

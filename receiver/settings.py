@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 _STRIPE_KEY = re.compile(r"^(sk|rk)_(test|live)_\w+$")
 _CLERK_KEY = re.compile(r"^sk_(test|live)_\w+$")
+_FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 # Monthly request limits per tier; None is unlimited. One table for the whole receiver.
 DEFAULT_TIERS: dict[str, int | None] = {"free": 5, "pro": 50, "enterprise": None}
@@ -94,7 +95,12 @@ class Settings:
         portal = env.get("STRIPE_PORTAL_CONFIG_ID", "").strip() or None
         if portal and not portal.startswith("bpc_"):
             problems.append(f"STRIPE_PORTAL_CONFIG_ID ({portal}) is not a portal configuration id (bpc_...)")
-        port = env.get("PORT", "8787")
+        port = env.get("PORT", "").strip() or "8787"
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(f"PORT ({port}) is not a port number (1-65535)")
+        past_due = env.get("PAST_DUE_KEEPS_PLAN", "").strip().lower() or "true"
+        if past_due not in _FLAGS:
+            problems.append(f"PAST_DUE_KEEPS_PLAN ({past_due}) is not a flag (true/false)")
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -105,7 +111,7 @@ class Settings:
             clerk_api_url=(env.get("CLERK_API_URL") or "https://api.clerk.com").rstrip("/").removesuffix("/v1"),
             clerk_frontend_url=(env.get("CLERK_FRONTEND_URL") or "").rstrip("/") or None,
             database=env.get("RECEIVER_DATABASE", "receiver.sqlite"),
-            past_due_keeps_plan=env.get("PAST_DUE_KEEPS_PLAN", "true").lower() != "false",
+            past_due_keeps_plan=_FLAGS[past_due],
             admin_token=env.get("ADMIN_TOKEN") or None,
         )
 

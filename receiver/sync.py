@@ -8,6 +8,7 @@ missing or unknown plan is a sync error and the user's tier stays as it was (nev
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import stripe
@@ -71,6 +72,8 @@ class BillingSync:
         self.clerk = clerk
         self.storage = storage
         self.tier_rank = {t: i for i, t in enumerate(settings.tiers)}  # later in the table = higher
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # ---- Stripe reads ----------------------------------------------------------------------------------
     def _stripe(self, fn, *args, **kw):
@@ -95,16 +98,28 @@ class BillingSync:
     def checkout_session(self, session_id: str):
         return self._stripe(self.stripe.v1.checkout.sessions.retrieve, session_id)
 
+    def customer_checkout_sessions(self, customer_id: str) -> list:
+        return list(self._stripe(self.stripe.v1.checkout.sessions.list,
+                                 params={"customer": customer_id, "limit": 20}).data)
+
     # ---- the sync ----------------------------------------------------------------------------------------
     def user_for(self, customer_id: str, subs: list, hint: str | None = None) -> str | None:
-        """client_reference_id (hint), then subscription metadata.userId, then the stored map."""
+        """client_reference_id (hint), then subscription metadata.userId, then the stored map, then the
+        customer's checkout sessions (a subscription event may arrive before checkout.session.completed)."""
         if hint:
             return hint
         for sub in subs:
             user = metadata_value(sub, "userId")
             if user:
                 return user
-        return self.storage.user_for_customer(customer_id)
+        user = self.storage.user_for_customer(customer_id)
+        if user:
+            return user
+        for session in self.customer_checkout_sessions(customer_id):
+            user = session.client_reference_id or metadata_value(session, "userId")
+            if user:
+                return user
+        return None
 
     def tier_for(self, subs: list, event_id: str | None) -> tuple[str | None, str | None]:
         """(tier, subscription id) from all of a customer's subscriptions; tier None means "leave as is"."""
@@ -124,12 +139,23 @@ class BillingSync:
                     best, best_sub = tier, sub.id
         return best, best_sub
 
+    def _customer_lock(self, customer_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(customer_id, threading.Lock())
+
     def sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None = None) -> Outcome:
+        """Re-fetch and write under one lock per customer: two deliveries handled at once must not let the
+        one that read the older state write last."""
+        with self._customer_lock(customer_id):
+            return self._sync_customer(customer_id, event_id, user_hint)
+
+    def _sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None) -> Outcome:
         subs = self.customer_subscriptions(customer_id)
         user_id = self.user_for(customer_id, subs, user_hint)
         if not user_id:
             raise SyncProblem("unknown_user", f"no user for customer {customer_id}: no client_reference_id, no "
-                              "subscription metadata.userId, no stored link", {"customer": customer_id})
+                              "subscription metadata.userId, no stored link, no checkout session naming one",
+                              {"customer": customer_id})
         self.storage.link_customer(customer_id, user_id)
         tier, sub_id = self.tier_for(subs, event_id)
         if tier is None:

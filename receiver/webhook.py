@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 
 import stripe
@@ -17,6 +18,7 @@ from .sync import BillingSync, Outcome, SyncProblem, TransientError, metadata_va
 
 log = logging.getLogger("tiersync.receiver")
 
+_ZERO_ID = re.compile(r"evt_0+")
 HANDLERS: dict[str, Callable[[BillingSync, dict], Outcome]] = {}
 
 
@@ -32,6 +34,10 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 async def stripe_webhook(request: Request) -> JSONResponse:
     state = request.app.state
     payload = await request.body()  # the raw bytes: re-serialised JSON would not verify
@@ -39,17 +45,22 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if not header:
         return _error(400, "missing Stripe-Signature header")
     try:
-        event = stripe.Webhook.construct_event(payload, header, state.settings.stripe_webhook_secret,
-                                               tolerance=state.settings.webhook_tolerance)
+        stripe.WebhookSignature.verify_header(payload, header, state.settings.stripe_webhook_secret,
+                                              tolerance=state.settings.webhook_tolerance)
     except stripe.SignatureVerificationError as exc:
         log.warning("webhook signature rejected: %s", exc.user_message or exc)
         return _error(400, f"invalid signature: {exc.user_message or exc}")
+    except UnicodeDecodeError:
+        return _error(400, "invalid payload: not UTF-8")
+    try:
+        data = json.loads(payload)
     except ValueError:
         return _error(400, "invalid payload: not JSON")
-    data = json.loads(payload)
-    event_id, event_type = data.get("id"), data.get("type")
-    if not event_id or not event_type or not isinstance(data.get("data"), dict):
+    # signed does not mean well-formed: a shape the handlers can't read is a 400, never a 500 retried for days
+    if not isinstance(data, dict) or not _is_id(data.get("id")) or not _is_id(data.get("type")) \
+            or not isinstance(data.get("data"), dict) or not isinstance(data["data"].get("object"), dict):
         return _error(400, "invalid payload: not a Stripe event")
+    event_id, event_type = data["id"], data["type"]
     if bool(data.get("livemode")) != state.settings.livemode:
         mode = "live" if data.get("livemode") else "test"
         state.storage.record_sync_error("livemode_mismatch", f"{mode}-mode event {event_id} sent to a "
@@ -60,7 +71,11 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if handler is None:
         log.info("ignored unhandled event type %s (%s)", event_type, event_id)
         return JSONResponse({"received": True, "handled": False})
-    claim = state.storage.claim_event(event_id, event_type)
+    if not _is_id(data["data"]["object"].get("id")):
+        return _error(400, f"invalid payload: {event_type} event without data.object.id")
+    # the Dashboard's test events all share a fake id (evt_00000000000000): deduping it would swallow
+    # every test after the first, so they are processed (and reported) each time
+    claim = "new" if _ZERO_ID.fullmatch(event_id) else state.storage.claim_event(event_id, event_type)
     if claim != "new":
         return JSONResponse({"received": True, "duplicate": True, "state": claim})
     try:

@@ -1,0 +1,1 @@
+"""Tests of the reference receiver: unit checks and integration against both simulators."""
