@@ -67,15 +67,29 @@ def _free_port(host: str) -> int:
         return s.getsockname()[1]
 
 
+class _CurrentReceiver:
+    """ASGI: forward to the stack's receiver app of the moment (a factory builds a new one on each reset)."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+
+    async def __call__(self, scope, receive, send):
+        await self.stack.receiver_app(scope, receive, send)
+
+
 class Stack:
     def __init__(self, *, host: str = "127.0.0.1", stripe_port: int = 0, clerk_port: int = 0,
                  receiver_port: int | None = 0, database: str = ":memory:", seed: int | None = None,
-                 stripe_keys: dict[str, str] | None = None, accept_any_key: bool = False):
+                 stripe_keys: dict[str, str] | None = None, accept_any_key: bool = False,
+                 receiver_factory=None):
+        """`receiver_factory(settings, storage) -> ASGI app` serves another receiver in place of the reference
+        one (the mutation tests' broken receivers); it is called again on every reset: a fresh app per world."""
         self.host = host
         self.stripe_sim = StripeSim(stripe_keys, accept_any_key=accept_any_key, seed=seed)
         self.clerk_sim = ClerkSim()
         self._ports = (stripe_port, clerk_port, receiver_port)
         self.database = database
+        self.receiver_factory = receiver_factory
         self.world: World | None = None
         self.settings = None
         self.receiver_app = None
@@ -112,8 +126,12 @@ class Stack:
         from receiver.storage import Storage
         self.settings = Settings.from_env(self.receiver_env(receiver_url))
         self.settings = dataclasses.replace(self.settings, database=self.database)
-        self.receiver_app = create_app(self.settings, storage=Storage(self.database))
-        self.receiver_server.app = self.receiver_app
+        if self.receiver_factory is None:
+            self.receiver_app = create_app(self.settings, storage=Storage(self.database))
+            self.receiver_server.app = self.receiver_app
+        else:
+            self.receiver_app = self.receiver_factory(self.settings, Storage(self.database))
+            self.receiver_server.app = _CurrentReceiver(self)  # the server outlives each reset's app
         self.receiver_server.rebuild()
         self.receiver_server.start()
 
@@ -146,10 +164,28 @@ class Stack:
             self.settings = dataclasses.replace(self.settings, **{
                 "stripe_webhook_secret": self.world.webhook_secret,
                 "price_ids": dict(self.world.prices), "portal_config_id": self.world.portal_config})
-            storage = Storage(self.database if self.database == ":memory:" else self.database)
+            storage = self._fresh_storage()
+            if self.receiver_factory is not None:
+                self.receiver_app = self.receiver_factory(self.settings, storage)
+                return
             state = self.receiver_app.state
             state.settings, state.storage = self.settings, storage
             state.sync = BillingSync(self.settings, state.stripe, state.clerk, storage)
+
+    def _fresh_storage(self):
+        """An empty receiver store: a new in-memory database, or the file emptied."""
+        import os
+        from receiver.storage import Storage
+        old = getattr(getattr(self.receiver_app, "state", None), "storage", None)
+        if old is not None:
+            old.close()
+        if self.database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.remove(self.database + suffix)
+                except FileNotFoundError:
+                    pass
+        return Storage(self.database)
 
     # ---- what others need to connect --------------------------------------------------------------
     def receiver_env(self, receiver_url: str | None = None, port: int | None = None) -> dict[str, str]:

@@ -14,6 +14,8 @@ from .settings import ConfigError, Settings
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("stripe", "httpx", "httpcore"):  # one line per API call would cost more than the call
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
         app = create_app(settings, verify_remote=os.environ.get("RECEIVER_SKIP_REMOTE_CHECK") != "1")

@@ -377,7 +377,7 @@ class WebhookDeliverer:
             sign_kw["header"] = kinds["header"].value
         if "body" in kinds:
             sign_kw["body"] = kinds["body"].value
-        request = build_request(job.body, self._secrets(job.endpoint_id), timestamp=self.sim.clock.now(),
+        request = build_request(job.body, self._secrets(job.endpoint_id), timestamp=int(time.time()),
                                 test_mode=job.mode == "test", **sign_kw)
         applied = [f.describe() for f in job.faults if f.kind not in ("drop",)] if not job.resend else ["resend"]
         if job.drop_left > 0:
