@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHMARKS = ["stripe_api", "webhook_delivery", "receiver"]
+BENCHMARKS = ["stripe_api", "webhook_delivery", "receiver", "engine"]
 
 
 def main(argv: list[str] | None = None) -> int:
