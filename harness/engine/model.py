@@ -214,6 +214,12 @@ class ApiFaultArgs(Args):
     count: int = 1
 
 
+class RollSecretArgs(Args):
+    """The Dashboard's "Roll secret" on the target's endpoint: a new secret now, the old one (the receiver's)
+    still valid for `expires_in` seconds; meanwhile each delivery carries one v1 per valid secret, new first."""
+    expires_in: int = 86400
+
+
 class ClearFaultsArgs(Args):
     pass
 
@@ -276,8 +282,8 @@ STEP_MODELS: dict[str, type[Args]] = {
     "advance_clock": AdvanceArgs, "update_product": UpdateProductArgs, "send_event": SendEventArgs,
     "fixture": FixtureArgs, "fault": FaultArgs, "duplicate": DuplicateArgs, "reorder": ReorderArgs,
     "delay": DelayArgs, "drop": DropArgs, "api_fault": ApiFaultArgs, "clear_faults": ClearFaultsArgs,
-    "let_retries_run": RetryArgs, "jwt_template": JwtTemplateArgs, "token": TokenArgs, "requests": RequestsArgs,
-    "wait": WaitArgs, "expect": ExpectArgs,
+    "roll_secret": RollSecretArgs, "let_retries_run": RetryArgs, "jwt_template": JwtTemplateArgs,
+    "token": TokenArgs, "requests": RequestsArgs, "wait": WaitArgs, "expect": ExpectArgs,
 }
 # shorthand: `- user: ada` means `- user: {name: ada}`
 SCALAR_FIELD = {"user": "name", "cancel": "user", "clear_faults": None, "wait": "seconds", "duplicate": "copies",

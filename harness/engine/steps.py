@@ -321,6 +321,13 @@ def step_api_fault(ctx: RunContext, a) -> str:
     return f"{a.service} API fault: next {a.count} x {a.path} -> {a.status}"
 
 
+def step_roll_secret(ctx: RunContext, a) -> str:
+    if not ctx.target.endpoint_id:
+        raise StepFailed("roll_secret needs the target's webhook endpoint id")
+    ctx.sim_post(f"/_sim/webhook_endpoints/{ctx.target.endpoint_id}/roll_secret", {"expires_in": a.expires_in})
+    return f"endpoint {ctx.target.endpoint_id}: secret rolled, the old one valid {a.expires_in}s more"
+
+
 def step_clear_faults(ctx: RunContext, a) -> str:
     ctx.http.delete(f"{ctx.target.stripe_url}/_sim/webhooks/faults")
     ctx.http.delete(f"{ctx.target.stripe_url}/_sim/api_faults")
