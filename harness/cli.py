@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 import signal
 import sys
 import threading
+from pathlib import Path
 
-from .stripe_sim.app import DEFAULT_LIVE_KEY, DEFAULT_TEST_KEY, _KEY_SHAPE
+from .stripe_sim.app import _KEY_SHAPE, DEFAULT_LIVE_KEY, DEFAULT_TEST_KEY
 
 DEFAULT_STRIPE_PORT = 12111
 
@@ -71,7 +71,7 @@ def _print_stack(info: dict):
         r = info["receiver"]
         print(f"Reference receiver {r['url']}   (webhook endpoint {world['webhook_endpoint']} -> {r['webhook_url']})")
         print(f"  open {r['url']}/ in a browser to use the app")
-    print('python: stripe.StripeClient(KEY, base_addresses={"api": "%s"})' % s["url"])
+    print(f'python: stripe.StripeClient(KEY, base_addresses={{"api": "{s["url"]}"}})')
     print("Ctrl-C to stop.", flush=True)
 
 

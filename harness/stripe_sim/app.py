@@ -17,8 +17,15 @@ from urllib.parse import unquote
 from . import resources  # noqa: F401  (registers every route)
 from .api_faults import ApiFaults
 from .clock import Clock
-from .errors import (ApiError, AuthenticationFailed, IdempotencyError, InvalidRequest, RateLimited, StripeError,
-                     mask_key)
+from .errors import (
+    ApiError,
+    AuthenticationFailed,
+    IdempotencyError,
+    InvalidRequest,
+    RateLimited,
+    StripeError,
+    mask_key,
+)
 from .expand import apply_expand
 from .params import check_fields, decode_form
 from .routing import API_VERSION, ROUTES, Ctx

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import html
-
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette

@@ -207,7 +207,7 @@ class List(Field):
             if isinstance(value, str) and isinstance(self.item, Str):
                 value = [value]  # `expand=foo` is accepted like `expand[]=foo`
             else:
-                raise invalid(name, f"Invalid array", "parameter_invalid_array")
+                raise invalid(name, "Invalid array", "parameter_invalid_array")
         if len(value) > self.max_items:
             raise invalid(name, f"Invalid array: must have at most {self.max_items} elements",
                           "parameter_invalid_array")
@@ -223,7 +223,7 @@ class Obj(Field):
 
     def check(self, value, name):
         if not isinstance(value, dict):
-            raise invalid(name, f"Invalid object", "parameter_invalid")
+            raise invalid(name, "Invalid object", "parameter_invalid")
         return check_fields(self.fields, value, name)
 
 

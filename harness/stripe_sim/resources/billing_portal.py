@@ -8,7 +8,7 @@ Creating a session without one fails with Stripe's message, the seed guide's liv
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
+from ..params import Bool, Enum, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 
 FEATURES = Obj({

@@ -349,7 +349,7 @@ CREATE = {"customer": Str(required=True), "description": Str(), "metadata": Meta
 @route("POST", "/v1/invoices", CREATE)
 def create(ctx: Ctx, p: dict):
     """A one-off invoice, with the customer's pending invoice items when asked (`include`)."""
-    from .invoice_items import pending_for, attach_to_invoice
+    from .invoice_items import attach_to_invoice, pending_for
     cus = ctx.get("customer", p["customer"], "customer")
     collection = p.get("collection_method") or "charge_automatically"
     if collection == "send_invoice" and p.get("days_until_due") is None:

@@ -5,11 +5,10 @@ at period end, and time-driven transitions run by test clocks (`advance_to`)."""
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..errors import InvalidRequest
-from ..params import (CREATED_FILTER, Bool, Enum, Int, List, Metadata, Obj, Str, Timestamp,
-                      merge_metadata)
+from ..params import CREATED_FILTER, Bool, Enum, Int, List, Metadata, Obj, Str, Timestamp, merge_metadata
 from ..routing import Ctx, paginate, route, snapshot
 from . import invoices, payment_methods
 from .coupons import new_discount, usable_coupon
@@ -54,7 +53,7 @@ CANCEL = {"invoice_now": Bool(), "prorate": Bool(),
 # ---- time ------------------------------------------------------------------------------------------
 
 def add_months(ts: int, months: int) -> int:
-    d = datetime.fromtimestamp(ts, timezone.utc)
+    d = datetime.fromtimestamp(ts, UTC)
     month0 = d.month - 1 + months
     year, month = d.year + month0 // 12, month0 % 12 + 1
     day = min(d.day, calendar.monthrange(year, month)[1])
@@ -107,7 +106,7 @@ def recurring_price(ctx: Ctx, price_id: str, param: str) -> dict:
     price = ctx.get("price", price_id, param)
     if price["type"] != "recurring":
         raise InvalidRequest("The price specified is set to `type=one_time` but this field only accepts prices "
-                             f"with `type=recurring`.", param=param)
+                             "with `type=recurring`.", param=param)
     if not price["active"]:
         raise InvalidRequest("The price specified is inactive. This field only accepts active prices.", param=param)
     return price
@@ -205,11 +204,11 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
     sub_id = ctx.new_id("sub")
     first_end = trial_end or period_end(now, prices[0][0]["recurring"])
     subtotal = sum(pr["unit_amount"] * (spec.get("quantity") if spec.get("quantity") is not None else 1)
-                   for (pr, _), spec in zip(prices, p["items"]))
+                   for (pr, _), spec in zip(prices, p["items"], strict=True))
     discount_ids = list(precreated_discounts or [])
     discount_ids += build_discounts(ctx, p.get("discounts") or [], customer, sub_id, subtotal, currency, now)
     items = [new_item(ctx, sub_id, pr, spec.get("quantity") if spec.get("quantity") is not None else 1,
-                      spec.get("metadata"), (now, first_end), now) for (pr, _), spec in zip(prices, p["items"])]
+                      spec.get("metadata"), (now, first_end), now) for (pr, _), spec in zip(prices, p["items"], strict=True)]
     sub = {
         "id": sub_id, "object": "subscription", "application": None, "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": bool((p.get("automatic_tax") or {}).get("enabled")),

@@ -308,7 +308,7 @@ class WebhookDeliverer:
             wait = min(1.0, self._timers[0][0] - self.sim.clock.time()) if self._timers else 1.0
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _clear_pending(self):
