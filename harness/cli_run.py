@@ -67,37 +67,20 @@ def cmd_list(args) -> int:
 
 
 def _target(args):
-    from .engine.target import command_target, reference_target, remote_target
+    from .engine.target import command_target, point_endpoint, reference_target, remote_target
     if args.target_cmd and args.stack:
         raise SystemExit("tiersync run: give either --target-cmd or --stack/--target, not both")
     if args.stack or args.target:
         if not (args.stack and args.target):
             raise SystemExit("tiersync run: --stack and --target go together")
         target = remote_target(args.stack, args.target, args.webhook_secret, args.webhook_path)
-        _point_endpoint(target)
+        point_endpoint(target)
     elif args.target_cmd:
         target = command_target(args.target_cmd, webhook_path=args.webhook_path, timeout=args.start_timeout)
     else:
         target = reference_target()
     target.probe_url, target.probe_cmd = args.probe_url, args.probe_cmd
     return target
-
-
-def _point_endpoint(target):
-    """On a running stack: an endpoint for the target URL that signs with the receiver's secret."""
-    import httpx
-    import stripe
-    client = stripe.StripeClient(target.stripe_key, base_addresses={"api": target.stripe_url})
-    endpoint = next((e for e in client.v1.webhook_endpoints.list(params={"limit": 100}).data
-                     if e.url == target.webhook_url), None)
-    if endpoint is None:
-        from .stack import RECEIVER_EVENTS
-        endpoint = client.v1.webhook_endpoints.create(params={"url": target.webhook_url,
-                                                              "enabled_events": RECEIVER_EVENTS})
-    r = httpx.post(f"{target.stripe_url}/_sim/webhook_endpoints/{endpoint.id}/secret",
-                   data={"secret": target.webhook_secret})
-    r.raise_for_status()
-    target.endpoint_id = endpoint.id
 
 
 def cmd_run(args) -> int:

@@ -35,8 +35,14 @@ class World:
 def seed_world(stripe_sim: StripeSim, webhook_url: str | None, *, mode: str = "test",
                app_url: str = "http://127.0.0.1:8787") -> World:
     """Create the account's billing objects through the simulator's own operations (no HTTP)."""
-    from .stripe_sim.resources import (billing_portal, coupons, prices, products, promotion_codes,
-                                       webhook_endpoints)
+    from .stripe_sim.resources import (
+        billing_portal,
+        coupons,
+        prices,
+        products,
+        promotion_codes,
+        webhook_endpoints,
+    )
     world = World()
     ctx = stripe_sim.context(mode)
     with stripe_sim._lock:
@@ -114,6 +120,7 @@ class Stack:
             self.clerk_sim.allow_origin(receiver_url or f"http://{self.host}")
             self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
                                     app_url=receiver_url or "http://127.0.0.1:8787")
+            self.stripe_sim.world_restorer = self.restore_world  # POST /_sim/world/restore
             if receiver_url:
                 self._start_receiver(receiver_url)
         except BaseException:
@@ -159,7 +166,6 @@ class Stack:
         self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
                                 app_url=receiver_url or "http://127.0.0.1:8787")
         if self.receiver_app is not None:
-            from receiver.storage import Storage
             from receiver.sync import BillingSync
             self.settings = dataclasses.replace(self.settings, **{
                 "stripe_webhook_secret": self.world.webhook_secret,
@@ -172,9 +178,46 @@ class Stack:
             state.settings, state.storage = self.settings, storage
             state.sync = BillingSync(self.settings, state.stripe, state.clerk, storage)
 
+    def restore_world(self):
+        """Undo what scenarios change in a shared world, keeping every id and secret (for a receiver the
+        engine cannot reset: one launched by command, or one a user runs against `tiersync serve`):
+        plan metadata, extra or disabled endpoints, rolled secrets, a used-up LAUNCH100, faults, clocks."""
+        from .stripe_sim.resources import promotion_codes
+        sim, world = self.stripe_sim, self.world
+        if world is None:
+            return
+        ctx = sim.context("test")
+        with sim._lock:
+            for tier, prod_id in world.products.items():
+                prod = ctx.find("product", prod_id)
+                if prod is not None:
+                    prod["metadata"], prod["active"] = {"plan": tier}, True
+            for mode in ("test", "live"):
+                table = sim.store.ns(mode).table("webhook_endpoint")
+                for we in list(table.rows.values()):
+                    if we["id"] == world.webhook_endpoint:
+                        we["status"] = "enabled"
+                    else:
+                        table.remove(we["id"])
+                        sim.webhook_secrets.pop(we["id"], None)
+            if world.webhook_endpoint:
+                sim.webhook_secrets[world.webhook_endpoint] = [{"secret": world.webhook_secret, "expires_at": None}]
+            promo = ctx.find("promotion_code", world.promotion_code_id) if world.promotion_code_id else None
+            if promo is not None and (not promo["active"] or promo["times_redeemed"] >= (promo["max_redemptions"] or 1)):
+                promo["active"] = False
+                fresh = promotion_codes.create(ctx, {"promotion": {"type": "coupon", "coupon": world.coupon},
+                                                     "code": world.promotion_code, "max_redemptions": 1})
+                world.promotion_code_id = fresh["id"]
+            sim.commit(ctx)
+            sim.default_test_clock = None
+        sim.webhooks.drop_pending()
+        sim.api_faults.clear()
+        self.clerk_sim.clear_faults()
+
     def _fresh_storage(self):
         """An empty receiver store: a new in-memory database, or the file emptied."""
         import os
+
         from receiver.storage import Storage
         old = getattr(getattr(self.receiver_app, "state", None), "storage", None)
         if old is not None:

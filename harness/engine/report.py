@@ -20,6 +20,7 @@ from .runner import RunResult, ScenarioResult
 def to_dict(run: RunResult) -> dict:
     return {
         "target": run.target, "seconds": round(run.seconds, 3), "passed": run.passed, "failed": run.failed,
+        "skipped": run.skipped,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "scenarios": [{**{k: v for k, v in dataclasses.asdict(r).items() if k != "timeline"},
                        "status": r.status, "steps": [dataclasses.asdict(s) for s in r.timeline]}
@@ -36,7 +37,7 @@ def to_junit(run: RunResult) -> str:
                        errors="0", time=f"{run.seconds:.3f}")
     for r in run.results:
         case = ET.SubElement(suite, "testcase", classname=f"tiersync.{r.group}", name=r.name, time=f"{r.seconds:.3f}")
-        if r.message.startswith("skipped"):
+        if r.skipped:
             ET.SubElement(case, "skipped", message=r.message)
         elif not r.passed:
             failure = ET.SubElement(case, "failure", message=mask(r.message[:500]))
@@ -92,8 +93,7 @@ def _step_html(step) -> str:
 
 
 def _scenario_html(r: ScenarioResult) -> str:
-    cls = "pass" if r.passed and not r.message else "skip" if r.message.startswith("skipped") else \
-        ("pass" if r.passed else "fail")
+    cls = "skip" if r.skipped else "pass" if r.passed else "fail"
     mark = {"pass": "✔", "fail": "✘", "skip": "–"}[cls]
     return (f'<details id="{html.escape(r.name)}"{" open" if not r.passed else ""}><summary class="{cls}">{mark} '
             f"{html.escape(r.name)} <span class='k'>{html.escape(r.group)} · {r.seconds:.2f} s</span></summary>"
@@ -111,7 +111,7 @@ def to_html(run: RunResult) -> str:
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tiersync report</title>
 <style>{_CSS}</style></head><body>
 <h1>tiersync run against the {html.escape(run.target)} target:
-<span class="{verdict}">{run.passed} passed, {run.failed} failed</span> in {run.seconds:.1f} s</h1>
+<span class="{verdict}">{run.passed} passed, {run.failed} failed{f", {run.skipped} skipped" if run.skipped else ""}</span> in {run.seconds:.1f} s</h1>
 <table class="summary"><tr><th>group</th><th>scenarios</th><th>failed</th></tr>{rows}</table>
 {"".join(_scenario_html(r) for r in run.results)}
 </body></html>"""
@@ -129,7 +129,7 @@ class TerminalView:
 
     def on_result(self, r: ScenarioResult):
         self.done += 1
-        if r.message.startswith("skipped"):
+        if r.skipped:
             mark = "[dim]–[/]"
         else:
             mark = "[green]✔[/]" if r.passed else "[red]✘[/]"
@@ -145,5 +145,6 @@ class TerminalView:
             bad = sum(not r.passed for r in rs)
             table.add_row(g, str(len(rs)), str(len(rs) - bad), f"[red]{bad}[/]" if bad else "0")
         self.console.print(table)
-        self.console.print(f"{run.passed} passed, {run.failed} failed")
+        self.console.print(f"{run.passed} passed, {run.failed} failed" + (f", {run.skipped} skipped" if run.skipped
+                                                                           else ""))
         self.console.print(f"[dim]{len(run.results)} scenarios against the {run.target} target in {run.seconds:.1f}s[/]")

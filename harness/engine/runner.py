@@ -25,10 +25,11 @@ class ScenarioResult:
     failed_step: int | None = None
     seconds: float = 0.0
     timeline: list[StepRecord] = field(default_factory=list)
+    skipped: bool = False
 
     @property
     def status(self) -> str:
-        return "passed" if self.passed else "failed"
+        return "skipped" if self.skipped else "passed" if self.passed else "failed"
 
 
 @dataclass
@@ -39,11 +40,15 @@ class RunResult:
 
     @property
     def passed(self) -> int:
-        return sum(r.passed for r in self.results)
+        return sum(r.passed and not r.skipped for r in self.results)
+
+    @property
+    def skipped(self) -> int:
+        return sum(r.skipped for r in self.results)
 
     @property
     def failed(self) -> int:
-        return len(self.results) - self.passed
+        return sum(not r.passed for r in self.results)
 
     @property
     def ok(self) -> bool:
@@ -94,7 +99,7 @@ def run_scenario(scenario: Scenario, target: Target, *, seed: int | None = None)
     started = time.perf_counter()
     result = ScenarioResult(scenario.name, scenario.catches, scenario.group, scenario.path, passed=True)
     if "reference" in scenario.targets and not target.reference:
-        result.message = "skipped: needs the reference receiver"
+        result.message, result.skipped = "skipped: needs the reference receiver", True
         return result
     try:
         target.reset()

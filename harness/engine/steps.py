@@ -343,7 +343,12 @@ def step_let_retries_run(ctx: RunContext, a) -> str:
 
 def step_jwt_template(ctx: RunContext, a) -> str:
     body = {"name": a.name, "claims": a.claims, **({"lifetime": a.lifetime} if a.lifetime else {})}
-    r = ctx.clerk("POST", "/v1/jwt_templates", json=body)
+    listing = ctx.clerk("GET", "/v1/jwt_templates")
+    existing = [t for t in (listing.json() if listing.status_code == 200 else []) if t.get("name") == a.name]
+    if existing:  # a shared world may have it from an earlier scenario: make it say what this one wants
+        r = ctx.clerk("PATCH", f"/v1/jwt_templates/{existing[0]['id']}", json=body)
+    else:
+        r = ctx.clerk("POST", "/v1/jwt_templates", json=body)
     ctx.record("POST", "clerk /v1/jwt_templates", r.status_code, json.dumps(body), r.text[:500])
     if r.status_code >= 400:
         raise StepFailed(f"Clerk refused the JWT template: {r.status_code} {r.text[:300]}")

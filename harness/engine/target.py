@@ -42,14 +42,26 @@ class Target:
         return self.kind == "reference"
 
     def reset(self):
-        """Between scenarios: a fresh world where the engine owns the stack and the receiver (in-process)."""
+        """Between scenarios: a fresh world where the engine owns the stack and the receiver (in-process);
+        otherwise the seeded world put back as it was, ids and secrets kept (the receiver knows them)."""
         if self.kind == "reference" and self.stack is not None:
             self.stack.reset()
             self.world = _world(self.stack.info())
             self.webhook_secret = self.world["webhook_secret"]
             self.endpoint_id = self.world["webhook_endpoint"]
+        elif self.stack is not None:
+            self.stack.restore_world()
+            self.world = _world(self.stack.info())
+        else:
+            import httpx
+            r = httpx.post(f"{self.stripe_url}/_sim/world/restore", timeout=30)
+            if r.status_code == 200:
+                point_endpoint(self)  # the restore removed the endpoint the engine made for the target
 
     def close(self):
+        if self.log_path:
+            for path in (self.log_path, self.log_path.replace(".log", ".sqlite")):
+                Path(path).unlink(missing_ok=True)
         clients = getattr(self, "_clients", None)
         if clients:
             clients[2].close()
@@ -157,3 +169,21 @@ def remote_target(stack_file: str, target_url: str, webhook_secret: str | None,
     if not target.webhook_secret:
         raise TargetError("give --webhook-secret (the whsec_ your receiver verifies with)")
     return target
+
+
+def point_endpoint(target: Target):
+    """On a running stack: an endpoint for the target URL that signs with the receiver's secret."""
+    import httpx
+    import stripe
+
+    from ..stack import RECEIVER_EVENTS
+    client = stripe.StripeClient(target.stripe_key, base_addresses={"api": target.stripe_url})
+    endpoint = next((e for e in client.v1.webhook_endpoints.list(params={"limit": 100}).data
+                     if e.url == target.webhook_url), None)
+    if endpoint is None:
+        endpoint = client.v1.webhook_endpoints.create(params={"url": target.webhook_url,
+                                                              "enabled_events": RECEIVER_EVENTS})
+    r = httpx.post(f"{target.stripe_url}/_sim/webhook_endpoints/{endpoint.id}/secret",
+                   data={"secret": target.webhook_secret}, timeout=30)
+    r.raise_for_status()
+    target.endpoint_id = endpoint.id

@@ -77,6 +77,7 @@ class StripeSim:
         self.webhook_secrets: dict[str, list[str]] = {}  # endpoint id -> signing secrets, newest first
         self.deliveries: dict[str, dict] = {}  # event id -> {"pending": set, "failed": set}
         self.default_test_clock: str | None = None  # test-mode customers created without one join it
+        self.world_restorer = None  # set by a Stack: puts its seeded world back (POST /_sim/world/restore)
         self.request_log: list[LoggedRequest] = []
         self.internal_errors: list[str] = []  # simulator bugs hit by requests (each answered with a 500)
         self._idempotency: OrderedDict[tuple, tuple] = OrderedDict()

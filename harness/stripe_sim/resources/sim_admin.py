@@ -36,3 +36,15 @@ def default_test_clock(ctx: Ctx, p: dict):
         ctx.get("test_helpers.test_clock", clock_id, "test_clock")
     ctx.sim.default_test_clock = clock_id
     return {"object": "sim.default_test_clock", "test_clock": clock_id}
+
+
+@route("POST", "/_sim/world/restore", admin=True)
+def restore_world(ctx: Ctx, p: dict):
+    """Put back the seeded world of `tiersync serve` (same ids and secrets) after scenarios changed it."""
+    restorer = getattr(ctx.sim, "world_restorer", None)
+    if restorer is None:
+        from ..errors import InvalidRequest
+        raise InvalidRequest("This simulator has no seeded world to restore (it was not started by a Stack).",
+                             status=404)
+    restorer()
+    return {"object": "sim.world", "restored": True}

@@ -176,6 +176,16 @@ class WebhookDeliverer:
         if self._loop is not None:
             self._run_sync(self._clear_pending())
 
+    def drop_pending(self):
+        """Forget faults and every delivery not yet made (scheduled retries, held or delayed events), keep
+        the log: what one scenario left behind must not reach the next one's receiver."""
+        self.wait_idle(10)
+        with self._cond:
+            self.faults.clear()
+            self._failing_since.clear()
+        if self._loop is not None:
+            self._run_sync(self._clear_pending())
+
     def resend(self, mode: str, event_id: str, endpoint_id: str) -> Job:
         """`stripe events resend evt --webhook-endpoint=we`: one more delivery, without faults."""
         job = Job(event_id, endpoint_id, mode, resend=True)
