@@ -32,7 +32,12 @@ def _parse_keys(values: list[str]) -> dict[str, str]:
 
 
 def cmd_serve(args) -> int:
+    import gc
+
     from .stack import Stack
+    # a long-running store holds millions of acyclic objects: full collections would scan them all, often,
+    # making each call cost more as the store grows; collect young objects as usual, the old rarely
+    gc.set_threshold(50_000, 50, 1000)
     keys = _parse_keys(args.key) if args.key else None
     if keys is not None and not any(m == "test" for m in keys.values()):
         keys[DEFAULT_TEST_KEY] = "test"

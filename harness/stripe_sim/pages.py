@@ -48,7 +48,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 def hosted_pages(sim) -> Starlette:
     def find(kind: str, obj_id: str):
-        mode = sim.store.owner.get(obj_id)
+        mode = sim.store.mode_of(obj_id)
         return (mode, sim.store.find(mode, kind, obj_id)) if mode else (None, None)
 
     # ---- Checkout ---------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .errors import InvalidRequest, no_such
 from .params import EXPAND, LIST_PARAMS, Field
+from .frozen import freeze
 from .store import PREFIXES, Namespace, Store, noun
 
 API_VERSION = "2026-10-28.endive"
@@ -111,16 +111,14 @@ class Ctx:
         data = {"object": obj}
         if previous:
             data["previous_attributes"] = previous
-        # the payload is frozen now, as compressed JSON: events are most of a long run's memory
-        blob = zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1)
         request = {"id": None, "idempotency_key": None}
         if not automatic:
             request = {"id": self.request_id, "idempotency_key": self.idempotency_key}
+        # the payload is frozen now, as compressed JSON (see frozen.py); the header stays a small dict
         self.events.append({
-            "id": self.new_id("evt"), "object": "event", "api_version": self.api_version,
+            "id": self.new_id("evt"), "type": event_type, "livemode": self.livemode, "pending_webhooks": 0,
             "created": self.now(obj.get("customer") if isinstance(obj.get("customer"), str) else None),
-            "_data": blob, "livemode": self.livemode, "pending_webhooks": 0, "request": request,
-            "type": event_type,
+            "_data": freeze({"api_version": self.api_version, "data": data, "request": request}),
         })
 
 

@@ -128,7 +128,6 @@ class Store:
     def reset(self):
         with self.lock:
             self.modes = {"test": Namespace("test"), "live": Namespace("live")}
-            self.owner: dict[str, str] = {}  # id -> mode, for the cross-mode hint
             self.journal: list[tuple[str, str, str]] | None = None
 
     def begin(self):
@@ -140,7 +139,6 @@ class Store:
         if rollback:
             for mode, kind, obj_id in reversed(journal):
                 self.modes[mode].table(kind).remove(obj_id)
-                self.owner.pop(obj_id, None)
 
     def ns(self, mode: str) -> Namespace:
         return self.modes[mode]
@@ -149,15 +147,21 @@ class Store:
         table = self.modes[mode].table(kind)
         if self.journal is not None and obj["id"] not in table:
             self.journal.append((mode, kind, obj["id"]))
-        self.owner[obj["id"]] = mode
         return table.put(obj)
 
     def find(self, mode: str, kind: str, obj_id: str) -> dict | None:
         return self.modes[mode].table(kind).get(obj_id)
 
+    def mode_of(self, obj_id: str) -> str | None:
+        """The mode that holds an object with this id (ids are unique across modes), or None."""
+        for mode, ns in self.modes.items():
+            if any(obj_id in table for table in ns.tables.values()):
+                return mode
+        return None
+
     def other_mode_has(self, mode: str, obj_id: str) -> str | None:
-        owner = self.owner.get(obj_id)
-        return owner if owner and owner != mode else None
+        other = "live" if mode == "test" else "test"
+        return other if any(obj_id in t for t in self.modes[other].tables.values()) else None
 
     def scan(self, mode: str, kind: str, pred: Callable[[dict], bool]) -> Iterator[dict]:
         return (o for o in self.modes[mode].table(kind).newest_first() if pred(o))

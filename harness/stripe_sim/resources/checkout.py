@@ -346,7 +346,7 @@ def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict |
 
 @route("POST", "/_sim/checkout/sessions/{cs_id}/complete", COMPLETE, admin=True)
 def complete_route(ctx: Ctx, p: dict, cs_id: str):
-    ctx.mode = ctx.store.owner.get(cs_id, "test")
+    ctx.mode = ctx.store.mode_of(cs_id) or "test"
     session = ctx.get("checkout.session", cs_id)
     complete_session(ctx, session, payment_method=p.get("payment_method", "pm_card_visa"), email=p.get("email"),
                      name=p.get("name"), promotion_code=p.get("promotion_code"),

@@ -7,9 +7,8 @@ endpoints still pending and those that failed, which backs `delivery_success` an
 from __future__ import annotations
 
 import fnmatch
-import json
-import zlib
 
+from ..frozen import thaw
 from ..params import CREATED_FILTER, Bool, List, Str
 from ..routing import Ctx, paginate, route
 from .customers import in_range
@@ -21,11 +20,11 @@ def endpoint_matches(endpoint: dict, event_type: str) -> bool:
 
 
 def render(event: dict) -> dict:
-    """The whole event: the stored header plus its frozen payload (`data.object`, `previous_attributes`)."""
-    out = {k: v for k, v in event.items() if k != "_data"}
-    out["data"] = json.loads(zlib.decompress(event["_data"]))
-    return {k: out[k] for k in ("id", "object", "api_version", "created", "data", "livemode", "pending_webhooks",
-                                "request", "type")}
+    """The whole event: the stored header plus its frozen payload (`data`, `api_version`, `request`)."""
+    body = thaw(event["_data"])
+    return {"id": event["id"], "object": "event", "api_version": body["api_version"], "created": event["created"],
+            "data": body["data"], "livemode": event["livemode"], "pending_webhooks": event["pending_webhooks"],
+            "request": body["request"], "type": event["type"]}
 
 
 def commit_events(ctx: Ctx):

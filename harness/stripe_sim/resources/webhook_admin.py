@@ -16,7 +16,7 @@ MODE = Enum("test", "live")
 
 
 def _owner_mode(ctx: Ctx, obj_id: str | None, given: str | None) -> str:
-    return given or (ctx.store.owner.get(obj_id) if obj_id else None) or "test"
+    return given or (ctx.store.mode_of(obj_id) if obj_id else None) or "test"
 
 
 @route("POST", "/v1/events/{evt_id}/retry", {"webhook_endpoint": Str(required=True)})

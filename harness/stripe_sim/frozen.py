@@ -1,0 +1,45 @@
+"""Frozen event payloads: JSON compressed with a shared dictionary.
+
+Events are most of a long run's memory (a subscription start records a dozen, each a full copy of an
+invoice or a subscription). They are read rarely (listing, delivery), so each is kept as compressed bytes.
+Payloads are small and alike, so plain zlib gains little; a preset dictionary taken from the first
+payloads of the process (they are only ever read back by the same process) shrinks them several times.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+
+_DICT_BYTES = 32 * 1024  # sample size for the preset dictionary
+_lock = threading.Lock()
+_sample: list[bytes] = []
+_sample_size = 0
+_zdict: bytes | None = None
+
+
+def freeze(value) -> bytes:
+    global _zdict, _sample_size
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    zdict = _zdict
+    if zdict is None:
+        with _lock:
+            if _zdict is None:
+                _sample.append(raw)
+                _sample_size += len(raw)
+                if _sample_size >= _DICT_BYTES:
+                    _zdict = b"".join(reversed(_sample))[-_DICT_BYTES:]  # the most useful bytes go last
+                    _sample.clear()
+            zdict = _zdict
+        if zdict is None:
+            return b"P" + zlib.compress(raw, 1)
+    c = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+    return b"D" + c.compress(raw) + c.flush()
+
+
+def thaw(blob: bytes):
+    if blob[:1] == b"P":
+        return json.loads(zlib.decompress(blob[1:]))
+    d = zlib.decompressobj(15, zdict=_zdict)
+    return json.loads(d.decompress(blob[1:]) + d.flush())
