@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .errors import InvalidRequest, no_such
-from .params import EXPAND, LIST_PARAMS, Field
 from .frozen import freeze
+from .params import EXPAND, LIST_PARAMS, Field
 from .store import PREFIXES, Namespace, Store, noun
 
 API_VERSION = "2026-10-28.endive"
