@@ -43,3 +43,33 @@ def thaw(blob: bytes):
         return json.loads(zlib.decompress(blob[1:]))
     d = zlib.decompressobj(15, zdict=_zdict)
     return json.loads(d.decompress(blob[1:]) + d.flush())
+
+
+class EventRecord:
+    """A stored event: the few fields lists filter on, and the frozen rest. Reads like a dict
+    (`e["type"]`, `e.get(...)`, `{**e}`) at a fifth of a dict's memory."""
+
+    __slots__ = ("id", "type", "livemode", "pending_webhooks", "created", "_data")
+    _FIELDS = __slots__
+
+    def __init__(self, id, type, livemode, pending_webhooks, created, _data):  # noqa: A002  (Stripe's names)
+        self.id, self.type, self.livemode = id, type, livemode
+        self.pending_webhooks, self.created, self._data = pending_webhooks, created, _data
+
+    def __getitem__(self, key):
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key, value):
+        setattr(self, key, value)
+
+    def __contains__(self, key):
+        return key in self._FIELDS
+
+    def get(self, key, default=None):
+        return getattr(self, key, default) if key in self._FIELDS else default
+
+    def keys(self):
+        return self._FIELDS

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .errors import InvalidRequest, no_such
-from .frozen import freeze
+from .frozen import EventRecord, freeze
 from .params import EXPAND, LIST_PARAMS, Field
 from .store import PREFIXES, Namespace, Store, noun
 
@@ -115,11 +115,10 @@ class Ctx:
         if not automatic:
             request = {"id": self.request_id, "idempotency_key": self.idempotency_key}
         # the payload is frozen now, as compressed JSON (see frozen.py); the header stays a small dict
-        self.events.append({
-            "id": self.new_id("evt"), "type": event_type, "livemode": self.livemode, "pending_webhooks": 0,
-            "created": self.now(obj.get("customer") if isinstance(obj.get("customer"), str) else None),
-            "_data": freeze({"api_version": self.api_version, "data": data, "request": request}),
-        })
+        self.events.append(EventRecord(
+            self.new_id("evt"), event_type, self.livemode, 0,
+            self.now(obj.get("customer") if isinstance(obj.get("customer"), str) else None),
+            freeze({"api_version": self.api_version, "data": data, "request": request})))
 
 
 def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool] | None = None,
