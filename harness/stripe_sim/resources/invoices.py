@@ -13,6 +13,13 @@ from . import payment_methods
 from .coupons import discount_amount
 
 
+# Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
+# never changed in place; code that changes one assigns a new dict.
+NO_AUTOMATIC_TAX = {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None}
+ISSUER_SELF = {"type": "self"}
+NO_PAYMENT_SETTINGS = {"default_mandate": None, "payment_method_options": None, "payment_method_types": None}
+
+
 def _line(ctx: Ctx, inv_id: str, sub: dict, item: dict, period: tuple[int, int], amount: int) -> dict:
     price = item["price"]
     qty = item.get("quantity") or 1
@@ -77,8 +84,7 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
         "account_tax_ids": None, "amount_due": total, "amount_overpaid": 0, "amount_paid": 0,
         "amount_remaining": total, "amount_shipping": 0, "application": None, "attempt_count": 0,
         "attempted": False, "auto_advance": True,
-        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None,
-                          "status": None},
+        "automatic_tax": NO_AUTOMATIC_TAX,
         "automatically_finalizes_at": None, "billing_reason": billing_reason,
         "collection_method": collection_method, "confirmation_secret": None, "created": now,
         "currency": currency, "custom_fields": None, "customer": cus["id"], "customer_account": None,
@@ -88,14 +94,13 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
         "customer_tax_ids": [], "default_payment_method": None, "default_source": None, "default_tax_rates": [],
         "description": description, "discounts": [d["id"] for d in discounts], "due_date": None, "effective_at": None,
         "ending_balance": None, "footer": None, "from_invoice": None,
-        "hosted_invoice_url": None, "invoice_pdf": None, "issuer": {"type": "self"},
+        "hosted_invoice_url": None, "invoice_pdf": None, "issuer": ISSUER_SELF,
         "last_finalization_error": None, "latest_revision": None,
         "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
                   "url": f"/v1/invoices/{inv_id}/lines"},
         "livemode": ctx.livemode, "metadata": dict(metadata or {}), "next_payment_attempt": None,
         "number": None, "on_behalf_of": None, "parent": parent,
-        "payment_settings": {"default_mandate": None, "payment_method_options": None,
-                             "payment_method_types": None},
+        "payment_settings": NO_PAYMENT_SETTINGS,
         "payments": {"object": "list", "data": [], "has_more": False, "total_count": 0,
                      "url": f"/v1/invoice_payments?invoice={inv_id}"},
         "period_end": invoice_period[1], "period_start": invoice_period[0],

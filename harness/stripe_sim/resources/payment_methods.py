@@ -38,6 +38,9 @@ TOKENS = {
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_authenticationRequired": "4000002760003184",
 }
+# shared by every card (never changed in place), to keep long runs small
+CARD_CHECKS = {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}
+THREE_DS_SUPPORTED = {"supported": True}
 BEHAVIOUR_BY_LAST4 = {n[-4:]: b for n, (_, _, b) in CARDS.items()}
 DECLINE_MESSAGES = {
     "generic_decline": ("card_declined", "Your card was declined."),
@@ -84,12 +87,11 @@ def new_payment_method(ctx: Ctx, number: str, exp_month: int = 12, exp_year: int
             "address": {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")},
             "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone"), "tax_id": None},
         "card": {
-            "brand": brand, "checks": {"address_line1_check": None, "address_postal_code_check": None,
-                                       "cvc_check": "pass"},
+            "brand": brand, "checks": CARD_CHECKS,
             "country": "US", "display_brand": brand, "exp_month": exp_month, "exp_year": exp_year,
             "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16], "funding": funding,
             "generated_from": None, "last4": number[-4:], "networks": {"available": [brand], "preferred": None},
-            "regulated_status": "unregulated", "three_d_secure_usage": {"supported": True}, "wallet": None},
+            "regulated_status": "unregulated", "three_d_secure_usage": THREE_DS_SUPPORTED, "wallet": None},
         "created": ctx.now(), "customer": None, "customer_account": None, "livemode": ctx.livemode,
         "metadata": merge_metadata({}, metadata or {}), "type": "card",
     }
