@@ -95,7 +95,7 @@ class Proc:
 
 
 def start_tiersync() -> tuple[Proc, dict]:
-    proc = Proc([str(TIERSYNC), "serve", "--port", "0", "--clerk-port", "0", "--no-receiver", "--json"], "tiersync",
+    proc = Proc([str(TIERSYNC), "serve", "--port", "0", "--stripe-only", "--json"], "tiersync",
                 stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.p.stdout], [], [], 30)
     line = proc.p.stdout.readline() if ready else ""

@@ -34,15 +34,13 @@ def _parse_keys(values: list[str]) -> dict[str, str]:
 def cmd_serve(args) -> int:
     import gc
 
+    if args.stripe_only:
+        return _serve_stripe_only(args, keys_from(args))
     from .stack import Stack
     # a long-running store holds millions of acyclic objects: full collections would scan them all, often,
     # making each call cost more as the store grows; collect young objects as usual, the old rarely
     gc.set_threshold(50_000, 50, 1000)
-    keys = _parse_keys(args.key) if args.key else None
-    if keys is not None and not any(m == "test" for m in keys.values()):
-        keys[DEFAULT_TEST_KEY] = "test"
-    if keys is not None and not any(m == "live" for m in keys.values()):
-        keys[DEFAULT_LIVE_KEY] = "live"
+    keys = keys_from(args)
     stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port,
                   receiver_port=None if args.no_receiver else args.receiver_port, stripe_keys=keys,
                   accept_any_key=args.accept_any_key, database=args.database)
@@ -62,6 +60,41 @@ def cmd_serve(args) -> int:
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     stack.stop()
+    return 0
+
+
+def keys_from(args) -> dict[str, str] | None:
+    keys = _parse_keys(args.key) if args.key else None
+    if keys is not None and not any(m == "test" for m in keys.values()):
+        keys[DEFAULT_TEST_KEY] = "test"
+    if keys is not None and not any(m == "live" for m in keys.values()):
+        keys[DEFAULT_LIVE_KEY] = "live"
+    return keys
+
+
+def _serve_stripe_only(args, keys) -> int:
+    """Only the Stripe simulator: no Clerk, no seeded world, no receiver (benchmarks, Stripe-only apps)."""
+    import gc
+
+    from .server import ThreadedServer
+    from .stripe_sim import StripeSim
+    gc.set_threshold(50_000, 50, 1000)
+    sim = StripeSim(keys, accept_any_key=args.accept_any_key)
+    try:
+        server = ThreadedServer(sim, host=args.host, port=args.port).start()
+    except OSError as exc:
+        print(f"tiersync serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    sim.public_url = server.url
+    info = {"stripe": {"url": server.url, "api_base": server.url, "test_key": sim.test_key, "live_key": sim.live_key,
+                       "accept_any_key": args.accept_any_key}}
+    print(json.dumps(info) if args.json else f"Stripe simulator {server.url}   test key {sim.test_key}   "
+          f"live key {sim.live_key}\nCtrl-C to stop.", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
     return 0
 
 
@@ -132,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clerk-port", type=int, default=12121, help="Clerk simulator port (0: any)")
     serve.add_argument("--receiver-port", type=int, default=8787, help="reference receiver port (0: any)")
     serve.add_argument("--no-receiver", action="store_true", help="only the simulators (and the seeded world)")
+    serve.add_argument("--stripe-only", action="store_true", help="only the Stripe simulator, empty")
     serve.add_argument("--database", default=":memory:", help="the receiver's SQLite file (default: in memory)")
     serve.add_argument("--json", action="store_true", help="print one JSON line describing the stack, then serve")
     serve.add_argument("--accept-any-key", action="store_true", help="accept any well-formed sk_/rk_ key")

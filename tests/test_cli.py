@@ -55,3 +55,16 @@ def test_demo_story_passes(capsys):
     assert main(["demo", "--story"]) == 0
     out = capsys.readouterr().out
     assert "All checks passed." in out and "customer.subscription.deleted" in out
+
+
+def test_serve_stripe_only():
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--stripe-only", "--port", "0", "--json"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert set(info) == {"stripe"}
+        client = stripe.StripeClient(info["stripe"]["test_key"], base_addresses={"api": info["stripe"]["url"]})
+        assert client.v1.products.list().data == []  # empty: no seeded world
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -38,6 +38,7 @@ MAX_BODY = 1_000_000
 _KEY_SHAPE = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{4,255}$")
 _VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 IDEMPOTENCY_CACHE = 10_000
+REQUEST_LOG_LIMIT = 10_000  # the most recent requests, for inspection (GET /_sim/requests)
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Response:
         return json.loads(self.body)
 
 
-@dataclass
+@dataclass(slots=True)
 class LoggedRequest:
     method: str
     path: str
@@ -299,8 +300,8 @@ class StripeSim:
 
     def _log(self, response: Response, method, path, request_id, mode) -> Response:
         self.request_log.append(LoggedRequest(method, path, response.status, request_id, mode))
-        if len(self.request_log) > 50_000:
-            del self.request_log[:10_000]
+        if len(self.request_log) > REQUEST_LOG_LIMIT:
+            del self.request_log[:REQUEST_LOG_LIMIT // 5]
         return response
 
     # ---- ASGI ----------------------------------------------------------------------------------------
