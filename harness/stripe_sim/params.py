@@ -295,14 +295,27 @@ def _range_filter(value, name):
     return {"eq": Int(min=0).check(value, name)}
 
 
+class _EmptyMetadata(dict):
+    """The one empty metadata hash every object without metadata shares (a long run holds millions).
+    It refuses changes, so sharing it can never leak a key from one object to another."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("shared empty metadata: assign a new dict instead of changing it")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
+
+
+EMPTY_METADATA = _EmptyMetadata()
+
+
 def merge_metadata(current: dict, update: dict | None) -> dict:
     """Stripe's metadata update: keys merge; '' deletes a key; unset ('' for the whole hash) clears."""
     if update is None:
-        return {}
+        return EMPTY_METADATA
     out = dict(current)
     for k, v in update.items():
         if v == "":
             out.pop(k, None)
         else:
             out[k] = v
-    return out
+    return out if out else EMPTY_METADATA

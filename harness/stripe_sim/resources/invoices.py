@@ -7,7 +7,7 @@ default card is charged through a PaymentIntent and a Charge, with the test card
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Str, merge_metadata
+from ..params import CREATED_FILTER, EMPTY_METADATA, Bool, Enum, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
 from .coupons import discount_amount
@@ -28,7 +28,7 @@ def _line(ctx: Ctx, inv_id: str, sub: dict, item: dict, period: tuple[int, int],
         "id": ctx.new_id("il"), "object": "line_item", "amount": amount, "currency": price["currency"],
         "description": f"{qty} × {name} (at ${price['unit_amount'] / 100:.2f} / {price['recurring']['interval']})",
         "discount_amounts": [], "discountable": True, "discounts": [], "invoice": inv_id,
-        "livemode": ctx.livemode, "metadata": dict(item.get("metadata") or {}),
+        "livemode": ctx.livemode, "metadata": dict(item.get("metadata") or {}) or EMPTY_METADATA,
         "parent": {"invoice_item_details": None, "subscription_item_details": {
             "invoice_item": None, "proration": False, "proration_details": {"credited_items": None},
             "subscription": sub["id"], "subscription_item": item["id"]}, "type": "subscription_item_details"},
@@ -60,7 +60,7 @@ def draft_subscription_invoice(ctx: Ctx, sub: dict, billing_reason: str, period:
         amount = 0 if trial else item["price"]["unit_amount"] * (item.get("quantity") or 1)
         lines.append(_line(ctx, inv_id, sub, item, period, amount))
         subtotal += amount
-    parent = {"quote_details": None, "subscription_details": {"metadata": dict(sub["metadata"]),
+    parent = {"quote_details": None, "subscription_details": {"metadata": dict(sub["metadata"]) or EMPTY_METADATA,
                                                               "subscription": sub["id"]},
               "type": "subscription_details"}
     return build_invoice(ctx, cus, inv_id, lines, subtotal, active_discounts(ctx, sub, now), now,
@@ -98,7 +98,7 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
         "last_finalization_error": None, "latest_revision": None,
         "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
                   "url": f"/v1/invoices/{inv_id}/lines"},
-        "livemode": ctx.livemode, "metadata": dict(metadata or {}), "next_payment_attempt": None,
+        "livemode": ctx.livemode, "metadata": dict(metadata or {}) or EMPTY_METADATA, "next_payment_attempt": None,
         "number": None, "on_behalf_of": None, "parent": parent,
         "payment_settings": NO_PAYMENT_SETTINGS,
         "payments": {"object": "list", "data": [], "has_more": False, "total_count": 0,
@@ -218,7 +218,7 @@ def _payment_intent(ctx: Ctx, inv: dict, pm: dict | None, now: int) -> dict:
         "confirmation_method": "automatic", "created": now, "currency": inv["currency"],
         "customer": inv["customer"], "description": "Subscription creation"
         if inv["billing_reason"] == "subscription_create" else "Subscription update",
-        "last_payment_error": None, "latest_charge": None, "livemode": ctx.livemode, "metadata": {},
+        "last_payment_error": None, "latest_charge": None, "livemode": ctx.livemode, "metadata": EMPTY_METADATA,
         "next_action": None, "payment_method": pm["id"] if pm else None, "payment_method_types": ["card"],
         "setup_future_usage": "off_session", "status": "processing",
     }
@@ -234,7 +234,7 @@ def _charge(ctx: Ctx, inv: dict, pi: dict, pm: dict, now: int, paid: bool, reaso
         "created": now, "currency": inv["currency"], "customer": inv["customer"], "description": None,
         "failure_code": None if paid else "card_declined",
         "failure_message": None if paid else "Your card was declined.", "livemode": ctx.livemode,
-        "metadata": {}, "outcome": {"network_status": "approved_by_network" if paid else "declined_by_network",
+        "metadata": EMPTY_METADATA, "outcome": {"network_status": "approved_by_network" if paid else "declined_by_network",
                                     "reason": None if paid else reason, "risk_level": "normal",
                                     "seller_message": "Payment complete." if paid else "The bank did not return any further details with this decline.",
                                     "type": "authorized" if paid else "issuer_declined"},

@@ -4,6 +4,8 @@ sessions and API faults."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..api_faults import ApiFault
 from ..errors import InvalidRequest
 from ..params import Bool, Decimal, Enum, Int, List, Str
@@ -143,5 +145,5 @@ def clear_api_faults(ctx: Ctx, p: dict):
 
 @route("GET", "/_sim/requests", {"limit": Int(min=1, max=100000)}, admin=True)
 def request_log(ctx: Ctx, p: dict):
-    data = [vars(r) for r in ctx.sim.request_log[-(p.get("limit") or 1000):]]
+    data = [dataclasses.asdict(r) for r in ctx.sim.request_log[-(p.get("limit") or 1000):]]
     return {"object": "list", "data": data, "has_more": False, "url": "/_sim/requests"}
