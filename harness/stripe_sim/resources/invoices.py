@@ -12,7 +12,6 @@ from ..routing import Ctx, paginate, route
 from . import payment_methods
 from .coupons import discount_amount
 
-
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
 # never changed in place; code that changes one assigns a new dict.
 NO_AUTOMATIC_TAX = {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None}
