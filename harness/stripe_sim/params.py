@@ -308,6 +308,20 @@ class _EmptyMetadata(dict):
 EMPTY_METADATA = _EmptyMetadata()
 
 
+class _EmptyList(list):
+    """The one empty list that objects' always-empty arrays share (tax rates, line discounts...).
+    It refuses changes for the same reason as EMPTY_METADATA; it equals, and serialises as, []."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("shared empty list: assign a new list instead of changing it")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+EMPTY_LIST = _EmptyList()
+
+
 def merge_metadata(current: dict, update: dict | None) -> dict:
     """Stripe's metadata update: keys merge; '' deletes a key; unset ('' for the whole hash) clears."""
     if update is None:

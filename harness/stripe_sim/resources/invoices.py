@@ -7,7 +7,17 @@ default card is charged through a PaymentIntent and a Charge, with the test card
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import CREATED_FILTER, EMPTY_METADATA, Bool, Enum, Int, Metadata, Str, merge_metadata
+from ..params import (
+    CREATED_FILTER,
+    EMPTY_LIST,
+    EMPTY_METADATA,
+    Bool,
+    Enum,
+    Int,
+    Metadata,
+    Str,
+    merge_metadata,
+)
 from ..routing import Ctx, paginate, route
 from . import payment_methods
 from .coupons import discount_amount
@@ -26,15 +36,15 @@ def _line(ctx: Ctx, inv_id: str, sub: dict, item: dict, period: tuple[int, int],
     return {
         "id": ctx.new_id("il"), "object": "line_item", "amount": amount, "currency": price["currency"],
         "description": f"{qty} × {name} (at ${price['unit_amount'] / 100:.2f} / {price['recurring']['interval']})",
-        "discount_amounts": [], "discountable": True, "discounts": [], "invoice": inv_id,
+        "discount_amounts": EMPTY_LIST, "discountable": True, "discounts": EMPTY_LIST, "invoice": inv_id,
         "livemode": ctx.livemode, "metadata": dict(item.get("metadata") or {}) or EMPTY_METADATA,
         "parent": {"invoice_item_details": None, "subscription_item_details": {
             "invoice_item": None, "proration": False, "proration_details": {"credited_items": None},
             "subscription": sub["id"], "subscription_item": item["id"]}, "type": "subscription_item_details"},
-        "period": {"end": period[1], "start": period[0]}, "pretax_credit_amounts": [],
+        "period": {"end": period[1], "start": period[0]}, "pretax_credit_amounts": EMPTY_LIST,
         "pricing": {"price_details": {"price": price["id"], "product": price["product"]}, "type": "price_details",
                     "unit_amount_decimal": str(price["unit_amount"])},
-        "quantity": qty, "quantity_decimal": str(qty), "subscription": sub["id"], "subtotal": amount, "taxes": [],
+        "quantity": qty, "quantity_decimal": str(qty), "subscription": sub["id"], "subtotal": amount, "taxes": EMPTY_LIST,
     }
 
 

@@ -8,7 +8,19 @@ import calendar
 from datetime import UTC, datetime
 
 from ..errors import InvalidRequest
-from ..params import CREATED_FILTER, Bool, Enum, Int, List, Metadata, Obj, Str, Timestamp, merge_metadata
+from ..params import (
+    CREATED_FILTER,
+    EMPTY_LIST,
+    Bool,
+    Enum,
+    Int,
+    List,
+    Metadata,
+    Obj,
+    Str,
+    Timestamp,
+    merge_metadata,
+)
 from ..routing import Ctx, paginate, route, snapshot
 from . import invoices, payment_methods
 from .coupons import new_discount, usable_coupon
@@ -97,8 +109,8 @@ def new_item(ctx: Ctx, sub_id: str, price: dict, quantity: int, metadata: dict |
     # the price is shared, not copied: an item shows the price as it is now, as the API does
     item = {"id": ctx.new_id("si", 14), "object": "subscription_item", "billing_thresholds": None, "created": now,
             "current_period_end": period[1], "current_period_start": period[0], "current_trial": None,
-            "discounts": [], "metadata": merge_metadata({}, metadata or {}), "plan": plan_for(ctx, price),
-            "price": price, "quantity": quantity, "subscription": sub_id, "tax_rates": []}
+            "discounts": EMPTY_LIST, "metadata": merge_metadata({}, metadata or {}), "plan": plan_for(ctx, price),
+            "price": price, "quantity": quantity, "subscription": sub_id, "tax_rates": EMPTY_LIST}
     return ctx.put("subscription_item", item)
 
 
@@ -214,7 +226,7 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
         "automatic_tax": {"disabled_reason": None, "enabled": bool((p.get("automatic_tax") or {}).get("enabled")),
                           "liability": None},
         "billing_cycle_anchor": first_end if trial_end else now, "billing_cycle_anchor_config": None,
-        "billing_mode": {"flexible": None, "type": "classic"}, "billing_schedules": [],
+        "billing_mode": {"flexible": None, "type": "classic"}, "billing_schedules": EMPTY_LIST,
         "billing_thresholds": None, "cancel_at": None, "cancel_at_period_end": False, "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},
         "collection_method": collection, "created": now, "currency": currency, "customer": customer["id"],
