@@ -20,6 +20,7 @@ log = logging.getLogger("tiersync.receiver")
 
 _ZERO_ID = re.compile(r"evt_0+")
 HANDLERS: dict[str, Callable[[BillingSync, dict], Outcome]] = {}
+_UNHANDLED_SEEN: set[str] = set()
 
 
 def handles(*event_types: str):
@@ -69,7 +70,11 @@ async def stripe_webhook(request: Request) -> JSONResponse:
                       f"{state.settings.stripe_mode}-mode receiver (check the endpoint and STRIPE_WEBHOOK_SECRET)")
     handler = HANDLERS.get(event_type)
     if handler is None:
-        log.info("ignored unhandled event type %s (%s)", event_type, event_id)
+        # once per type at INFO (the endpoint subscribes to more than it handles); the rest at DEBUG,
+        # so a busy endpoint does not spend its time writing the same line
+        level = logging.DEBUG if event_type in _UNHANDLED_SEEN else logging.INFO
+        _UNHANDLED_SEEN.add(event_type)
+        log.log(level, "ignored unhandled event type %s (%s)", event_type, event_id)
         return JSONResponse({"received": True, "handled": False})
     if not _is_id(data["data"]["object"].get("id")):
         return _error(400, f"invalid payload: {event_type} event without data.object.id")
