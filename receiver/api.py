@@ -44,14 +44,21 @@ def period(now: float | None = None) -> str:
     return time.strftime("%Y-%m", time.gmtime(now or time.time()))
 
 
-async def _fresh_tier(request: Request, user_id: str) -> tuple[str, dict] | JSONResponse:
-    """The tier from Clerk (not from the possibly stale token)."""
+class _Refused(Exception):
+    """A handler's early answer (Clerk missing the user or unreachable), sent by `protected`."""
+
+    def __init__(self, response: JSONResponse):
+        self.response = response
+
+
+async def _fresh_tier(request: Request, user_id: str) -> tuple[str, dict]:
+    """The tier from Clerk (not from the possibly stale token); `_Refused` with a 404 or 503 otherwise."""
     try:
         user = await run_in_threadpool(request.app.state.clerk.user, user_id)
     except SyncProblem as exc:
-        return _error(404, exc.message)
+        raise _Refused(_error(404, exc.message)) from None
     except TransientError as exc:
-        return _error(503, str(exc))
+        raise _Refused(_error(503, str(exc))) from None
     meta = dict(user.public_metadata or {})
     tier = meta.get("plan") if meta.get("plan") in request.app.state.settings.tiers else "free"
     return tier, {"user": user, "metadata": meta}
@@ -62,17 +69,17 @@ def protected(handler):
         claims = await authenticate(request)
         if isinstance(claims, JSONResponse):
             return claims
-        return await handler(request, claims)
+        try:
+            return await handler(request, claims)
+        except _Refused as refused:
+            return refused.response
     endpoint.__name__ = handler.__name__
     return endpoint
 
 
 @protected
 async def me(request: Request, claims: dict):
-    fresh = await _fresh_tier(request, claims["sub"])
-    if isinstance(fresh, JSONResponse):
-        return fresh
-    tier, info = fresh
+    tier, info = await _fresh_tier(request, claims["sub"])
     user = info["user"]
     email = user.email_addresses[0].email_address if user.email_addresses else None
     return JSONResponse({"userId": claims["sub"], "email": email, "tier": tier,
@@ -81,10 +88,7 @@ async def me(request: Request, claims: dict):
 
 @protected
 async def usage(request: Request, claims: dict):
-    fresh = await _fresh_tier(request, claims["sub"])
-    if isinstance(fresh, JSONResponse):
-        return fresh
-    tier, _ = fresh
+    tier, _ = await _fresh_tier(request, claims["sub"])
     limit = request.app.state.settings.tiers[tier]
     used = request.app.state.storage.usage(claims["sub"], period())
     return JSONResponse({"tier": tier, "used": used, "limit": limit, "period": period(),
@@ -93,10 +97,7 @@ async def usage(request: Request, claims: dict):
 
 @protected
 async def data(request: Request, claims: dict):
-    fresh = await _fresh_tier(request, claims["sub"])
-    if isinstance(fresh, JSONResponse):
-        return fresh
-    tier, _ = fresh
+    tier, _ = await _fresh_tier(request, claims["sub"])
     limit = request.app.state.settings.tiers[tier]
     allowed, used = request.app.state.storage.take_request(claims["sub"], period(), limit)
     if not allowed:
@@ -122,10 +123,7 @@ async def create_checkout(request: Request, claims: dict):
     if tier not in settings.price_ids:
         return _error(400, f"unknown tier {body.get('tier')!r}; one of: {', '.join(settings.price_ids)}")
     user_id = claims["sub"]
-    fresh = await _fresh_tier(request, user_id)
-    if isinstance(fresh, JSONResponse):
-        return fresh
-    _, info = fresh
+    _, info = await _fresh_tier(request, user_id)
     user = info["user"]
     customer = info["metadata"].get("stripeCustomerId") or request.app.state.storage.customer_for_user(user_id)
     params = {
@@ -161,10 +159,7 @@ async def create_checkout(request: Request, claims: dict):
 @protected
 async def customer_portal(request: Request, claims: dict):
     settings = request.app.state.settings
-    fresh = await _fresh_tier(request, claims["sub"])
-    if isinstance(fresh, JSONResponse):
-        return fresh
-    _, info = fresh
+    _, info = await _fresh_tier(request, claims["sub"])
     customer = info["metadata"].get("stripeCustomerId") or request.app.state.storage.customer_for_user(claims["sub"])
     if not customer:
         return _error(400, "no billing account yet: upgrade first")
