@@ -56,3 +56,18 @@ class ThreadedServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def replaying_receive(body: bytes, receive):
+    """An ASGI `receive` that first hands over a body already read, then defers to the real one:
+    lets a server look at a request before passing it on to another ASGI app."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

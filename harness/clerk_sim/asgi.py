@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..server import replaying_receive
 from . import errors
 from .faults import FaultRule, redact_headers, redact_value
 from .pages import page_routes
@@ -77,7 +78,7 @@ class SimMiddleware:
             await self.app(scope, receive, send)
             return
         raw = await _read_body(receive)
-        replay = _replaying_receive(raw, receive)
+        replay = replaying_receive(raw, receive)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         request = Request(scope)
         record = self.sim.request_log.record(
@@ -154,19 +155,6 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replaying_receive(raw: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _sleep_unless_disconnected(delay: float, receive: Receive) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from ..server import replaying_receive
 from . import resources  # noqa: F401  (registers every route)
 from .api_faults import ApiFaults
 from .clock import Clock
@@ -331,7 +332,7 @@ class StripeSim:
         args = (scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), headers,
                 b"".join(chunks))
         if scope["path"].startswith(HOSTED_PREFIXES):
-            await self.pages(scope, _replay(chunks, receive), send)
+            await self.pages(scope, replaying_receive(b"".join(chunks), receive), send)
             return
         if scope["path"].startswith("/_sim/"):  # control routes may wait: keep the loop serving the API
             resp = await asyncio.to_thread(self.handle, *args)
@@ -345,21 +346,6 @@ class StripeSim:
 
 
 HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
-
-
-def _replay(chunks: list[bytes], receive):
-    """An ASGI receive that hands the already-read body to the hosted pages' app."""
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 def _dump(obj) -> bytes:
