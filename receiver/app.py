@@ -19,7 +19,9 @@ log = logging.getLogger("tiersync.receiver")
 
 
 def stripe_client(settings: Settings) -> stripe.StripeClient:
-    kw = {"max_network_retries": 0, "http_client": stripe.RequestsClient(timeout=settings.request_timeout)}
+    # httpx rather than requests: the same official SDK, about half the client CPU per call here
+    kw = {"max_network_retries": 0,
+          "http_client": stripe.HTTPXClient(timeout=settings.request_timeout, allow_sync_methods=True)}
     if settings.stripe_api_base:
         kw["base_addresses"] = {"api": settings.stripe_api_base}
     return stripe.StripeClient(settings.stripe_secret_key, **kw)

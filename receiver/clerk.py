@@ -8,8 +8,37 @@ from clerk_backend_api import Clerk, models
 from clerk_backend_api.security.types import TokenVerificationError, VerifyTokenOptions
 from clerk_backend_api.security.verifytoken import verify_token
 from clerk_backend_api.utils import RetryConfig
+from clerk_backend_api.utils import serializers as _sdk_serializers
 
 from .sync import SyncProblem, TransientError
+
+
+def _build_sdk_models_once():
+    """clerk-backend-api 7 (Speakeasy-generated) builds a fresh pydantic model class with `create_model`
+    for every request body it sends and every response it reads: ~2 ms of CPU each, most of what a
+    metadata update costs the receiver. The class is a pure function of its name, field type and config,
+    so one built per distinct (name, type) is equivalent; anything unhashable is built as before."""
+    build = _sdk_serializers.create_model
+    if getattr(build, "tiersync_memoized", False):
+        return
+    built: dict = {}
+
+    def create_model_once(name, /, __config__=None, **fields):
+        try:
+            key = (name, tuple(fields.items()), tuple(sorted((__config__ or {}).items())))
+            hash(key)
+        except TypeError:
+            return build(name, __config__=__config__, **fields)
+        model = built.get(key)
+        if model is None:
+            model = built[key] = build(name, __config__=__config__, **fields)
+        return model
+
+    create_model_once.tiersync_memoized = True
+    _sdk_serializers.create_model = create_model_once
+
+
+_build_sdk_models_once()
 
 
 class ClerkGateway:

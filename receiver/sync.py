@@ -40,8 +40,8 @@ class Outcome:
 
 
 def metadata_value(obj, key: str):
-    """`obj.metadata[key]` or None, for SDK objects (which are not dicts) and dicts alike."""
-    metadata = getattr(obj, "metadata", None) if not isinstance(obj, dict) else obj.get("metadata")
+    """`obj["metadata"][key]` or None (Stripe objects are read as the API's JSON; SDK objects are dicts too)."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else getattr(obj, "metadata", None)
     if not metadata:
         return None
     try:
@@ -52,16 +52,19 @@ def metadata_value(obj, key: str):
 
 def resolve_plan(product, tiers: dict) -> tuple[str, str | None]:
     """(tier, warning) from a product's `metadata.plan`, or SyncProblem."""
+    if isinstance(product, str):  # not expanded: nothing to read the plan from
+        raise SyncProblem("missing_plan", f"product {product} was not expanded", {"product": product})
     raw = metadata_value(product, "plan")
-    name = getattr(product, "name", "?")
+    name = product.get("name", "?")
+    product_id = product["id"]
     if raw is None or not str(raw).strip():
-        raise SyncProblem("missing_plan", f"product {product.id} ({name}) has no metadata.plan",
-                          {"product": product.id})
+        raise SyncProblem("missing_plan", f"product {product_id} ({name}) has no metadata.plan",
+                          {"product": product_id})
     tier = str(raw).strip().lower()
     if tier not in tiers:
-        raise SyncProblem("unknown_plan", f"product {product.id} ({name}) has metadata.plan={raw!r}, which is not "
-                          f"a tier ({', '.join(tiers)})", {"product": product.id, "plan": raw})
-    warning = None if raw == tier else f"product {product.id} has metadata.plan={raw!r}; read as {tier!r}"
+        raise SyncProblem("unknown_plan", f"product {product_id} ({name}) has metadata.plan={raw!r}, which is not "
+                          f"a tier ({', '.join(tiers)})", {"product": product_id, "plan": raw})
+    warning = None if raw == tier else f"product {product_id} has metadata.plan={raw!r}; read as {tier!r}"
     return tier, warning
 
 
@@ -76,9 +79,12 @@ class BillingSync:
         self._locks_guard = threading.Lock()
 
     # ---- Stripe reads ----------------------------------------------------------------------------------
-    def _stripe(self, fn, *args, **kw):
+    # Through the SDK's raw_request: the same auth, versioning, errors and timeouts as its typed methods,
+    # but the answer stays the parsed JSON (a dict) instead of a tree of StripeObjects, which costs more
+    # CPU than the HTTP request itself and is only read here.
+    def _get(self, path: str, **params) -> dict:
         try:
-            return fn(*args, **kw)
+            return self.stripe.raw_request("get", path, **params).data
         except stripe.InvalidRequestError as exc:
             if exc.code == "resource_missing":
                 raise SyncProblem("not_found", f"Stripe has no such object: {exc.user_message}") from None
@@ -86,21 +92,18 @@ class BillingSync:
         except stripe.StripeError as exc:  # connection errors, 5xx, 429, auth
             raise TransientError(f"Stripe call failed: {type(exc).__name__}: {exc.user_message or exc}") from None
 
-    def subscription(self, sub_id: str):
-        return self._stripe(self.stripe.v1.subscriptions.retrieve, sub_id,
-                            params={"expand": ["items.data.price.product"]})
+    def subscription(self, sub_id: str) -> dict:
+        return self._get(f"/v1/subscriptions/{sub_id}", expand=["items.data.price.product"])
 
     def customer_subscriptions(self, customer_id: str) -> list:
-        page = self._stripe(self.stripe.v1.subscriptions.list, params={
-            "customer": customer_id, "status": "all", "limit": 20, "expand": ["data.items.data.price.product"]})
-        return list(page.data)
+        return self._get("/v1/subscriptions", customer=customer_id, status="all", limit=20,
+                         expand=["data.items.data.price.product"])["data"]
 
-    def checkout_session(self, session_id: str):
-        return self._stripe(self.stripe.v1.checkout.sessions.retrieve, session_id)
+    def checkout_session(self, session_id: str) -> dict:
+        return self._get(f"/v1/checkout/sessions/{session_id}")
 
     def customer_checkout_sessions(self, customer_id: str) -> list:
-        return list(self._stripe(self.stripe.v1.checkout.sessions.list,
-                                 params={"customer": customer_id, "limit": 20}).data)
+        return self._get("/v1/checkout/sessions", customer=customer_id, limit=20)["data"]
 
     # ---- the sync ----------------------------------------------------------------------------------------
     def user_for(self, customer_id: str, subs: list, hint: str | None = None) -> str | None:
@@ -116,41 +119,49 @@ class BillingSync:
         if user:
             return user
         for session in self.customer_checkout_sessions(customer_id):
-            user = session.client_reference_id or metadata_value(session, "userId")
+            user = session.get("client_reference_id") or metadata_value(session, "userId")
             if user:
                 return user
         return None
 
     def tier_for(self, subs: list, event_id: str | None) -> tuple[str | None, str | None]:
         """(tier, subscription id) from all of a customer's subscriptions; tier None means "leave as is"."""
-        entitled = [s for s in subs if s.status in ENTITLED
-                    or (s.status == "past_due" and self.settings.past_due_keeps_plan)]
+        entitled = [s for s in subs if s["status"] in ENTITLED
+                    or (s["status"] == "past_due" and self.settings.past_due_keeps_plan)]
         if not entitled:
-            if subs and all(s.status == "incomplete" for s in subs):
+            if subs and all(s["status"] == "incomplete" for s in subs):
                 return None, None  # the first payment is still pending: no change yet
             return "free", None
         best, best_sub = None, None
         for sub in entitled:
-            for item in sub["items"].data:
-                tier, warning = resolve_plan(item.price.product, self.settings.tiers)
+            for item in sub["items"]["data"]:
+                tier, warning = resolve_plan(item["price"]["product"], self.settings.tiers)
                 if warning:
                     log.warning("plan metadata variant: %s", warning)
                 if best is None or self.tier_rank[tier] > self.tier_rank[best]:
-                    best, best_sub = tier, sub.id
+                    best, best_sub = tier, sub["id"]
         return best, best_sub
 
     def _customer_lock(self, customer_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(customer_id, threading.Lock())
 
-    def sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None = None) -> Outcome:
+    def sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None = None,
+                      must_include: str | None = None) -> Outcome:
         """Re-fetch and write under one lock per customer: two deliveries handled at once must not let the
-        one that read the older state write last."""
+        one that read the older state write last. `must_include`: a subscription id the customer's list has
+        to contain; if it does not, that subscription is fetched, and its own customer synced."""
         with self._customer_lock(customer_id):
-            return self._sync_customer(customer_id, event_id, user_hint)
+            subs = self.customer_subscriptions(customer_id)
+            if must_include is None or any(s["id"] == must_include for s in subs):
+                return self._sync_customer(customer_id, subs, event_id, user_hint)
+        owner = self.subscription(must_include)["customer"]  # SyncProblem not_found if there is no such thing
+        if owner == customer_id:  # beyond the listed page: sync from what was listed
+            with self._customer_lock(customer_id):
+                return self._sync_customer(customer_id, self.customer_subscriptions(customer_id), event_id, user_hint)
+        return self.sync_customer(owner, event_id, user_hint)
 
-    def _sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None) -> Outcome:
-        subs = self.customer_subscriptions(customer_id)
+    def _sync_customer(self, customer_id: str, subs: list, event_id: str | None, user_hint: str | None) -> Outcome:
         user_id = self.user_for(customer_id, subs, user_hint)
         if not user_id:
             raise SyncProblem("unknown_user", f"no user for customer {customer_id}: no client_reference_id, no "
@@ -163,10 +174,23 @@ class BillingSync:
         return self.set_tier(user_id, tier, customer_id, sub_id)
 
     def set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
+        """Make Clerk's metadata say `wanted`, writing only when it does not already.
+
+        The receiver's record of what it last wrote decides which call that takes: a state that differs from
+        the record is written directly (one PATCH, no read: this is the common path, every real change);
+        a state equal to the record is confirmed with a read (someone may have edited the user since) and
+        written only if Clerk disagrees. Clerk ends up right either way, and is written at most once per change."""
         wanted = {"plan": tier, "stripeCustomerId": customer_id, "subscriptionId": sub_id}
-        current = self.clerk.public_metadata(user_id)
-        if all(current.get(k) == v for k, v in wanted.items()):
-            return Outcome(user_id, tier, False, "already in sync")
+        written = self.storage.written_metadata(user_id)
+        if written == wanted:
+            current = self.clerk.public_metadata(user_id)
+            if all(current.get(k) == v for k, v in wanted.items()):
+                return Outcome(user_id, tier, False, "already in sync")
+            before = current.get("plan")
+        else:
+            before = (written or {}).get("plan", "(not recorded)")
         self.clerk.merge_public_metadata(user_id, wanted)
-        log.info("user %s: plan %s -> %s", user_id, current.get("plan"), tier)
+        self.storage.record_written_metadata(user_id, wanted)
+        if before != tier:
+            log.info("user %s: plan %s -> %s", user_id, before, tier)
         return Outcome(user_id, tier, True)

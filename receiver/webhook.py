@@ -108,17 +108,28 @@ def on_checkout_completed(sync: BillingSync, event: dict) -> Outcome:
     if obj.get("mode") != "subscription":
         return Outcome(note="not a subscription checkout")
     session = sync.checkout_session(obj["id"])  # re-fetch: proves it is real and current
-    user = session.client_reference_id or metadata_value(session, "userId")
+    user = session.get("client_reference_id") or metadata_value(session, "userId")
     if not user:
-        raise SyncProblem("unknown_user", f"checkout session {session.id} has no client_reference_id and no "
-                          "metadata.userId", {"session": session.id})
-    if not session.customer:
-        raise SyncProblem("no_customer", f"checkout session {session.id} has no customer")
-    sync.storage.link_customer(session.customer, user)
-    return sync.sync_customer(session.customer, event["id"], user_hint=user)
+        raise SyncProblem("unknown_user", f"checkout session {session['id']} has no client_reference_id and no "
+                          "metadata.userId", {"session": session["id"]})
+    customer = session.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    if not customer:
+        raise SyncProblem("no_customer", f"checkout session {session['id']} has no customer")
+    sync.storage.link_customer(customer, user)
+    return sync.sync_customer(customer, event["id"], user_hint=user)
 
 
 @handles("customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted")
 def on_subscription_change(sync: BillingSync, event: dict) -> Outcome:
-    sub = sync.subscription(event["data"]["object"]["id"])  # re-fetch, don't trust the event's order
-    return sync.sync_customer(sub.customer, event["id"])
+    """Nothing of the event's copy is trusted but the two ids: the sync re-reads all of the customer's
+    subscriptions (a subscription never changes customer), and if the event's subscription is not among
+    them it is fetched by id (unknown, or the list was cut), which also names its real customer."""
+    obj = event["data"]["object"]
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    if not isinstance(customer, str) or not customer.strip():
+        customer = sync.subscription(obj["id"])["customer"]
+    return sync.sync_customer(customer, event["id"], must_include=obj["id"])

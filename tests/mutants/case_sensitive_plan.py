@@ -13,10 +13,10 @@ CAUGHT_BY = "plan-metadata-miscased"
 class ExactPlanSync(BillingSync):
     def tier_for(self, subs, event_id):
         for sub in subs:
-            if sub.status not in ENTITLED:
+            if sub["status"] not in ENTITLED:
                 continue
-            for item in sub["items"].data:
-                plan = metadata_value(item.price.product, "plan")
+            for item in sub["items"]["data"]:
+                plan = metadata_value(item["price"]["product"], "plan")
                 if plan is not None and plan not in self.settings.tiers:  # the bug: no .strip().lower()
                     raise SyncProblem("unknown_plan", f"metadata.plan={plan!r} is not a tier")
         return super().tier_for(subs, event_id)

@@ -14,8 +14,8 @@ CAUGHT_BY = "first-payment-fails-stays-free"
 class AnyStatusSync(BillingSync):
     def tier_for(self, subs, event_id):
         for sub in subs:
-            if sub.status != "canceled":
-                sub.status = "active"  # the bug: a subscription means a paid plan, whatever its payments
+            if sub["status"] != "canceled":
+                sub["status"] = "active"  # the bug: a subscription means a paid plan, whatever its payments
         return super().tier_for(subs, event_id)
 
 

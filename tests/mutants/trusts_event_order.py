@@ -5,7 +5,7 @@ after the checkout sets the payer back to free).
 
 Caught by delivery/old-update-arrives-last (also delivery/reverse-order-checkout)."""
 
-import stripe
+import copy
 
 from receiver.sync import BillingSync
 from receiver.webhook import stripe_webhook
@@ -16,36 +16,28 @@ CAUGHT_BY = "old-update-arrives-last"
 
 
 class EventObjectSync(BillingSync):
-    """subscription() and customer_subscriptions() answer from the event being handled."""
+    """customer_subscriptions() answers from the event being handled."""
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.event_objects: dict[str, dict] = {}  # subscription id -> data.object of the event in hand
-        self.current = None
-
-    def subscription(self, sub_id):
-        obj = self.event_objects.pop(sub_id, None)
-        if obj is None:
-            return super().subscription(sub_id)
-        sub = stripe.StripeObject.construct_from(obj, self.settings.stripe_secret_key)
-        for item in sub["items"].data:  # the naive handler looks the plan up from the event's price
-            if isinstance(item.price.product, str):
-                item.price.product = self._stripe(self.stripe.v1.products.retrieve, item.price.product)
-        self.current = sub
-        return sub
+        self.event_objects: dict[str, dict] = {}  # customer id -> data.object of the event in hand
 
     def customer_subscriptions(self, customer_id):
-        current, self.current = self.current, None
-        if current is not None and current.customer == customer_id:
-            return [current]  # the bug: the event's copy, however old
-        return super().customer_subscriptions(customer_id)
+        obj = self.event_objects.pop(customer_id, None)
+        if obj is None:
+            return super().customer_subscriptions(customer_id)
+        sub = copy.deepcopy(obj)
+        for item in sub["items"]["data"]:  # the naive handler looks the plan up from the event's price
+            if isinstance(item["price"]["product"], str):
+                item["price"]["product"] = self._get(f"/v1/products/{item['price']['product']}")
+        return [sub]  # the bug: the event's copy, however old
 
 
 async def webhook(request):
     event = await peek_event(request)
     obj = (event.get("data") or {}).get("object") or {}
-    if str(event.get("type", "")).startswith("customer.subscription.") and obj.get("id"):
-        request.app.state.sync.event_objects[obj["id"]] = obj
+    if str(event.get("type", "")).startswith("customer.subscription.") and obj.get("customer"):
+        request.app.state.sync.event_objects[obj.get("customer")] = obj
     return await stripe_webhook(request)
 
 

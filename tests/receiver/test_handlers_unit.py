@@ -3,11 +3,11 @@ tier resolution, user lookup and dedupe is pinned down without any network."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 
 import pytest
-import stripe
 
 from receiver.settings import Settings
 from receiver.storage import Storage
@@ -19,7 +19,8 @@ SETTINGS = Settings(stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_
 
 
 def obj(values: dict):
-    return stripe.StripeObject.construct_from(values, "sk_test_x")
+    """A Stripe object as the receiver reads it: the API's JSON."""
+    return copy.deepcopy(values)
 
 
 def product(plan, pid="prod_1"):
@@ -37,13 +38,17 @@ class FakeClerk:
     def __init__(self, users=None):
         self.users = users or {}
         self.patches = []
+        self.reads = []
 
     def public_metadata(self, user_id):
+        self.reads.append(user_id)
         if user_id not in self.users:
             raise SyncProblem("clerk_user_missing", f"Clerk has no user {user_id}")
         return dict(self.users[user_id])
 
     def merge_public_metadata(self, user_id, values):
+        if user_id not in self.users:  # as ClerkGateway answers Clerk's 404
+            raise SyncProblem("clerk_user_missing", f"Clerk has no user {user_id}")
         self.patches.append((user_id, values))
         merged = {**self.users[user_id], **values}
         self.users[user_id] = {k: v for k, v in merged.items() if v is not None}
@@ -54,7 +59,7 @@ class FakeSync(BillingSync):
 
     def __init__(self, settings=SETTINGS, subs=(), sessions=None, users=None):
         super().__init__(settings, None, FakeClerk(users or {"user_1": {}}), Storage())
-        self.subs = {s.id: s for s in subs}
+        self.subs = {s["id"]: s for s in subs}
         self.sessions = {k: obj(v) for k, v in (sessions or {}).items()}
         self.reads = []
 
@@ -66,7 +71,7 @@ class FakeSync(BillingSync):
 
     def customer_subscriptions(self, customer_id):
         self.reads.append(customer_id)
-        return [s for s in self.subs.values() if s.customer == customer_id]
+        return [s for s in self.subs.values() if s["customer"] == customer_id]
 
     def checkout_session(self, session_id):
         self.reads.append(session_id)
@@ -74,11 +79,12 @@ class FakeSync(BillingSync):
 
     def customer_checkout_sessions(self, customer_id):
         self.reads.append(f"sessions of {customer_id}")
-        return [s for s in self.sessions.values() if s.customer == customer_id]
+        return [s for s in self.sessions.values() if s["customer"] == customer_id]
 
 
-def sub_event(sub_id="sub_1", event_type="customer.subscription.updated", **copy):
-    return {"id": "evt_1", "type": event_type, "data": {"object": {"id": sub_id, "object": "subscription", **copy}}}
+def sub_event(sub_id="sub_1", event_type="customer.subscription.updated", customer="cus_1", **fields):
+    return {"id": "evt_1", "type": event_type,
+            "data": {"object": {"id": sub_id, "object": "subscription", "customer": customer, **fields}}}
 
 
 def session_event(session_id="cs_1", mode="subscription"):
@@ -120,7 +126,7 @@ def test_resolve_plan_problems(raw, kind):
 def test_subscription_change_uses_the_refetched_state_not_the_event_copy():
     sync = FakeSync(subs=[sub(status="canceled", user="user_1")], users={"user_1": {"plan": "pro"}})
     out = on_subscription_change(sync, sub_event(status="active"))  # the copy says active: stale
-    assert sync.reads == ["sub_1", "cus_1"]
+    assert sync.reads == ["cus_1"]  # the customer's subscriptions, re-read
     assert out.tier == "free" and sync.clerk.users["user_1"]["plan"] == "free"
     assert "subscriptionId" not in sync.clerk.users["user_1"]
 
@@ -176,7 +182,7 @@ def test_user_lookup_order_metadata_then_stored_link_then_checkout_sessions():
     assert on_subscription_change(sync, sub_event()).user_id == "user_3"
     sync.storage.link_customer("cus_1", "user_2")
     assert on_subscription_change(sync, sub_event()).user_id == "user_2"
-    sync.subs["sub_1"].metadata["userId"] = "user_1"
+    sync.subs["sub_1"]["metadata"]["userId"] = "user_1"
     assert on_subscription_change(sync, sub_event()).user_id == "user_1"
 
 
@@ -187,6 +193,28 @@ def test_already_in_sync_makes_no_clerk_write_and_merge_keeps_other_keys():
     assert len(sync.clerk.patches) == 1
     assert sync.clerk.users["user_1"] == {"theme": "dark", "plan": "pro", "stripeCustomerId": "cus_1",
                                           "subscriptionId": "sub_1"}
+
+
+def test_a_change_is_written_without_a_read_and_a_hand_edit_is_put_right():
+    sync = FakeSync(subs=[sub(user="user_1")], users={"user_1": {}})
+    assert on_subscription_change(sync, sub_event()).changed is True
+    assert sync.clerk.reads == [] and len(sync.clerk.patches) == 1  # differs from what was last written: PATCH
+    sync.clerk.users["user_1"]["plan"] = "free"  # someone edits the user in the Dashboard
+    assert on_subscription_change(sync, sub_event()).changed is True  # the confirming read sees it
+    assert sync.clerk.reads == ["user_1"] and sync.clerk.users["user_1"]["plan"] == "pro"
+
+
+def test_the_event_customer_is_not_trusted_when_it_does_not_own_the_subscription():
+    sync = FakeSync(subs=[sub(customer="cus_real", user="user_1")])
+    out = on_subscription_change(sync, sub_event(customer="cus_other"))
+    assert sync.reads == ["cus_other", "sub_1", "cus_real"]
+    assert out.tier == "pro" and sync.clerk.users["user_1"]["stripeCustomerId"] == "cus_real"
+
+
+def test_an_event_without_a_customer_fetches_the_subscription():
+    sync = FakeSync(subs=[sub(user="user_1")])
+    assert on_subscription_change(sync, sub_event(customer=None)).tier == "pro"
+    assert sync.reads == ["sub_1", "cus_1"]
 
 
 def test_unknown_subscription_is_a_problem():
@@ -274,7 +302,7 @@ def test_concurrent_syncs_of_one_customer_never_write_a_stale_tier():
     class Racy(FakeSync):
         def customer_subscriptions(self, customer_id):
             mine = states.pop(0)
-            if mine[0].status == "active":
+            if mine[0]["status"] == "active":
                 b_done.wait(1)  # A pauses between its read and its write (gives up after 1 s if B is held off)
             return mine
 
