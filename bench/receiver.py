@@ -265,7 +265,7 @@ def profile_start(pid: int, seconds: float, out: str) -> subprocess.Popen | None
     if not PYSPY.exists():
         return None
     return subprocess.Popen([str(PYSPY), "record", "--pid", str(pid), "-r", "250", "-d", str(max(1, round(seconds))),
-                             "-f", "raw", "-o", out, "--nonblocking"], stdout=subprocess.DEVNULL,
+                             "-f", "raw", "-o", out, "--nonblocking", "--gil"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -280,7 +280,7 @@ def profile_stop(spy: subprocess.Popen | None):
         spy.wait()
 
 
-def profile_report(path: str, top: int = 14) -> list[str]:
+def profile_report(path: str, top: int = 24) -> list[str]:
     incl, own, total = collections.Counter(), collections.Counter(), 0
     for line in Path(path).read_text().splitlines():
         stack, _, n = line.rpartition(" ")
@@ -329,7 +329,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users) -> str:
     ratio = sorted(r['rate'] / b['rate'] for b, r in rounds)[len(rounds) // 2]
     out.append(f"receiver CPU per unhandled delivery: {cpu['recv_a']:.3f} ms; bare: {cpu['bare_a']:.3f} ms")
     if profile_lines.get("a"):
-        out.append("receiver profile during (a), last round (py-spy, all threads, idle excluded):")
+        out.append("receiver profile during (a), last round (py-spy, samples of the thread holding the GIL: where the CPU goes):")
         out += profile_lines["a"]
     out.append("")
     out.append(f"Receiver benchmark (b): customer.subscription.updated, {CONCURRENT} in flight, {full['events']} events "
@@ -344,7 +344,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users) -> str:
     out.append(f"CPU per event: receiver {cpu['recv_b']:.2f} ms, simulators (Stripe + Clerk, one process) "
                f"{cpu['world_b']:.2f} ms; tiers answered {dict(full['tiers'])}")
     if profile_lines.get("b"):
-        out.append("receiver profile during (b) (py-spy, all threads, idle excluded):")
+        out.append("receiver profile during (b) (py-spy, samples of the thread holding the GIL: where the CPU goes):")
         out += profile_lines["b"]
     out.append(f"machine: {os.cpu_count()} cores shared by the load client, the receiver and the simulators; "
                f"load average (1/5/15 min) {load[0]} at start, {load[1]} at end")

@@ -1,6 +1,7 @@
 """Webhook delivery throughput and lag: the Stripe simulator's deliverer against a trivial receiver.
 
-Workload: the Stripe simulator runs in this process (as in the tests and `tiersync serve`); each state
+Workload: the Stripe simulator runs in this process, tuned as `tiersync serve` tunes its own
+(`harness.tuning.for_serving`: GC thresholds, a 1 ms GIL switch interval); each state
 change is `customers.new_customer` + `sim.commit` (one `customer.created` event) on a fresh simulator with
 one webhook endpoint (`enabled_events=["*"]`) pointing at a trivial receiver: a raw-ASGI app under uvicorn
 in its own process on 127.0.0.1 that answers every POST with 200 `{"received": true}`.
@@ -209,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
     args, _ = ap.parse_known_args(argv)  # run.py passes every benchmark the same options
     count = args.events or (QUICK_EVENTS if args.quick else EVENTS)
+    from harness.tuning import for_serving
+    for_serving()  # this process serves the simulator, as `tiersync serve` does
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     from harness.stripe_sim.webhooks import delivery

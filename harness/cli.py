@@ -32,14 +32,12 @@ def _parse_keys(values: list[str]) -> dict[str, str]:
 
 
 def cmd_serve(args) -> int:
-    import gc
+    from .tuning import for_serving
 
+    for_serving()
     if args.stripe_only:
         return _serve_stripe_only(args, keys_from(args))
     from .stack import Stack
-    # a long-running store holds millions of acyclic objects: full collections would scan them all, often,
-    # making each call cost more as the store grows; collect young objects as usual, the old rarely
-    gc.set_threshold(50_000, 50, 1000)
     keys = keys_from(args)
     stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port,
                   receiver_port=None if args.no_receiver else args.receiver_port, stripe_keys=keys,
@@ -74,11 +72,8 @@ def keys_from(args) -> dict[str, str] | None:
 
 def _serve_stripe_only(args, keys) -> int:
     """Only the Stripe simulator: no Clerk, no seeded world, no receiver (benchmarks, Stripe-only apps)."""
-    import gc
-
     from .server import ThreadedServer
     from .stripe_sim import StripeSim
-    gc.set_threshold(50_000, 50, 1000)
     sim = StripeSim(keys, accept_any_key=args.accept_any_key)
     try:
         server = ThreadedServer(sim, host=args.host, port=args.port).start()

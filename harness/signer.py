@@ -24,6 +24,8 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from . import jsonbytes
+
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 CONTENT_TYPE = "application/json; charset=utf-8"
 HEADER_FAULTS = ("missing", "malformed", "no_v1")
@@ -32,15 +34,7 @@ BODY_FAULTS = ("reserialized", "crlf")
 
 def render_event(event: dict) -> bytes:
     """The body as Stripe sends it: pretty-printed JSON, 2-space indent, `\\n` line endings."""
-    return json.dumps(event, indent=2, ensure_ascii=False, default=_plain).encode("utf-8")
-
-
-def _plain(value):
-    """Values the SDK's `to_dict()` may hold: Decimals (the `*_decimal` fields) become strings, as Stripe sends."""
-    from decimal import Decimal
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return jsonbytes.indented(event)
 
 
 def signature(payload: bytes, secret: str, timestamp: int) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from .. import jsonbytes
 from ..server import replaying_receive
 from . import resources  # noqa: F401  (registers every route)
 from .api_faults import ApiFaults
@@ -349,7 +350,7 @@ HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
 
 
 def _dump(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return jsonbytes.compact(obj)
 
 
 def _fingerprint(method, path, raw) -> str:

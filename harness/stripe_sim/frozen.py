@@ -8,9 +8,10 @@ payloads of the process (they are only ever read back by the same process) shrin
 
 from __future__ import annotations
 
-import json
 import threading
 import zlib
+
+from .. import jsonbytes
 
 _DICT_BYTES = 32 * 1024  # sample size for the preset dictionary
 _lock = threading.Lock()
@@ -21,7 +22,7 @@ _zdict: bytes | None = None
 
 def freeze(value) -> bytes:
     global _zdict, _sample_size
-    raw = json.dumps(value, separators=(",", ":")).encode()
+    raw = jsonbytes.compact(value)
     zdict = _zdict
     if zdict is None:
         with _lock:
@@ -40,9 +41,9 @@ def freeze(value) -> bytes:
 
 def thaw(blob: bytes):
     if blob[:1] == b"P":
-        return json.loads(zlib.decompress(blob[1:]))
+        return jsonbytes.loads(zlib.decompress(blob[1:]))
     d = zlib.decompressobj(15, zdict=_zdict)
-    return json.loads(d.decompress(blob[1:]) + d.flush())
+    return jsonbytes.loads(d.decompress(blob[1:]) + d.flush())
 
 
 class EventRecord:
