@@ -8,16 +8,20 @@ from clerk_backend_api import Clerk, models
 from clerk_backend_api.security.types import TokenVerificationError, VerifyTokenOptions
 from clerk_backend_api.security.verifytoken import verify_token
 from clerk_backend_api.utils import RetryConfig
+from clerk_backend_api.utils import queryparams as _sdk_queryparams
 from clerk_backend_api.utils import serializers as _sdk_serializers
+from clerk_backend_api.utils import url as _sdk_url
 
 from .sync import SyncProblem, TransientError
 
 
-def _build_sdk_models_once():
-    """clerk-backend-api 7 (Speakeasy-generated) builds a fresh pydantic model class with `create_model`
-    for every request body it sends and every response it reads: ~2 ms of CPU each, most of what a
-    metadata update costs the receiver. The class is a pure function of its name, field type and config,
-    so one built per distinct (name, type) is equivalent; anything unhashable is built as before."""
+def _build_sdk_reflection_once():
+    """clerk-backend-api 7 (Speakeasy-generated) redoes its reflection on every call: a fresh pydantic model
+    class (`create_model`) for every request body it sends and every response it reads (~2 ms of CPU each),
+    and `typing.get_type_hints` of the request's parameter class (evaluating its annotations from source,
+    twice per call). Both are pure functions of their arguments, so each result is built once and reused:
+    the same SDK, the same requests and answers, about a third of the CPU. Anything unhashable is built
+    as before. (Our receiver only reads the cached type hints; so does the SDK.)"""
     build = _sdk_serializers.create_model
     if getattr(build, "tiersync_memoized", False):
         return
@@ -34,11 +38,23 @@ def _build_sdk_models_once():
             model = built[key] = build(name, __config__=__config__, **fields)
         return model
 
+    hints_of = _sdk_url.get_type_hints
+    hints: dict = {}
+
+    def type_hints_once(obj, *args, **kwargs):
+        if args or kwargs or not isinstance(obj, type):
+            return hints_of(obj, *args, **kwargs)
+        found = hints.get(obj)
+        if found is None:
+            found = hints[obj] = hints_of(obj)
+        return found
+
     create_model_once.tiersync_memoized = True
     _sdk_serializers.create_model = create_model_once
+    _sdk_url.get_type_hints = _sdk_queryparams.get_type_hints = type_hints_once
 
 
-_build_sdk_models_once()
+_build_sdk_reflection_once()
 
 
 class ClerkGateway:

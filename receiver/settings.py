@@ -43,6 +43,7 @@ class Settings:
     webhook_tolerance: int = 300
     admin_token: str | None = None
     request_timeout: float = 10.0
+    sync_threads: int = 4  # webhook handlers running at once (the rest wait in line)
 
     @property
     def stripe_mode(self) -> str:
@@ -98,6 +99,9 @@ class Settings:
         port = env.get("PORT", "").strip() or "8787"
         if not port.isdigit() or not 0 < int(port) < 65536:
             problems.append(f"PORT ({port}) is not a port number (1-65535)")
+        threads = env.get("RECEIVER_SYNC_THREADS", "").strip() or "4"
+        if not threads.isdigit() or not 0 < int(threads) <= 64:
+            problems.append(f"RECEIVER_SYNC_THREADS ({threads}) is not a thread count (1-64)")
         past_due = env.get("PAST_DUE_KEEPS_PLAN", "").strip().lower() or "true"
         if past_due not in _FLAGS:
             problems.append(f"PAST_DUE_KEEPS_PLAN ({past_due}) is not a flag (true/false)")
@@ -113,6 +117,7 @@ class Settings:
             database=env.get("RECEIVER_DATABASE", "receiver.sqlite"),
             past_due_keeps_plan=_FLAGS[past_due],
             admin_token=env.get("ADMIN_TOKEN") or None,
+            sync_threads=int(threads),
         )
 
     def env(self) -> dict[str, str]:

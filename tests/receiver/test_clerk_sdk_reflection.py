@@ -1,0 +1,36 @@
+"""The receiver builds the Clerk SDK's per-call reflection once (receiver/clerk.py): the cached results
+must be exactly what the SDK would have built, and the SDK must still work end to end."""
+
+from __future__ import annotations
+
+import typing
+
+from clerk_backend_api import models
+from clerk_backend_api.utils import serializers, url
+
+import receiver.clerk  # noqa: F401  (applies the memoization)
+
+
+def test_type_hints_are_computed_once_and_equal_typings():
+    cls = models.UpdateUserMetadataRequest
+    first = url.get_type_hints(cls)
+    assert first == typing.get_type_hints(cls)
+    assert url.get_type_hints(cls) is first  # cached
+
+
+def test_model_classes_are_built_once_and_still_validate():
+    first = serializers.unmarshal({"object": "user", "id": "user_1"}, dict[str, str])
+    assert first == {"object": "user", "id": "user_1"}
+    built = serializers.create_model("Unmarshaller", body=(dict[str, int], ...))
+    assert serializers.create_model("Unmarshaller", body=(dict[str, int], ...)) is built
+    assert built(body={"a": "1"}).body == {"a": 1}
+
+
+def test_merge_through_the_sdk_keeps_other_keys(app):
+    user = app.user()
+    gateway = app.st.receiver_app.state.clerk
+    gateway.merge_public_metadata(user.id, {"theme": "dark"})
+    for _ in range(2):  # the second call runs on the cached classes
+        gateway.merge_public_metadata(user.id, {"plan": "pro"})
+    assert gateway.public_metadata(user.id) == {"theme": "dark", "plan": "pro"}
+    assert app.metadata(user) == {"theme": "dark", "plan": "pro"}
