@@ -89,6 +89,17 @@ def test_past_due_keeps_plan_flag(value, expected):
     assert Settings.from_env({**GOOD, "PAST_DUE_KEEPS_PLAN": value}).past_due_keeps_plan is expected
 
 
+@pytest.mark.parametrize("value, expected", [(None, 4), ("1", 1), ("16", 16)])
+def test_sync_threads(value, expected):
+    env = GOOD if value is None else {**GOOD, "RECEIVER_SYNC_THREADS": value}
+    assert Settings.from_env(env).sync_threads == expected
+
+
+@pytest.mark.parametrize("value", ["0", "many", "-2", "65"])
+def test_unusable_sync_threads_is_named(value):
+    assert any(p.startswith(f"RECEIVER_SYNC_THREADS ({value})") for p in problems({**GOOD, "RECEIVER_SYNC_THREADS": value}))
+
+
 def test_an_unreadable_flag_or_port_is_a_problem_not_a_silent_default():
     found = problems({**GOOD, "PAST_DUE_KEEPS_PLAN": "nope", "PORT": "eighty"})
     assert any(p.startswith("PAST_DUE_KEEPS_PLAN") for p in found)
