@@ -2,7 +2,7 @@
 of time in the engine versus the receiver; (2) a replay of signed events for many users (duplicates and
 reordering on) straight to the receiver, with every end state checked (target: 10,000 events < 30 s).
 
-    python bench/engine.py [--quick] [--users N] [--events-per-user N] [--concurrency N]
+    python bench/engine.py [--quick] [--users N] [--events-per-user N] [--events N] [--concurrency N]
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import argparse
 import os
 import random
 import resource
+import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,17 +39,29 @@ def bench_catalog() -> tuple[float, int, int]:
     return seconds, run.passed, len(run.results)
 
 
-def bench_replay(users: int, per_user: int, concurrency: int, seed: int = 7) -> dict:
-    """Users with subscriptions; for each, a series of plan changes whose `customer.subscription.updated`
-    events are replayed signed, duplicated (1 in 3 twice) and shuffled; the last state must win."""
-    import httpx
+RECEIVER_SECRET = "whsec_benchreplay000000000000000000"
+
+
+def bench_replay(users: int, per_user: int, concurrency: int, total: int | None = None, seed: int = 7) -> dict:
+    """Users with subscriptions; for each, `per_user` plan changes whose `customer.subscription.updated` events
+    are replayed signed, some twice (enough to make `total` sends), all shuffled; the last state must win.
+
+    The simulators and this replay run in this process (the harness side); the reference receiver runs as its
+    own process (`python -m receiver`, as `tiersync run --target-cmd` runs a user's receiver), so each side's
+    CPU is measured separately."""
+    import asyncio
+    import tempfile
+
+    import aiohttp
 
     from harness.signer import build_request
     from harness.stack import Stack
     from harness.stripe_sim.resources import customers, events, subscriptions
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from stripe_api import Proc, free_port, wait_listening
 
     rng = random.Random(seed)
-    with Stack() as st:
+    with Stack(receiver_port=None) as st, tempfile.TemporaryDirectory() as tmp:
         sim, world = st.stripe_sim, st.world
         tiers = list(world.prices)
         expected, payloads = {}, []
@@ -64,7 +76,7 @@ def bench_replay(users: int, per_user: int, concurrency: int, seed: int = 7) -> 
                                                               "items": [{"price": world.prices["pro"]}]})
                 tier = "pro"
                 for _ in range(per_user):
-                    tier = rng.choice(tiers)
+                    tier = rng.choice([t for t in tiers if t != tier])  # every update changes the plan
                     item = sub["items"]["data"][0]
                     subscriptions.update_subscription(ctx, sub, {"items": [{"id": item["id"],
                                                                             "price": world.prices[tier]}],
@@ -74,31 +86,46 @@ def bench_replay(users: int, per_user: int, concurrency: int, seed: int = 7) -> 
                 for e in updates[-per_user:]:
                     payloads.append(events.render({**e, "pending_webhooks": 1}))
             expected[user["id"]] = tier
-        setup = time.perf_counter() - t_setup
-        sends = []
-        for p in payloads:
-            sends.append(p)
-            if rng.random() < 1 / 3:
-                sends.append(p)
+        copies = max(0, (total or len(payloads) * 4 // 3) - len(payloads))
+        sends = payloads + rng.sample(payloads, min(copies, len(payloads)))
         rng.shuffle(sends)
-        url, secret = st.receiver_server.url + "/webhook/stripe", world.webhook_secret
-        client = httpx.Client(limits=httpx.Limits(max_connections=concurrency), timeout=60)
+        port = free_port()
+        env = {**os.environ, **st.receiver_env(port=port), "STRIPE_WEBHOOK_SECRET": RECEIVER_SECRET,
+               "RECEIVER_DATABASE": os.path.join(tmp, "receiver.sqlite"), "PORT": str(port)}
+        receiver = Proc([sys.executable, "-m", "receiver"], "receiver", cwd=str(Path(__file__).resolve().parent.parent),
+                        env=env, stdout=subprocess.DEVNULL)
+        try:
+            wait_listening(port, receiver)
+            setup = time.perf_counter() - t_setup
+            url = f"http://127.0.0.1:{port}/webhook/stripe"
 
-        def send(event):
-            req = build_request(event, secret)
-            return client.post(url, content=req.body, headers=req.headers).status_code
+            async def replay():
+                queue = iter(sends)
+                statuses = []
 
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            statuses = list(pool.map(send, sends))
-        replay = time.perf_counter() - t0
-        cpu = cpu_seconds() - cpu0
+                async def worker(session):
+                    for event in queue:
+                        req = build_request(event, RECEIVER_SECRET)
+                        async with session.post(url, data=req.body, headers=req.headers) as r:
+                            await r.read()
+                            statuses.append(r.status)
+
+                connector = aiohttp.TCPConnector(limit=concurrency)
+                async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as s:
+                    await asyncio.gather(*(worker(s) for _ in range(concurrency)))
+                return statuses
+
+            cpu0, rcpu0, t0 = cpu_seconds(), receiver.cpu_seconds(), time.perf_counter()
+            statuses = asyncio.run(replay())
+            wall = time.perf_counter() - t0
+            cpu, rcpu = cpu_seconds() - cpu0, receiver.cpu_seconds() - rcpu0
+        finally:
+            receiver.stop()
         wrong = [u for u, tier in expected.items()
                  if (st.clerk_sim.get_user(u)["public_metadata"] or {}).get("plan") != tier]
-        client.close()
-    return {"users": users, "events": len(sends), "unique": len(payloads), "setup_s": setup, "replay_s": replay,
-            "events_per_s": len(sends) / replay, "non_200": sum(s != 200 for s in statuses), "wrong": len(wrong),
-            "cpu_s": cpu}
+    return {"users": users, "events": len(sends), "unique": len(payloads), "setup_s": setup, "replay_s": wall,
+            "events_per_s": len(sends) / wall, "non_200": sum(s != 200 for s in statuses), "wrong": len(wrong),
+            "cpu_s": cpu, "receiver_cpu_s": rcpu}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--users", type=int)
     parser.add_argument("--events-per-user", type=int, default=8)
+    parser.add_argument("--events", type=int, default=None, help="sends in the replay (default 10,000; --quick 1,000)")
     parser.add_argument("--concurrency", type=int, default=16)
     args, _ = parser.parse_known_args(argv)
     users = args.users or (100 if args.quick else 1000)
@@ -113,11 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds, passed, total = bench_catalog()
     print(f"catalog: {total} scenarios, {passed} passed, {seconds:.1f} s against the reference receiver "
           f"(target < 15 s): {'PASS' if seconds < 15 and passed == total else 'FAIL'}")
-    r = bench_replay(users, args.events_per_user, args.concurrency)
-    print(f"replay: {r['events']} signed events ({r['unique']} distinct, duplicates and shuffling on) for "
+    total = args.events or (1_000 if args.quick else 10_000)
+    r = bench_replay(users, args.events_per_user, args.concurrency, total)
+    print(f"replay: {r['events']} signed events ({r['unique']} distinct, the rest duplicates, all shuffled) for "
           f"{r['users']} users in {r['replay_s']:.1f} s = {r['events_per_s']:.0f} events/s; non-200: {r['non_200']}; "
-          f"end states wrong: {r['wrong']} (set-up {r['setup_s']:.1f} s; CPU of this process, which runs the "
-          f"simulators and the receiver, {r['cpu_s']:.1f} s)")
+          f"end states wrong: {r['wrong']} (set-up {r['setup_s']:.1f} s)")
+    both = r["cpu_s"] + r["receiver_cpu_s"]
+    print(f"replay CPU: harness (engine's signing and sending + the simulators' API answers, one process) "
+          f"{r['cpu_s']:.1f} s = {100 * r['cpu_s'] / both:.0f}%; reference receiver (its own process) "
+          f"{r['receiver_cpu_s']:.1f} s = {100 * r['receiver_cpu_s'] / both:.0f}% "
+          f"({1000 * r['receiver_cpu_s'] / max(r['unique'], 1):.1f} ms per distinct event)")
     scaled = r["replay_s"] * 10_000 / r["events"]
     print(f"replay of 10,000 events (target < 30 s): {'measured' if r['events'] >= 10_000 else 'scaled'} "
           f"{scaled:.1f} s: {'PASS' if scaled < 30 and not r['wrong'] else 'FAIL'}")

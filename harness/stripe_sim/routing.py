@@ -147,7 +147,9 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
             page.reverse()
     elif before:
         page = []
-        for obj in table.oldest_first(before):
+        customer = p.get("customer") if table.customer_index() else None
+        for obj in (table.of_customer_oldest_first(customer, before) if isinstance(customer, str)
+                    else table.oldest_first(before)):
             if not obj.get("deleted") and (pred is None or pred(obj)):
                 page.append(obj)
                 if len(page) > limit:
@@ -156,7 +158,9 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
         page = list(reversed(page[:limit]))
     else:
         page = []
-        for obj in table.newest_first(after):
+        customer = p.get("customer") if table.customer_index() else None
+        for obj in (table.of_customer_newest_first(customer, after) if isinstance(customer, str)
+                    else table.newest_first(after)):
             if obj.get("deleted"):
                 continue
             if pred is None or pred(obj):

@@ -441,6 +441,29 @@ def test_pagination(client):
     assert err(info.value)["param"] == "starting_after" and err(info.value)["code"] == "resource_missing"
 
 
+def test_listing_one_customers_subscriptions_pages_both_ways(client):
+    """A list filtered by customer (served from the customer index) pages like any other list, and the
+    cursor may be any subscription, even another customer's."""
+    price = make_price(client)
+    ours, theirs = (client.v1.customers.create(params={"payment_method": "pm_card_visa", "invoice_settings": {
+        "default_payment_method": "pm_card_visa"}}) for _ in range(2))
+    mine, others = [], []
+    for _ in range(5):
+        mine.append(client.v1.subscriptions.create(params={"customer": ours.id, "items": [{"price": price.id}]}).id)
+        others.append(client.v1.subscriptions.create(params={"customer": theirs.id, "items": [{"price": price.id}]}).id)
+    newest_first = list(reversed(mine))
+    listed = [s.id for s in client.v1.subscriptions.list(params={"customer": ours.id, "limit": 2}).auto_paging_iter()]
+    assert listed == newest_first
+    page = client.v1.subscriptions.list(params={"customer": ours.id, "limit": 2, "starting_after": others[3]})
+    assert [s.id for s in page.data] == newest_first[1:3] and page.has_more is True
+    back = client.v1.subscriptions.list(params={"customer": ours.id, "limit": 2, "ending_before": mine[1]})
+    assert [s.id for s in back.data] == [mine[3], mine[2]] and back.has_more is True
+    client.v1.subscriptions.cancel(mine[0])
+    assert mine[0] not in [s.id for s in client.v1.subscriptions.list(params={"customer": ours.id}).data]
+    assert mine[0] in [s.id for s in client.v1.subscriptions.list(params={"customer": ours.id, "status": "all"}).data]
+    assert client.v1.subscriptions.list(params={"customer": "cus_nobody"}).data == []
+
+
 def test_pagination_skips_deleted(client):
     ids = [client.v1.customers.create().id for _ in range(5)]
     client.v1.customers.delete(ids[2])
