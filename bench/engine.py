@@ -1,5 +1,5 @@
-"""Issue 6's figures: (1) the whole catalog against the reference receiver (target < 15 s), with the share
-of time in the engine versus the receiver; (2) a replay of signed events for many users (duplicates and
+"""Issue 6's figures: (1) the whole catalog against the reference receiver (target < 15 s), then again with the
+receiver as its own process for the CPU split engine/receiver; (2) a replay of signed events for many users (duplicates and
 reordering on) straight to the receiver, with every end state checked (target: 10,000 events < 30 s).
 
     python bench/engine.py [--quick] [--users N] [--events-per-user N] [--events N] [--concurrency N]
@@ -24,6 +24,11 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_catalog() -> tuple[float, int, int]:
     from harness.cli_run import BUNDLED_CATALOG
     from harness.engine import load_paths, run_scenarios
@@ -37,6 +42,26 @@ def bench_catalog() -> tuple[float, int, int]:
     finally:
         target.close()
     return seconds, run.passed, len(run.results)
+
+
+def bench_catalog_split() -> dict:
+    """The catalog again with the reference receiver as its own process (`--target-cmd 'python -m receiver'`):
+    the CPU of the engine (with the simulators, this process) and of the receiver, separately. Scenarios that
+    inspect the reference receiver's insides skip here."""
+    from harness.cli_run import BUNDLED_CATALOG
+    from harness.engine import load_paths, run_scenarios
+    from harness.engine.target import command_target
+    scenarios = load_paths([BUNDLED_CATALOG])
+    target = command_target(f"exec {sys.executable} -m receiver")
+    try:
+        r0, c0, t0 = proc_cpu_seconds(target.process.pid), cpu_seconds(), time.perf_counter()
+        run = run_scenarios(scenarios, target)
+        wall = time.perf_counter() - t0
+        engine, receiver = cpu_seconds() - c0, proc_cpu_seconds(target.process.pid) - r0
+    finally:
+        target.close()
+    return {"wall": wall, "passed": run.passed, "total": len(run.results), "engine": engine, "receiver": receiver,
+            "skipped": sum(1 for r in run.results if getattr(r, "status", "") == "skipped")}
 
 
 RECEIVER_SECRET = "whsec_benchreplay000000000000000000"
@@ -141,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     seconds, passed, total = bench_catalog()
     print(f"catalog: {total} scenarios, {passed} passed, {seconds:.1f} s against the reference receiver "
           f"(target < 15 s): {'PASS' if seconds < 15 and passed == total else 'FAIL'}")
+    split = bench_catalog_split()
+    both = split["engine"] + split["receiver"]
+    print(f"catalog, receiver in its own process: {split['wall']:.1f} s, {split['passed']} passed, {split['skipped']} "
+          f"skipped (they inspect the reference receiver's insides); CPU: engine + simulators {split['engine']:.1f} s "
+          f"= {100 * split['engine'] / both:.0f}%, receiver {split['receiver']:.1f} s = {100 * split['receiver'] / both:.0f}%")
     total = args.events or (1_000 if args.quick else 10_000)
     r = bench_replay(users, args.events_per_user, args.concurrency, total)
     print(f"replay: {r['events']} signed events ({r['unique']} distinct, the rest duplicates, all shuffled) for "
