@@ -6,14 +6,24 @@ Options after `--` go to every benchmark, e.g. `.venv/bin/python bench/run.py --
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# the project root first, bench/ last: `import receiver` is the package, never bench/receiver.py
+sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 BENCHMARKS = ["stripe_api", "webhook_delivery", "receiver", "engine"]
+
+
+def load(name: str):
+    """bench/<name>.py as module `bench_<name>`: bench/receiver.py must not shadow the `receiver` package."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in BENCHMARKS:
         print(f"== bench/{name}.py ==", flush=True)
         t0 = time.monotonic()
-        status |= importlib.import_module(name).main(argv)
+        status |= load(name).main(argv)
         print(f"({name}: {time.monotonic() - t0:.0f}s)\n", flush=True)
     return status
 
