@@ -22,6 +22,7 @@ def load(name: str):
     """bench/<name>.py as module `bench_<name>`: bench/receiver.py must not shadow the `receiver` package."""
     spec = importlib.util.spec_from_file_location(f"bench_{name}", HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
