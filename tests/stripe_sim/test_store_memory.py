@@ -1,0 +1,67 @@
+"""What keeps a long run's store small and its encoding fast: constant sub-objects shared read-only, and
+JSON through orjson that writes exactly what the standard library would."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from harness import jsonbytes
+from harness.stripe_sim.store import SharedDict, Table, share_constants
+
+
+def sub(sub_id: str, customer: str) -> dict:
+    return {"id": sub_id, "customer": customer, "automatic_tax": {"enabled": False, "liability": None},
+            "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+            "parent": {"subscription": sub_id, "type": "subscription_details"},
+            "status_transitions": {"paid_at": 1795975053}, "items": {"data": [{"id": f"si_{sub_id}",
+                                                                               "billing_thresholds": {"x": 1}}]}}
+
+
+def test_equal_constant_sub_objects_are_one_read_only_instance():
+    a, b = sub("sub_AAAAAAAAAAAA", "cus_AAAAAAAAAA"), sub("sub_BBBBBBBBBBBB", "cus_BBBBBBBBBB")
+    share_constants(a)
+    share_constants(b)
+    assert a["automatic_tax"] is b["automatic_tax"] and type(a["automatic_tax"]) is SharedDict
+    assert a["invoice_settings"] is b["invoice_settings"]
+    assert a["invoice_settings"]["issuer"] is b["invoice_settings"]["issuer"]  # nested too
+    assert a["items"]["data"][0]["billing_thresholds"] is b["items"]["data"][0]["billing_thresholds"]
+    # anything particular to one object stays its own: ids, timestamps
+    assert type(a["parent"]) is dict and type(a["status_transitions"]) is dict
+    assert a == sub("sub_AAAAAAAAAAAA", "cus_AAAAAAAAAA")  # same content, still equal to plain dicts
+    with pytest.raises(TypeError):
+        a["automatic_tax"]["enabled"] = True
+    with pytest.raises(TypeError):
+        a["invoice_settings"].update(issuer=None)
+    a["automatic_tax"] = {**a["automatic_tax"], "enabled": True}  # the way to change it
+    assert b["automatic_tax"]["enabled"] is False
+    assert type(copy.deepcopy(b)["automatic_tax"]) is dict  # copies are ordinary, changeable dicts
+
+
+def test_table_put_shares_and_the_customer_index_follows_removals():
+    table = Table(index_customer=True)
+    for i in range(3):
+        table.put(sub(f"sub_{i:012d}", "cus_ONE0000000"))
+    table.put(sub("sub_other000000", "cus_TWO0000000"))
+    assert [s["id"] for s in table.of_customer_newest_first("cus_ONE0000000")] == [
+        "sub_000000000002", "sub_000000000001", "sub_000000000000"]
+    table.remove("sub_000000000001")
+    assert [s["id"] for s in table.of_customer_newest_first("cus_ONE0000000", "sub_000000000002")] == [
+        "sub_000000000000"]
+    assert [s["id"] for s in table.of_customer_oldest_first("cus_ONE0000000", "sub_000000000000")] == [
+        "sub_000000000002"]
+    assert list(table.of_customer_newest_first("cus_NOBODY0000")) == []
+
+
+@pytest.mark.parametrize("value", [
+    {"id": "evt_1", "data": {"object": {"name": "Zoë ✓", "amount": 1000, "ratio": 0.5, "tags": [], "meta": {},
+                                        "nested": [{"a": None, "b": True}], "quote": "\"\\\u2028"}}},
+    {"big": 2 ** 70, "neg": -(2 ** 65)},  # beyond orjson's 64 bits: the standard library writes these
+    {1: "non-string key"},
+])
+def test_jsonbytes_writes_what_the_standard_library_writes(value):
+    assert jsonbytes.indented(value) == json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+    assert jsonbytes.compact(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert jsonbytes.loads(jsonbytes.compact(value)) == json.loads(json.dumps(value))
