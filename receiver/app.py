@@ -67,7 +67,8 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clerk: Cle
     if verify_remote:
         check_remote(settings, client)
     storage = storage or Storage(settings.database)
-    clerk = clerk or ClerkGateway(settings.clerk_secret_key, settings.clerk_api_url, settings.request_timeout)
+    clerk = clerk or ClerkGateway(settings.clerk_secret_key, settings.clerk_api_url, settings.request_timeout,
+                                  authorized_parties=list(settings.authorized_parties) or None)
     app = Starlette(routes=[
         Route("/", page.app_page, methods=["GET"]),
         Route("/health", api.health, methods=["GET"]),

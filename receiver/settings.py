@@ -44,6 +44,9 @@ class Settings:
     admin_token: str | None = None
     request_timeout: float = 10.0
     sync_threads: int = 4  # webhook handlers running at once (the rest wait in line)
+    # origins allowed in a session token's `azp` claim (Clerk's advice against tokens minted for another
+    # site); empty: not checked
+    authorized_parties: tuple[str, ...] = ()
 
     @property
     def stripe_mode(self) -> str:
@@ -99,6 +102,10 @@ class Settings:
         port = env.get("PORT", "").strip() or "8787"
         if not port.isdigit() or not 0 < int(port) < 65536:
             problems.append(f"PORT ({port}) is not a port number (1-65535)")
+        parties = tuple(p.strip().rstrip("/") for p in env.get("CLERK_AUTHORIZED_PARTIES", "").split(",") if p.strip())
+        for party in parties:
+            if not re.fullmatch(r"https?://[^/\s]+", party):
+                problems.append(f"CLERK_AUTHORIZED_PARTIES ({party}) is not an origin (https://host[:port])")
         threads = env.get("RECEIVER_SYNC_THREADS", "").strip() or "4"
         if not threads.isdigit() or not 0 < int(threads) <= 64:
             problems.append(f"RECEIVER_SYNC_THREADS ({threads}) is not a thread count (1-64)")
@@ -118,6 +125,7 @@ class Settings:
             past_due_keeps_plan=_FLAGS[past_due],
             admin_token=env.get("ADMIN_TOKEN") or None,
             sync_threads=int(threads),
+            authorized_parties=parties,
         )
 
     def env(self) -> dict[str, str]:
@@ -126,6 +134,8 @@ class Settings:
                "CLERK_SECRET_KEY": self.clerk_secret_key, "FRONTEND_URL": self.frontend_url,
                "CLERK_API_URL": self.clerk_api_url}
         out.update({f"STRIPE_PRICE_ID_{t.upper()}": p for t, p in self.price_ids.items()})
+        if self.authorized_parties:
+            out["CLERK_AUTHORIZED_PARTIES"] = ",".join(self.authorized_parties)
         for key, value in (("STRIPE_PORTAL_CONFIG_ID", self.portal_config_id),
                            ("CLERK_PUBLISHABLE_KEY", self.clerk_publishable_key),
                            ("STRIPE_API_BASE", self.stripe_api_base)):

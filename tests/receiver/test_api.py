@@ -58,6 +58,23 @@ def test_tampered_or_garbage_tokens_are_401_not_5xx(app, tamper):
     assert r.json()["error"].startswith("invalid session token")
 
 
+def test_authorized_parties_refuse_tokens_minted_for_another_site(app):
+    """CLERK_AUTHORIZED_PARTIES set: a token's `azp` must be one of them (Clerk's advice); unset, any azp."""
+    import dataclasses
+
+    from receiver.app import create_app
+    user = app.user()
+    ours = app.st.clerk_sim.mint_token(user_id=user.id, origin="https://app.example.com")
+    theirs = app.st.clerk_sim.mint_token(user_id=user.id, origin="https://evil.example.net")
+    settings = dataclasses.replace(app.st.receiver_app.state.settings, authorized_parties=("https://app.example.com",))
+    gateway = create_app(settings, storage=app.storage).state.clerk
+    assert gateway.verify(ours)["sub"] == user.id
+    for token in (theirs, app.token(user)):  # another site's, and one without azp
+        with pytest.raises(Exception, match="(?i)azp|authorized part"):
+            gateway.verify(token)
+    assert app.st.receiver_app.state.clerk.verify(theirs)["sub"] == user.id  # the default checks no azp
+
+
 def test_session_cookie_works_like_the_bearer_header(app):
     user = app.user()
     r = app.http.get("/api/me", headers={"Cookie": f"__session={user.token}"})

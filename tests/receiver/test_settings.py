@@ -100,6 +100,16 @@ def test_unusable_sync_threads_is_named(value):
     assert any(p.startswith(f"RECEIVER_SYNC_THREADS ({value})") for p in problems({**GOOD, "RECEIVER_SYNC_THREADS": value}))
 
 
+def test_authorized_parties_are_origins():
+    assert Settings.from_env(GOOD).authorized_parties == ()
+    got = Settings.from_env({**GOOD, "CLERK_AUTHORIZED_PARTIES": "https://app.example.com/, http://127.0.0.1:8787"})
+    assert got.authorized_parties == ("https://app.example.com", "http://127.0.0.1:8787")
+    assert got.env()["CLERK_AUTHORIZED_PARTIES"] == "https://app.example.com,http://127.0.0.1:8787"
+    found = problems({**GOOD, "CLERK_AUTHORIZED_PARTIES": "app.example.com,https://x.io/path"})
+    assert any(p.startswith("CLERK_AUTHORIZED_PARTIES (app.example.com)") for p in found)
+    assert any(p.startswith("CLERK_AUTHORIZED_PARTIES (https://x.io/path)") for p in found)
+
+
 def test_an_unreadable_flag_or_port_is_a_problem_not_a_silent_default():
     found = problems({**GOOD, "PAST_DUE_KEEPS_PLAN": "nope", "PORT": "eighty"})
     assert any(p.startswith("PAST_DUE_KEEPS_PLAN") for p in found)
