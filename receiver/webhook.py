@@ -46,6 +46,11 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _id_of(value) -> str | None:
+    """An object reference as Stripe sends it: an id, or the expanded object carrying one."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
 def _is_id(value) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -123,9 +128,7 @@ def on_checkout_completed(sync: BillingSync, event: dict) -> Outcome:
     if not user:
         raise SyncProblem("unknown_user", f"checkout session {session['id']} has no client_reference_id and no "
                           "metadata.userId", {"session": session["id"]})
-    customer = session.get("customer")
-    if isinstance(customer, dict):
-        customer = customer.get("id")
+    customer = _id_of(session.get("customer"))
     if not customer:
         raise SyncProblem("no_customer", f"checkout session {session['id']} has no customer")
     sync.storage.link_customer(customer, user)
@@ -138,9 +141,7 @@ def on_subscription_change(sync: BillingSync, event: dict) -> Outcome:
     subscriptions (a subscription never changes customer), and if the event's subscription is not among
     them it is fetched by id (unknown, or the list was cut), which also names its real customer."""
     obj = event["data"]["object"]
-    customer = obj.get("customer")
-    if isinstance(customer, dict):
-        customer = customer.get("id")
+    customer = _id_of(obj.get("customer"))
     if not isinstance(customer, str) or not customer.strip():
         customer = sync.subscription(obj["id"])["customer"]
     return sync.sync_customer(customer, event["id"], must_include=obj["id"])

@@ -133,6 +133,8 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
     for name, cursor in (("starting_after", after), ("ending_before", before)):
         if cursor and (source is None and table.position(cursor) is None):
             raise no_such(noun(kind), cursor, name, ctx.store.other_mode_has(ctx.mode, cursor))
+    # a customer's own list comes from the table's customer index when it keeps one
+    customer = p.get("customer") if table.customer_index() else None
     if source is not None:
         items = [o for o in source if not o.get("deleted") and (pred is None or pred(o))]
         if after or before:
@@ -147,7 +149,6 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
             page.reverse()
     elif before:
         page = []
-        customer = p.get("customer") if table.customer_index() else None
         for obj in (table.of_customer_oldest_first(customer, before) if isinstance(customer, str)
                     else table.oldest_first(before)):
             if not obj.get("deleted") and (pred is None or pred(obj)):
@@ -158,7 +159,6 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
         page = list(reversed(page[:limit]))
     else:
         page = []
-        customer = p.get("customer") if table.customer_index() else None
         for obj in (table.of_customer_newest_first(customer, after) if isinstance(customer, str)
                     else table.newest_first(after)):
             if obj.get("deleted"):
