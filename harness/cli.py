@@ -53,12 +53,17 @@ def cmd_serve(args) -> int:
         print(json.dumps(info), flush=True)
     else:
         _print_stack(info)
+    _wait_for_stop_signal()
+    stack.stop()
+    return 0
+
+
+def _wait_for_stop_signal():
+    """Block until Ctrl-C or SIGTERM."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-    stack.stop()
-    return 0
 
 
 def keys_from(args) -> dict[str, str] | None:
@@ -85,10 +90,7 @@ def _serve_stripe_only(args, keys) -> int:
                        "accept_any_key": args.accept_any_key}}
     print(json.dumps(info) if args.json else f"Stripe simulator {server.url}   test key {sim.test_key}   "
           f"live key {sim.live_key}\nCtrl-C to stop.", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    _wait_for_stop_signal()
     server.stop()
     return 0
 
