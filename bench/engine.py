@@ -3,6 +3,7 @@ receiver as its own process for the CPU split engine/receiver; (2) a replay of s
 reordering on) straight to the receiver, with every end state checked (target: 10,000 events < 30 s).
 
     python bench/engine.py [--quick] [--users N] [--events-per-user N] [--events N] [--concurrency N]
+                           [--replay-only] [--profile]
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent))
+
+from pyspy import profile_report  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -67,23 +72,23 @@ def bench_catalog_split() -> dict:
 RECEIVER_SECRET = "whsec_benchreplay000000000000000000"
 
 
-def bench_replay(users: int, per_user: int, concurrency: int, total: int | None = None, seed: int = 7) -> dict:
+def bench_replay(users: int, per_user: int, concurrency: int, total: int | None = None, seed: int = 7,
+                 profile: str | None = None) -> dict:
     """Users with subscriptions; for each, `per_user` plan changes whose `customer.subscription.updated` events
     are replayed signed, some twice (enough to make `total` sends), all shuffled; the last state must win.
 
     The simulators and this replay run in this process (the harness side); the reference receiver runs as its
     own process (`python -m receiver`, as `tiersync run --target-cmd` runs a user's receiver), so each side's
-    CPU is measured separately."""
+    CPU is measured separately. `profile`: a path for py-spy's samples of the receiver during the replay."""
     import asyncio
-    import tempfile
 
     import aiohttp
+    from pyspy import profile_start, profile_stop
+    from stripe_api import Proc, free_port, wait_listening
 
     from harness.signer import build_request
     from harness.stack import Stack
     from harness.stripe_sim.resources import customers, events, subscriptions
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from stripe_api import Proc, free_port, wait_listening
 
     rng = random.Random(seed)
     with Stack(receiver_port=None) as st, tempfile.TemporaryDirectory() as tmp:
@@ -140,8 +145,12 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
                     await asyncio.gather(*(worker(s) for _ in range(concurrency)))
                 return statuses
 
+            spy = profile_start(receiver.pid, 3600, profile) if profile else None
             cpu0, rcpu0, t0 = cpu_seconds(), receiver.cpu_seconds(), time.perf_counter()
-            statuses = asyncio.run(replay())
+            try:
+                statuses = asyncio.run(replay())
+            finally:
+                profile_stop(spy)
             wall = time.perf_counter() - t0
             cpu, rcpu = cpu_seconds() - cpu0, receiver.cpu_seconds() - rcpu0
         finally:
@@ -160,19 +169,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-user", type=int, default=8)
     parser.add_argument("--events", type=int, default=None, help="sends in the replay (default 10,000; --quick 1,000)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--replay-only", action="store_true", help="skip the two catalog runs")
+    parser.add_argument("--profile", action="store_true", help="py-spy the receiver during the replay")
     args, _ = parser.parse_known_args(argv)
     users = args.users or (100 if args.quick else 1000)
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    seconds, passed, total = bench_catalog()
-    print(f"catalog: {total} scenarios, {passed} passed, {seconds:.1f} s against the reference receiver "
-          f"(target < 15 s): {'PASS' if seconds < 15 and passed == total else 'FAIL'}")
-    split = bench_catalog_split()
-    both = split["engine"] + split["receiver"]
-    print(f"catalog, receiver in its own process: {split['wall']:.1f} s, {split['passed']} passed, {split['skipped']} "
-          f"skipped (they inspect the reference receiver's insides); CPU: engine + simulators {split['engine']:.1f} s "
-          f"= {100 * split['engine'] / both:.0f}%, receiver {split['receiver']:.1f} s = {100 * split['receiver'] / both:.0f}%")
+    if not args.replay_only:
+        seconds, passed, total = bench_catalog()
+        print(f"catalog: {total} scenarios, {passed} passed, {seconds:.1f} s against the reference receiver "
+              f"(target < 15 s): {'PASS' if seconds < 15 and passed == total else 'FAIL'}")
+        split = bench_catalog_split()
+        both = split["engine"] + split["receiver"]
+        print(f"catalog, receiver in its own process: {split['wall']:.1f} s, {split['passed']} passed, "
+              f"{split['skipped']} skipped (they inspect the reference receiver's insides); CPU: engine + simulators "
+              f"{split['engine']:.1f} s = {100 * split['engine'] / both:.0f}%, receiver {split['receiver']:.1f} s = "
+              f"{100 * split['receiver'] / both:.0f}%")
     total = args.events or (1_000 if args.quick else 10_000)
-    r = bench_replay(users, args.events_per_user, args.concurrency, total)
+    with tempfile.TemporaryDirectory() as tmp:
+        spy_out = os.path.join(tmp, "receiver.spy") if args.profile else None
+        r = bench_replay(users, args.events_per_user, args.concurrency, total, profile=spy_out)
+        profile_lines = profile_report(spy_out) if spy_out and os.path.exists(spy_out) else []
     print(f"replay: {r['events']} signed events ({r['unique']} distinct, the rest duplicates, all shuffled) for "
           f"{r['users']} users in {r['replay_s']:.1f} s = {r['events_per_s']:.0f} events/s; non-200: {r['non_200']}; "
           f"end states wrong: {r['wrong']} (set-up {r['setup_s']:.1f} s)")
@@ -181,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{r['cpu_s']:.1f} s = {100 * r['cpu_s'] / both:.0f}%; reference receiver (its own process) "
           f"{r['receiver_cpu_s']:.1f} s = {100 * r['receiver_cpu_s'] / both:.0f}% "
           f"({1000 * r['receiver_cpu_s'] / max(r['unique'], 1):.1f} ms per distinct event)")
+    if args.profile:
+        print("receiver profile during the replay (py-spy):")
+        print("\n".join(profile_lines or ["  (py-spy not installed, or no samples)"]))
     scaled = r["replay_s"] * 10_000 / r["events"]
     print(f"replay of 10,000 events (target < 30 s): {'measured' if r['events'] >= 10_000 else 'scaled'} "
           f"{scaled:.1f} s: {'PASS' if scaled < 30 and not r['wrong'] else 'FAIL'}")

@@ -46,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from pyspy import profile_report, profile_start, profile_stop  # noqa: E402
 from stripe_api import Proc, free_port, loadavg, verdict, wait_listening  # noqa: E402
 
 USERS = 64
@@ -59,7 +60,6 @@ QUICK_FULL_EVENTS = 160
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 100.0
 SECRET = "whsec_benchreceiver0000000000000000"
-PYSPY = ROOT / ".venv" / "bin" / "py-spy"
 
 WORLD = r"""
 import json, signal, sys
@@ -259,64 +259,9 @@ async def _full_sync(url: str, users: list[dict], total: int, concurrent: int, t
             "p99": pct(lat, 99), "max": max(lat, default=float("nan")), "bad": bad, "tiers": tiers}
 
 
-# ---- profile ----------------------------------------------------------------------------------------
-
-def profile_start(pid: int, seconds: float, out: str) -> subprocess.Popen | None:
-    if not PYSPY.exists():
-        return None
-    return subprocess.Popen([str(PYSPY), "record", "--pid", str(pid), "-r", "250", "-d", str(max(1, round(seconds))),
-                             "-f", "raw", "-o", out, "--nonblocking", "--gil"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def profile_stop(spy: subprocess.Popen | None):
-    if spy is None:
-        return
-    spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-    try:
-        spy.wait(30)
-    except subprocess.TimeoutExpired:
-        spy.kill()
-        spy.wait()
-
-
-def profile_report(path: str, top: int = 24) -> list[str]:
-    incl, own, total = collections.Counter(), collections.Counter(), 0
-    for line in Path(path).read_text().splitlines():
-        stack, _, n = line.rpartition(" ")
-        if not n.isdigit():
-            continue
-        n = int(n)
-        frames = []
-        for f in stack.split(";"):
-            m = re.match(r"(.+?) \((.+?)(?::\d+)?\)$", f)
-            if m:
-                fn, file = m.groups()
-                file = file.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
-                frames.append(f"{file}:{fn}")
-        if not frames:
-            continue
-        total += n
-        own[frames[-1]] += n
-        for key in set(frames):
-            incl[key] += n
-    if not total:
-        return ["  (no samples)"]
-    out = [f"  {total} samples; inclusive share of the receiver's own code and its main callees:"]
-    keys = [k for k, _ in incl.most_common() if k.startswith("receiver/") or any(
-        s in k for s in ("stripe/_http_client", "clerk_backend_api/users.py", "httpx/_client.py:Client.send",
-                         "sqlite", "WebhookSignature", "json/__init__"))]
-    for k in keys[:top]:
-        out.append(f"    {100 * incl[k] / total:5.1f}%  {k}")
-    out.append("  self time (where the samples were):")
-    for k, v in own.most_common(top):
-        out.append(f"    {100 * v / total:5.1f}%  {k}")
-    return out
-
-
 # ---- report -----------------------------------------------------------------------------------------
 
-def render(rounds, full, cpu, load, tool, seconds, profile_lines, users) -> str:
+def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurrency) -> str:
     out = [f"Receiver benchmark (a): unhandled invoice.created deliveries, signed, distinct ids, {tool}, "
            f"{CONNECTIONS} keep-alive connections, {seconds:.0f}s per measurement, bare and receiver alternating"]
     head = (f"{'round':>5} | {'bare req/s':>10} | {'bare p50/p99 ms':>15} | {'receiver req/s':>14} | "
@@ -332,7 +277,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users) -> str:
         out.append("receiver profile during (a), last round (py-spy, samples of the thread holding the GIL: where the CPU goes):")
         out += profile_lines["a"]
     out.append("")
-    out.append(f"Receiver benchmark (b): customer.subscription.updated, {CONCURRENT} in flight, {full['events']} events "
+    out.append(f"Receiver benchmark (b): customer.subscription.updated, {concurrency} in flight, {full['events']} events "
                f"over {users} users x 2 subscriptions (every event changes the user's Clerk metadata)")
     head = (f"{'events':>6} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
             f"{'not 200+tier':>12}")
@@ -341,7 +286,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users) -> str:
                f"{full['p99']:>7.1f} | {full['max']:>7.1f} | {sum(full['bad'].values()):>12}")
     for what, n in full["bad"].most_common(3):
         out.append(f"  not ok x{n}: {what}")
-    out.append(f"CPU per event: receiver {cpu['recv_b']:.2f} ms, simulators (Stripe + Clerk, one process) "
+    out.append(f"CPU per event: receiver {cpu['recv_b']:.2f} ms (of which system {cpu['recv_b_sys']:.2f}), simulators (Stripe + Clerk, one process) "
                f"{cpu['world_b']:.2f} ms; tiers answered {dict(full['tiers'])}")
     if profile_lines.get("b"):
         out.append("receiver profile during (b) (py-spy, samples of the thread holding the GIL: where the CPU goes):")
@@ -352,7 +297,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users) -> str:
     out.append("Targets:")
     out.append(f"  (a) receiver >= {TARGET_RATIO:.0%} of bare (median round)  {ratio:8.2f}   "
                f"{verdict(ratio >= TARGET_RATIO)}")
-    out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {CONCURRENT} concurrent     {full['p99']:8.1f}   "
+    out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {concurrency} concurrent     {full['p99']:8.1f}   "
                f"{verdict(full['p99'] < TARGET_P99_MS and not full['bad'])}")
     return "\n".join(out)
 
@@ -363,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=None, help="per throughput measurement")
     ap.add_argument("--events", type=int, default=None, help="full-sync events for (b)")
     ap.add_argument("--no-wrk", action="store_true", help="use the aiohttp load client even if wrk is installed")
+    ap.add_argument("--concurrency", type=int, default=CONCURRENT, help="deliveries in flight in (b)")
     ap.add_argument("--profile", action="store_true", help="py-spy the receiver during (a)'s last round and (b)")
     ap.add_argument("--profile-dir", default=None, help="keep py-spy's raw samples there")
     args, _ = ap.parse_known_args(argv)  # run.py passes every benchmark the same options
@@ -420,17 +366,18 @@ def main(argv: list[str] | None = None) -> int:
 
         # (b)
         users = info["users"]
-        asyncio.run(_full_sync(recv_url, users, 2 * len(users), CONCURRENT, "warm"))  # links, first PATCHes
+        asyncio.run(_full_sync(recv_url, users, 2 * len(users), args.concurrency, "warm"))  # links, first PATCHes
         spy = None
-        rc0, wc0 = recv.cpu_seconds(), world.cpu_seconds()
+        rc0, wc0, rsys0 = recv.cpu_seconds(), world.cpu_seconds(), recv.cpu_split()[1]
         t0 = time.perf_counter()
         if args.profile:
             spy = profile_start(recv.pid, 3600, spy_out)
         try:
-            full = asyncio.run(_full_sync(recv_url, users, total, CONCURRENT, "run"))
+            full = asyncio.run(_full_sync(recv_url, users, total, args.concurrency, "run"))
         finally:
             profile_stop(spy)
         cpu["recv_b"] = 1000 * (recv.cpu_seconds() - rc0) / full["events"]
+        cpu["recv_b_sys"] = 1000 * (recv.cpu_split()[1] - rsys0) / full["events"]
         cpu["world_b"] = 1000 * (world.cpu_seconds() - wc0) / full["events"]
         log(f"(b) {full['events']} events in {time.perf_counter() - t0:.1f}s: p50 {full['p50']:.1f} ms, "
             f"p99 {full['p99']:.1f} ms (load {loadavg()})")
@@ -443,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         for proc in reversed(procs):
             proc.stop()
         tmp.cleanup()
-    print(render(rounds, full, cpu, (load_start, loadavg()), tool, seconds, profile_lines, len(users)), flush=True)
+    print(render(rounds, full, cpu, (load_start, loadavg()), tool, seconds, profile_lines, len(users), args.concurrency), flush=True)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 from clerk_backend_api import Clerk, models
+from clerk_backend_api import utils as _sdk_utils
 from clerk_backend_api.security.types import TokenVerificationError, VerifyTokenOptions
 from clerk_backend_api.security.verifytoken import verify_token
 from clerk_backend_api.utils import RetryConfig
@@ -12,6 +13,7 @@ from clerk_backend_api.utils import queryparams as _sdk_queryparams
 from clerk_backend_api.utils import serializers as _sdk_serializers
 from clerk_backend_api.utils import url as _sdk_url
 
+from .http import ClerkHTTPClient, connection_pool
 from .sync import SyncProblem, TransientError
 
 
@@ -53,18 +55,34 @@ def _build_sdk_reflection_once():
     _sdk_serializers.create_model = create_model_once
     _sdk_url.get_type_hints = _sdk_queryparams.get_type_hints = type_hints_once
 
+    # `utils.X` and `models.X` are lazy module attributes: every access goes through the module's __getattr__
+    # and importlib (about 20 per call). Keeping what was found as a plain attribute makes the next access a
+    # dict lookup; a module's __getattr__ is only asked for names the module does not have.
+    for module in (_sdk_utils, models):
+        module.__getattr__ = _keep_found(module, module.__getattr__)
+
+
+def _keep_found(module, find):
+    def find_and_keep(name: str):
+        value = find(name)
+        setattr(module, name, value)
+        return value
+    return find_and_keep
+
 
 _build_sdk_reflection_once()
 
 
 class ClerkGateway:
-    def __init__(self, secret_key: str, api_url: str, timeout: float = 10.0, authorized_parties=None):
+    def __init__(self, secret_key: str, api_url: str, timeout: float = 10.0, authorized_parties=None,
+                 connections: int = 8):
         self.secret_key = secret_key
         self.api_url = api_url.rstrip("/")
         # no SDK retries: its default backs off for up to an hour on 5xx, holding the webhook open past
         # Stripe's timeout; a prompt 5xx lets Stripe's own retry schedule do the retrying
         self.sdk = Clerk(bearer_auth=secret_key, server_url=f"{self.api_url}/v1", timeout_ms=int(timeout * 1000),
-                         retry_config=RetryConfig("none", None, False))
+                         retry_config=RetryConfig("none", None, False),
+                         client=ClerkHTTPClient(connection_pool(timeout, maxsize=connections)))
         self.verify_options = VerifyTokenOptions(secret_key=secret_key, api_url=self.api_url,
                                                  authorized_parties=authorized_parties)
 
