@@ -26,6 +26,20 @@ def test_model_classes_are_built_once_and_still_validate():
     assert built(body={"a": "1"}).body == {"a": 1}
 
 
+def test_lazy_sdk_attributes_are_kept_once_found_and_unknown_names_still_fail():
+    from clerk_backend_api import utils
+    models.__dict__.pop("GetUserRequest", None)
+    found = models.GetUserRequest  # through the module's lazy __getattr__
+    assert models.__dict__["GetUserRequest"] is found  # now a plain attribute
+    assert utils.marshal_json is utils.__dict__["marshal_json"]
+    try:
+        models.NoSuchModel  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchModel" in str(exc)
+    else:
+        raise AssertionError("an unknown name must still raise AttributeError")
+
+
 def test_merge_through_the_sdk_keeps_other_keys(app):
     user = app.user()
     gateway = app.st.receiver_app.state.clerk
