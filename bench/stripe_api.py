@@ -56,6 +56,20 @@ def log(msg: str):
 
 # ---- processes --------------------------------------------------------------------------------------
 
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                kids = [int(c) for c in children.read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
 class Proc:
     """A child process that is always stopped: SIGTERM, then SIGKILL after a grace period."""
 
@@ -77,9 +91,16 @@ class Proc:
         return sum(self.cpu_split())
 
     def cpu_split(self) -> tuple[float, float]:
-        """(user, system) CPU seconds of the process (all its threads)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+        """(user, system) CPU seconds of the process (all its threads) and of its live descendants (worker
+        processes, e.g. the receiver's with RECEIVER_WORKERS > 1)."""
+        user = system = 0.0
+        for pid in [self.pid, *descendants(self.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:  # ended meanwhile
+                continue
+            user, system = user + int(fields[11]) / CLK_TCK, system + int(fields[12]) / CLK_TCK
+        return user, system
 
     def status_kb(self, key: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

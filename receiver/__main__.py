@@ -1,4 +1,9 @@
-"""`python -m receiver`: serve the reference receiver (port 8787, or $PORT) with settings from the env."""
+"""`python -m receiver`: serve the reference receiver (port 8787, or $PORT) with settings from the env.
+
+RECEIVER_WORKERS=N (default 1) runs N uvicorn worker processes on the one port, sharing the SQLite file: the
+dedupe is its unique constraint and the per-customer lock is a file lock (receiver/locks.py), so deliveries
+for one customer are still handled one at a time across workers.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +17,39 @@ from .app import create_app
 from .settings import ConfigError, Settings
 
 
-def main() -> int:
+def _configure_process():
     # handlers run in threads that each make two HTTP calls: CPython passes the GIL to a thread whose answer
     # has arrived only every switch interval (5 ms by default), which at 16 deliveries in flight adds tens of
     # milliseconds per delivery; 1 ms cuts that wait (measured in bench/receiver.py)
     sys.setswitchinterval(0.001)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("stripe", "httpx", "httpcore"):  # one line per API call would cost more than the call
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s")
+    for noisy in ("stripe", "httpx", "httpcore", "urllib3"):  # one line per API call would cost more than the call
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def worker_app():
+    """The app of one worker process (`uvicorn.run(..., factory=True, workers=N)` imports and calls this).
+    The settings were checked, and Stripe consulted, once in the parent before any worker started."""
+    _configure_process()
+    return create_app(Settings.from_env(), verify_remote=False)
+
+
+def main() -> int:
+    _configure_process()
     try:
         settings = Settings.from_env()
         app = create_app(settings, verify_remote=os.environ.get("RECEIVER_SKIP_REMOTE_CHECK") != "1")
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    uvicorn.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT") or "8787"),
-                log_level="warning")
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT") or "8787")
+    if settings.workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    else:
+        app.state.storage.close()  # the schema exists now: the workers open the file themselves
+        app.state.sync.locks.close()
+        uvicorn.run("receiver.__main__:worker_app", factory=True, workers=settings.workers, host=host, port=port,
+                    log_level="warning")
     return 0
 
 

@@ -17,7 +17,13 @@ import certifi
 import httpx
 import stripe
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 
 def connection_pool(timeout: float, maxsize: int, ca_certs: str | None = None) -> urllib3.PoolManager:

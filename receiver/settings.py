@@ -44,6 +44,7 @@ class Settings:
     admin_token: str | None = None
     request_timeout: float = 10.0
     sync_threads: int = 4  # webhook handlers running at once (the rest wait in line)
+    workers: int = 1  # processes serving the receiver (`python -m receiver`), sharing the SQLite file
     # origins allowed in a session token's `azp` claim (Clerk's advice against tokens minted for another
     # site); empty: not checked
     authorized_parties: tuple[str, ...] = ()
@@ -109,6 +110,14 @@ class Settings:
         threads = env.get("RECEIVER_SYNC_THREADS", "").strip() or "4"
         if not threads.isdigit() or not 0 < int(threads) <= 64:
             problems.append(f"RECEIVER_SYNC_THREADS ({threads}) is not a thread count (1-64)")
+        workers = env.get("RECEIVER_WORKERS", "").strip() or "1"
+        database = env.get("RECEIVER_DATABASE", "receiver.sqlite")
+        if not workers.isdigit() or not 0 < int(workers) <= 64:
+            problems.append(f"RECEIVER_WORKERS ({workers}) is not a process count (1-64)")
+        elif int(workers) > 1 and database == ":memory:":
+            problems.append("RECEIVER_WORKERS > 1 needs a RECEIVER_DATABASE file the workers share, not :memory:")
+        elif int(workers) > 1 and os.name != "posix":
+            problems.append("RECEIVER_WORKERS > 1 needs POSIX file locks (Linux, macOS)")
         past_due = env.get("PAST_DUE_KEEPS_PLAN", "").strip().lower() or "true"
         if past_due not in _FLAGS:
             problems.append(f"PAST_DUE_KEEPS_PLAN ({past_due}) is not a flag (true/false)")
@@ -121,10 +130,11 @@ class Settings:
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             clerk_api_url=(env.get("CLERK_API_URL") or "https://api.clerk.com").rstrip("/").removesuffix("/v1"),
             clerk_frontend_url=(env.get("CLERK_FRONTEND_URL") or "").rstrip("/") or None,
-            database=env.get("RECEIVER_DATABASE", "receiver.sqlite"),
+            database=database,
             past_due_keeps_plan=_FLAGS[past_due],
             admin_token=env.get("ADMIN_TOKEN") or None,
             sync_threads=int(threads),
+            workers=int(workers),
             authorized_parties=parties,
         )
 

@@ -75,6 +75,10 @@ class Storage:
 
     # ---- customers ----------------------------------------------------------------------------------
     def link_customer(self, customer_id: str, user_id: str):
+        # read first: almost every event finds the link it would write, and a read takes no write lock (which
+        # worker processes sharing the file would otherwise queue for)
+        if self.user_for_customer(customer_id) == user_id:
+            return
         self._run("INSERT INTO customers VALUES (?, ?) ON CONFLICT(customer_id) DO UPDATE SET user_id = ?",
                   customer_id, user_id, user_id)
 

@@ -8,10 +8,11 @@ missing or unknown plan is a sync error and the user's tier stays as it was (nev
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 
 import stripe
+
+from .locks import CustomerLocks
 
 log = logging.getLogger("tiersync.receiver")
 
@@ -75,8 +76,7 @@ class BillingSync:
         self.clerk = clerk
         self.storage = storage
         self.tier_rank = {t: i for i, t in enumerate(settings.tiers)}  # later in the table = higher
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self.locks = CustomerLocks(getattr(storage, "path", ":memory:"))
 
     # ---- Stripe reads ----------------------------------------------------------------------------------
     # Through the SDK's raw_request: the same auth, versioning, errors and timeouts as its typed methods,
@@ -142,22 +142,18 @@ class BillingSync:
                     best, best_sub = tier, sub["id"]
         return best, best_sub
 
-    def _customer_lock(self, customer_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(customer_id, threading.Lock())
-
     def sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None = None,
                       must_include: str | None = None) -> Outcome:
-        """Re-fetch and write under one lock per customer: two deliveries handled at once must not let the
-        one that read the older state write last. `must_include`: a subscription id the customer's list has
+        """Re-fetch and write under one lock per customer (across threads and worker processes): two
+        deliveries handled at once must not let the one that read the older state write last. `must_include`: a subscription id the customer's list has
         to contain; if it does not, that subscription is fetched, and its own customer synced."""
-        with self._customer_lock(customer_id):
+        with self.locks.hold(customer_id):
             subs = self.customer_subscriptions(customer_id)
             if must_include is None or any(s["id"] == must_include for s in subs):
                 return self._sync_customer(customer_id, subs, event_id, user_hint)
         owner = self.subscription(must_include)["customer"]  # SyncProblem not_found if there is no such thing
         if owner == customer_id:  # beyond the listed page: sync from what was listed
-            with self._customer_lock(customer_id):
+            with self.locks.hold(customer_id):
                 return self._sync_customer(customer_id, self.customer_subscriptions(customer_id), event_id, user_hint)
         return self.sync_customer(owner, event_id, user_hint)
 

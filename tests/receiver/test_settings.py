@@ -100,6 +100,22 @@ def test_unusable_sync_threads_is_named(value):
     assert any(p.startswith(f"RECEIVER_SYNC_THREADS ({value})") for p in problems({**GOOD, "RECEIVER_SYNC_THREADS": value}))
 
 
+@pytest.mark.parametrize("value, expected", [(None, 1), ("2", 2)])
+def test_workers(value, expected):
+    env = GOOD if value is None else {**GOOD, "RECEIVER_WORKERS": value}
+    assert Settings.from_env(env).workers == expected
+
+
+@pytest.mark.parametrize("value", ["0", "two", "65"])
+def test_unusable_workers_is_named(value):
+    assert any(p.startswith(f"RECEIVER_WORKERS ({value})") for p in problems({**GOOD, "RECEIVER_WORKERS": value}))
+
+
+def test_workers_must_share_a_database_file():
+    found = problems({**GOOD, "RECEIVER_WORKERS": "2", "RECEIVER_DATABASE": ":memory:"})
+    assert any("RECEIVER_WORKERS > 1 needs a RECEIVER_DATABASE file" in p for p in found)
+
+
 def test_authorized_parties_are_origins():
     assert Settings.from_env(GOOD).authorized_parties == ()
     got = Settings.from_env({**GOOD, "CLERK_AUTHORIZED_PARTIES": "https://app.example.com/, http://127.0.0.1:8787"})

@@ -1,0 +1,55 @@
+"""One lock per customer across every thread and every worker process of the receiver.
+
+Two deliveries for the same customer handled at once must not let the one that read the older Stripe state
+write to Clerk last. Threads of one process take a `threading.Lock`; worker processes sharing the SQLite
+file (`RECEIVER_WORKERS` > 1) also take a POSIX record lock on one byte of a lock file beside the database,
+which the kernel releases if a worker dies. Customers map onto a fixed number of slots (a hash), so memory
+stays bounded and two customers rarely share a slot, which costs a short wait, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: one process only (the settings refuse RECEIVER_WORKERS > 1 there)
+    fcntl = None
+
+SLOTS = 4096
+
+
+class CustomerLocks:
+    def __init__(self, database: str, slots: int = SLOTS):
+        self.slots = slots
+        self._threads = [threading.Lock() for _ in range(slots)]
+        self._fd = None
+        if database != ":memory:" and fcntl is not None:
+            # a file of its own: SQLite takes POSIX locks on the database file, and closing any descriptor of
+            # a file drops all of a process's record locks on it
+            self._fd = os.open(f"{database}.locks", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def slot(self, customer_id: str) -> int:
+        # not hash(): it differs between processes (PYTHONHASHSEED), and every worker must pick the same slot
+        return int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=4).digest(), "big") % self.slots
+
+    @contextlib.contextmanager
+    def hold(self, customer_id: str):
+        slot = self.slot(customer_id)
+        with self._threads[slot]:
+            if self._fd is None:
+                yield
+                return
+            fcntl.lockf(self._fd, fcntl.LOCK_EX, 1, slot)  # waits without the GIL
+            try:
+                yield
+            finally:
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, slot)
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
