@@ -20,7 +20,9 @@ Processes (all on 127.0.0.1, all stopped in a `finally`):
     two subscriptions in turn, so every event changes the user's Clerk metadata (plan, customer,
     subscription): the receiver re-fetches the subscription and the customer's subscriptions from the
     Stripe simulator (both with expand), reads the Clerk user and PATCHes its metadata. Per-request
-    latency percentiles from the client, and each process's CPU per event.
+    latency percentiles from the client, and each process's CPU per event. Measured first against the receiver
+    of (a) (one process), then against `python -m receiver` with RECEIVER_WORKERS=2 (`--workers`), on the
+    same database file: the worker processes share the dedupe and the per-customer lock.
 `--profile` samples the receiver with py-spy during (a)'s last round and (b) and prints where its time goes (file:function).
 
 Timings are reported, never asserted.
@@ -259,6 +261,26 @@ async def _full_sync(url: str, users: list[dict], total: int, concurrent: int, t
             "p99": pct(lat, 99), "max": max(lat, default=float("nan")), "bad": bad, "tiers": tiers}
 
 
+def measure_full(recv: Proc, world: Proc, url: str, users: list[dict], total: int, concurrency: int, tag: str,
+                 spy_path: str | None) -> dict:
+    """(b) against one running receiver: a warm-up (connections, links, first PATCHes), then `total` events."""
+    asyncio.run(_full_sync(url, users, 2 * len(users), concurrency, f"warm{tag}"))
+    rc0, wc0, rsys0 = recv.cpu_seconds(), world.cpu_seconds(), recv.cpu_split()[1]
+    t0 = time.perf_counter()
+    spy = profile_start(recv.pid, 3600, spy_path) if spy_path else None
+    try:
+        full = asyncio.run(_full_sync(url, users, total, concurrency, f"run{tag}"))
+    finally:
+        profile_stop(spy)
+    full["workers"] = 1 if recv.name == "receiver" else int(recv.name.rsplit("x", 1)[1])
+    full["recv_cpu"] = 1000 * (recv.cpu_seconds() - rc0) / full["events"]
+    full["recv_sys"] = 1000 * (recv.cpu_split()[1] - rsys0) / full["events"]
+    full["world_cpu"] = 1000 * (world.cpu_seconds() - wc0) / full["events"]
+    log(f"(b) {full['workers']} worker(s): {full['events']} events in {time.perf_counter() - t0:.1f}s: "
+        f"p50 {full['p50']:.1f} ms, p99 {full['p99']:.1f} ms (load {loadavg()})")
+    return full
+
+
 # ---- report -----------------------------------------------------------------------------------------
 
 def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurrency) -> str:
@@ -277,17 +299,18 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
         out.append("receiver profile during (a), last round (py-spy, samples of the thread holding the GIL: where the CPU goes):")
         out += profile_lines["a"]
     out.append("")
-    out.append(f"Receiver benchmark (b): customer.subscription.updated, {concurrency} in flight, {full['events']} events "
-               f"over {users} users x 2 subscriptions (every event changes the user's Clerk metadata)")
-    head = (f"{'events':>6} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
-            f"{'not 200+tier':>12}")
+    out.append(f"Receiver benchmark (b): customer.subscription.updated, {concurrency} in flight, {full[0]['events']} "
+               f"events over {users} users x 2 subscriptions (every event changes the user's Clerk metadata); "
+               "`python -m receiver` as one process, then with RECEIVER_WORKERS worker processes")
+    head = (f"{'workers':>7} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
+            f"{'not 200+tier':>12} | {'receiver CPU/event (system)':>27} | {'simulators CPU/event':>20}")
     out += [head, "-" * len(head)]
-    out.append(f"{full['events']:>6} | {full['rate']:>8.1f} | {full['p50']:>7.1f} | {full['p90']:>7.1f} | "
-               f"{full['p99']:>7.1f} | {full['max']:>7.1f} | {sum(full['bad'].values()):>12}")
-    for what, n in full["bad"].most_common(3):
-        out.append(f"  not ok x{n}: {what}")
-    out.append(f"CPU per event: receiver {cpu['recv_b']:.2f} ms (of which system {cpu['recv_b_sys']:.2f}), simulators (Stripe + Clerk, one process) "
-               f"{cpu['world_b']:.2f} ms; tiers answered {dict(full['tiers'])}")
+    for f in full:
+        recv_cpu = f"{f['recv_cpu']:.2f} ms ({f['recv_sys']:.2f})"
+        out.append(f"{f['workers']:>7} | {f['rate']:>8.1f} | {f['p50']:>7.1f} | {f['p90']:>7.1f} | {f['p99']:>7.1f} | "
+                   f"{f['max']:>7.1f} | {sum(f['bad'].values()):>12} | {recv_cpu:>27} | {f['world_cpu']:>17.2f} ms")
+        for what, n in f["bad"].most_common(3):
+            out.append(f"  not ok x{n}: {what}")
     if profile_lines.get("b"):
         out.append("receiver profile during (b) (py-spy, samples of the thread holding the GIL: where the CPU goes):")
         out += profile_lines["b"]
@@ -297,8 +320,10 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
     out.append("Targets:")
     out.append(f"  (a) receiver >= {TARGET_RATIO:.0%} of bare (median round)  {ratio:8.2f}   "
                f"{verdict(ratio >= TARGET_RATIO)}")
-    out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {concurrency} concurrent     {full['p99']:8.1f}   "
-               f"{verdict(full['p99'] < TARGET_P99_MS and not full['bad'])}")
+    for f in full:
+        label = f"{f['workers']} process" + ("es" if f["workers"] > 1 else "")
+        out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {concurrency} concurrent, {label:<11} {f['p99']:8.1f}   "
+                   f"{verdict(f['p99'] < TARGET_P99_MS and not f['bad'])}")
     return "\n".join(out)
 
 
@@ -309,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=None, help="full-sync events for (b)")
     ap.add_argument("--no-wrk", action="store_true", help="use the aiohttp load client even if wrk is installed")
     ap.add_argument("--concurrency", type=int, default=CONCURRENT, help="deliveries in flight in (b)")
+    ap.add_argument("--workers", type=int, nargs="*", default=[2],
+                    help="(b) again with RECEIVER_WORKERS=N for each N (default: 2, one per core here)")
     ap.add_argument("--profile", action="store_true", help="py-spy the receiver during (a)'s last round and (b)")
     ap.add_argument("--profile-dir", default=None, help="keep py-spy's raw samples there")
     args, _ = ap.parse_known_args(argv)  # run.py passes every benchmark the same options
@@ -364,23 +391,19 @@ def main(argv: list[str] | None = None) -> int:
         cpu["recv_a"] = 1000 * cpu["recv_a"] / max(n_recv, 1)
         cpu["bare_a"] = 1000 * cpu["bare_a"] / max(n_bare, 1)
 
-        # (b)
+        # (b): the receiver above (1 process), then RECEIVER_WORKERS processes on the same database file
         users = info["users"]
-        asyncio.run(_full_sync(recv_url, users, 2 * len(users), args.concurrency, "warm"))  # links, first PATCHes
-        spy = None
-        rc0, wc0, rsys0 = recv.cpu_seconds(), world.cpu_seconds(), recv.cpu_split()[1]
-        t0 = time.perf_counter()
-        if args.profile:
-            spy = profile_start(recv.pid, 3600, spy_out)
-        try:
-            full = asyncio.run(_full_sync(recv_url, users, total, args.concurrency, "run"))
-        finally:
-            profile_stop(spy)
-        cpu["recv_b"] = 1000 * (recv.cpu_seconds() - rc0) / full["events"]
-        cpu["recv_b_sys"] = 1000 * (recv.cpu_split()[1] - rsys0) / full["events"]
-        cpu["world_b"] = 1000 * (world.cpu_seconds() - wc0) / full["events"]
-        log(f"(b) {full['events']} events in {time.perf_counter() - t0:.1f}s: p50 {full['p50']:.1f} ms, "
-            f"p99 {full['p99']:.1f} ms (load {loadavg()})")
+        full = [measure_full(recv, world, recv_url, users, total, args.concurrency, "w1",
+                             spy_out if args.profile else None)]
+        recv.stop()
+        for workers in args.workers:
+            port = free_port()
+            more = start_server([sys.executable, "-m", "receiver"], f"receiver x{workers}", port,
+                                {**env, "RECEIVER_WORKERS": str(workers)})
+            procs.append(more)
+            full.append(measure_full(more, world, f"http://127.0.0.1:{port}/webhook/stripe", users, total,
+                                     args.concurrency, f"w{workers}", None))
+            more.stop()
         profile_lines = {}
         if args.profile:
             for part, path in (("a", spy_a), ("b", spy_out)):
@@ -390,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         for proc in reversed(procs):
             proc.stop()
         tmp.cleanup()
-    print(render(rounds, full, cpu, (load_start, loadavg()), tool, seconds, profile_lines, len(users), args.concurrency), flush=True)
+    print(render(rounds, full, cpu, (load_start, loadavg()), tool, seconds, profile_lines, len(users),
+                 args.concurrency), flush=True)
     return 0
 
 

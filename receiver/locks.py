@@ -10,9 +10,11 @@ stays bounded and two customers rarely share a slot, which costs a short wait, n
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import threading
+import time
 
 try:
     import fcntl
@@ -43,11 +45,24 @@ class CustomerLocks:
             if self._fd is None:
                 yield
                 return
-            fcntl.lockf(self._fd, fcntl.LOCK_EX, 1, slot)  # waits without the GIL
+            self._lock_file_slot(slot)
             try:
                 yield
             finally:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, slot)
+
+    def _lock_file_slot(self, slot: int):
+        while True:
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX, 1, slot)  # waits without the GIL
+                return
+            except OSError as exc:
+                # record locks belong to processes, so the kernel's deadlock check sees "worker A waits for B
+                # while B waits for A" when two threads of each hold and want different slots: no thread is
+                # stuck (each holds one slot at a time and will let go), so wait a moment and ask again
+                if exc.errno != errno.EDEADLK:
+                    raise
+                time.sleep(0.002)
 
     def close(self):
         if self._fd is not None:

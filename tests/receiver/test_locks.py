@@ -6,6 +6,7 @@ import fcntl
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -77,3 +78,61 @@ def test_an_in_memory_database_needs_no_lock_file(tmp_path):
     assert locks._fd is None
     with locks.hold("cus_1"):
         pass
+
+
+CROSSED = r"""
+import sys, threading
+from receiver.locks import CustomerLocks
+locks = CustomerLocks(sys.argv[1])
+a, b = sys.argv[2], sys.argv[3]
+held_b = threading.Event()
+release_b = threading.Event()
+
+def hold_b():
+    with locks.hold(b):
+        held_b.set()
+        release_b.wait()
+
+t = threading.Thread(target=hold_b)
+t.start()
+held_b.wait()
+print("holding b", flush=True)
+sys.stdin.readline()  # the test holds a and waits for b in its own process
+try:
+    with locks.hold(a):  # the kernel sees a cycle between the two processes
+        print("got a", flush=True)
+except OSError as exc:
+    print(f"failed {exc}", flush=True)
+release_b.set()
+t.join()
+"""
+
+
+def test_two_workers_each_holding_one_customer_and_wanting_the_others_do_not_fail(tmp_path):
+    """Record locks belong to processes: A holds x and waits for y, B holds y and asks for x. The kernel calls
+    that a deadlock (EDEADLK), though each thread holds one slot and lets go; the lock waits instead."""
+    db = str(tmp_path / "receiver.sqlite")
+    locks = CustomerLocks(db)
+    x, y = "cus_x", next(f"cus_y{i}" for i in range(100) if locks.slot(f"cus_y{i}") != locks.slot("cus_x"))
+    child = subprocess.Popen([sys.executable, "-c", CROSSED, db, x, y], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "holding b"
+        got_y = threading.Event()
+
+        def wait_for_y():
+            with locks.hold(y):
+                got_y.set()
+        with locks.hold(x):
+            waiter = threading.Thread(target=wait_for_y)
+            waiter.start()
+            time.sleep(0.3)  # the waiter is blocked on y, held by the child
+            child.stdin.write("\n")
+            child.stdin.flush()
+            time.sleep(0.3)  # the child now asks for x: a "deadlock" to the kernel
+        assert child.stdout.readline().strip() == "got a"  # once x was let go
+        assert child.wait(10) == 0
+        waiter.join(10)
+        assert got_y.is_set()
+    finally:
+        child.kill()
