@@ -47,6 +47,16 @@ class Job:
     resend: bool = False
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (it comes with uvicorn[standard]): the deliverer is mostly event-loop work
+    (socket reads and writes, timers, task switches), which uvloop does in C."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class WebhookDeliverer:
     def __init__(self, sim, *, concurrency: int = 1, timeout: float = 10.0,
                  schedules: dict[str, list[int]] | None = None, disable_after: dict[str, int] | None = None,
@@ -84,7 +94,7 @@ class WebhookDeliverer:
             self._started.wait(10)
 
     def _run(self):
-        loop = asyncio.new_event_loop()
+        loop = _new_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._wake = asyncio.Event()
