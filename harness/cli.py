@@ -42,6 +42,7 @@ def cmd_serve(args) -> int:
     stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port,
                   receiver_port=None if args.no_receiver else args.receiver_port, stripe_keys=keys,
                   accept_any_key=args.accept_any_key, database=args.database)
+    stack.stripe_sim.webhooks.concurrency = args.webhook_concurrency
     try:
         stack.start()
     except OSError as exc:
@@ -49,6 +50,7 @@ def cmd_serve(args) -> int:
         return 2
     info = stack.info()
     info["stripe"]["accept_any_key"] = args.accept_any_key
+    info["stripe"]["webhook_concurrency"] = args.webhook_concurrency
     if args.json:
         print(json.dumps(info), flush=True)
     else:
@@ -66,6 +68,12 @@ def _wait_for_stop_signal():
     stop.wait()
 
 
+def _in_flight(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of deliveries in flight (1-64)")
+    return int(text)
+
+
 def keys_from(args) -> dict[str, str] | None:
     keys = _parse_keys(args.key) if args.key else None
     if keys is not None and not any(m == "test" for m in keys.values()):
@@ -80,6 +88,7 @@ def _serve_stripe_only(args, keys) -> int:
     from .server import ThreadedServer
     from .stripe_sim import StripeSim
     sim = StripeSim(keys, accept_any_key=args.accept_any_key)
+    sim.webhooks.concurrency = args.webhook_concurrency
     try:
         server = ThreadedServer(sim, host=args.host, port=args.port).start()
     except OSError as exc:
@@ -87,7 +96,7 @@ def _serve_stripe_only(args, keys) -> int:
         return 2
     sim.public_url = server.url
     info = {"stripe": {"url": server.url, "api_base": server.url, "test_key": sim.test_key, "live_key": sim.live_key,
-                       "accept_any_key": args.accept_any_key}}
+                       "accept_any_key": args.accept_any_key, "webhook_concurrency": args.webhook_concurrency}}
     print(json.dumps(info) if args.json else f"Stripe simulator {server.url}   test key {sim.test_key}   "
           f"live key {sim.live_key}\nCtrl-C to stop.", flush=True)
     _wait_for_stop_signal()
@@ -167,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--json", action="store_true", help="print one JSON line describing the stack, then serve")
     serve.add_argument("--accept-any-key", action="store_true", help="accept any well-formed sk_/rk_ key")
     serve.add_argument("--key", action="append", default=[], help="a secret key to accept (repeatable)")
+    serve.add_argument("--webhook-concurrency", type=_in_flight, default=1, metavar="N",
+                       help="webhook deliveries in flight per endpoint (default 1: each endpoint gets its events in "
+                            "order; Stripe itself does not promise order, and more in flight delivers faster)")
     serve.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", help="run the scenario catalog against the reference receiver, print the report")
     demo.add_argument("--story", action="store_true", help="instead: a scripted subscription story through the SDK")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 import stripe
 
 from harness.cli import main
@@ -34,6 +35,7 @@ def test_serve_json_prints_one_line_and_serves():
         assert receiver["env"]["STRIPE_WEBHOOK_SECRET"] == world["webhook_secret"]
         assert httpx.get(receiver["url"] + "/health").json()["status"] == "ok"
         assert httpx.get(info["clerk"]["api_url"] + "/jwks").status_code in (200, 401)
+        assert stripe_info["webhook_concurrency"] == 1  # in order per endpoint unless asked otherwise
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -58,13 +60,22 @@ def test_demo_story_passes(capsys):
 
 
 def test_serve_stripe_only():
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--stripe-only", "--port", "0", "--json"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--stripe-only", "--port", "0", "--json",
+                             "--webhook-concurrency", "8"], stdout=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())
         assert set(info) == {"stripe"}
+        assert info["stripe"]["webhook_concurrency"] == 8
         client = stripe.StripeClient(info["stripe"]["test_key"], base_addresses={"api": info["stripe"]["url"]})
         assert client.v1.products.list().data == []  # empty: no seeded world
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("value", ["0", "65", "many"])
+def test_serve_refuses_an_unusable_webhook_concurrency(value, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--webhook-concurrency", value])
+    assert info.value.code == 2
+    assert "not a number of deliveries in flight (1-64)" in capsys.readouterr().err
