@@ -48,3 +48,16 @@ def test_merge_through_the_sdk_keeps_other_keys(app):
         gateway.merge_public_metadata(user.id, {"plan": "pro"})
     assert gateway.public_metadata(user.id) == {"theme": "dark", "plan": "pro"}
     assert app.metadata(user) == {"theme": "dark", "plan": "pro"}
+
+
+def test_the_gateway_loads_the_sdk_parts_a_webhook_needs_before_the_first_one():
+    """Otherwise the first webhook a worker handles waits ~270 ms for the SDK's lazy imports."""
+    import subprocess
+    import sys
+    code = ("import sys; from receiver.clerk import ClerkGateway; "
+            "before = {m for m in sys.modules if m.startswith('clerk_backend_api.')}; "
+            "ClerkGateway('sk_test_x', 'http://127.0.0.1:9'); "
+            "after = {m for m in sys.modules if m.startswith('clerk_backend_api.')}; "
+            "print(sorted(after - before))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'clerk_backend_api.users'" in out and "'clerk_backend_api.models.user'" in out
