@@ -7,6 +7,7 @@ for one customer are still handled one at a time across workers.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -27,11 +28,21 @@ def _configure_process():
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _settle():
+    """Everything built so far (the SDKs' modules and models: ~75,000 objects) lives as long as the process:
+    set it aside from the garbage collector, whose full collections then take ~0 ms instead of ~55 ms
+    (each one pauses every delivery in flight)."""
+    gc.collect()
+    gc.freeze()
+
+
 def worker_app():
     """The app of one worker process (`uvicorn.run(..., factory=True, workers=N)` imports and calls this).
     The settings were checked, and Stripe consulted, once in the parent before any worker started."""
     _configure_process()
-    return create_app(Settings.from_env(), verify_remote=False)
+    app = create_app(Settings.from_env(), verify_remote=False)
+    _settle()
+    return app
 
 
 def main() -> int:
@@ -44,6 +55,7 @@ def main() -> int:
         return 2
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT") or "8787")
     if settings.workers == 1:
+        _settle()
         uvicorn.run(app, host=host, port=port, log_level="warning")
     else:
         app.state.storage.close()  # the schema exists now: the workers open the file themselves
