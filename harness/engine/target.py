@@ -59,9 +59,6 @@ class Target:
                 point_endpoint(self)  # the restore removed the endpoint the engine made for the target
 
     def close(self):
-        if self.log_path:
-            for path in (self.log_path, self.log_path.replace(".log", ".sqlite")):
-                Path(path).unlink(missing_ok=True)
         clients = getattr(self, "_clients", None)
         if clients:
             clients[2].close()
@@ -71,6 +68,10 @@ class Target:
                 self.process.wait(timeout=10)
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(self.process.pid, signal.SIGKILL)
+        if self.log_path:  # once the command has stopped: its output, and the reference receiver's files
+            database = self.log_path.replace(".log", ".sqlite")
+            for path in (self.log_path, database, f"{database}-wal", f"{database}-shm", f"{database}.locks"):
+                Path(path).unlink(missing_ok=True)
         if self.stack is not None:
             self.stack.stop()
 
@@ -103,18 +104,19 @@ def _free_port() -> int:
 
 
 def _wait_listening(port: int, proc: subprocess.Popen, timeout: float, log_path: str):
+    def output() -> str:  # quoted in the error: the file goes when the target is closed
+        return Path(log_path).read_text(errors="replace")[-2000:] if Path(log_path).exists() else ""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = Path(log_path).read_text(errors="replace")[-2000:] if Path(log_path).exists() else ""
             raise TargetError(f"the target command exited with code {proc.returncode} before listening on port "
-                              f"{port}. Its output:\n{tail}")
+                              f"{port}. Its output:\n{output()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise TargetError(f"the target command did not listen on 127.0.0.1:{port} within {timeout:g}s "
-                      f"(its output is in {log_path})")
+    raise TargetError(f"the target command did not listen on 127.0.0.1:{port} within {timeout:g}s. "
+                      f"Its output so far:\n{output()}")
 
 
 def command_target(cmd: str, *, webhook_path: str = "/webhook/stripe", timeout: float = 60.0) -> Target:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from harness.cli import main
 
@@ -67,6 +68,18 @@ def test_a_target_command_that_dies_exits_2(tmp_path, capsys):
     assert main(["run", str(folder), "--target-cmd", "sh -c 'echo boom; exit 3'", "--start-timeout", "10"]) == 2
     out = capsys.readouterr().out
     assert "exited with code 3" in out and "boom" in out
+
+
+def test_a_target_command_that_never_listens_is_reported_with_its_output(tmp_path, capsys):
+    folder = tmp_path / "ok"
+    folder.mkdir()
+    scenarios(folder, PASSING)
+    before = set(Path("/tmp").glob("tiersync-target-*"))
+    assert main(["run", str(folder), "--target-cmd", "sh -c 'echo still starting; sleep 30'",
+                 "--start-timeout", "1"]) == 2
+    out = capsys.readouterr().out
+    assert "did not listen" in out and "still starting" in out
+    assert set(Path("/tmp").glob("tiersync-target-*")) <= before  # nothing left behind
 
 
 def test_target_cmd_runs_a_receiver_in_its_own_process(tmp_path, capsys):
