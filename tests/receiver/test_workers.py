@@ -1,0 +1,113 @@
+"""`python -m receiver` with RECEIVER_WORKERS=2: every worker takes connections on the one port, SIGTERM stops
+them all, and a worker that dies takes the service down (for its supervisor to restart) instead of leaving
+it half alive."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        out += [int(c) for c in path.read_text().split()]
+    return out
+
+
+def workers_of(pid: int) -> list[int]:
+    return [c for c in children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+@pytest.fixture
+def service(tmp_path):
+    port = free_port()
+    env = {**os.environ, "STRIPE_SECRET_KEY": "sk_test_w", "STRIPE_WEBHOOK_SECRET": "whsec_w",
+           "CLERK_SECRET_KEY": "sk_test_c", "STRIPE_PRICE_ID_PRO": "price_w", "RECEIVER_SKIP_REMOTE_CHECK": "1",
+           "RECEIVER_WORKERS": "2", "RECEIVER_DATABASE": str(tmp_path / "receiver.sqlite"), "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "receiver"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(workers_of(proc.pid)) < 2 or not _answers(port):
+        assert proc.poll() is None and time.monotonic() < deadline, "the receiver did not start"
+        time.sleep(0.2)
+    yield proc, port
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(10)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_every_worker_takes_connections(service):
+    proc, port = service
+    served_by = set()
+    for _ in range(40):  # a new connection each time: the kernel picks a worker's socket per connection
+        with httpx.Client() as client:
+            assert client.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        served_by.update(w for w in workers_of(proc.pid) if _has_served(w))
+    assert len(served_by) == 2
+
+
+def _has_served(pid: int) -> bool:
+    """A worker's process has done some work beyond starting (its CPU time grows when it answers)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12]) > 0
+
+
+def test_sigterm_stops_every_worker(service):
+    proc, _ = service
+    workers = workers_of(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()]
+
+
+def test_a_worker_that_dies_stops_the_service(service):
+    proc, port = service
+    first, second = workers_of(proc.pid)
+    os.kill(first, signal.SIGKILL)
+    assert proc.wait(20) == 1
+    assert not Path(f"/proc/{second}").exists()
+    assert "a worker process ended" in proc.stderr.read()
+    assert not _answers(port)
+
+
+def test_workers_end_when_their_parent_is_killed(service):
+    proc, port = service
+    workers = workers_of(proc.pid)
+    proc.kill()  # no chance to stop them
+    proc.wait(10)
+    deadline = time.monotonic() + 20
+    while [w for w in workers if _running(w)]:
+        assert time.monotonic() < deadline, "orphaned workers kept running"
+        time.sleep(0.2)
+    assert not _answers(port)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
