@@ -73,7 +73,11 @@ def serve_workers(count: int, host: str, port: int) -> int:
     of them from the start); stop them all on SIGTERM/SIGINT, or when one of them ends (a supervisor such as
     systemd then restarts the service as a whole)."""
     spawn = multiprocessing.get_context("spawn")
-    sockets = [listening_socket(host, port) for _ in range(count)]
+    try:
+        sockets = [listening_socket(host, port) for _ in range(count)]
+    except OSError as exc:
+        print(f"receiver: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     workers = [spawn.Process(target=_worker, args=(sock, os.getpid()), name=f"receiver-worker-{i}")
                for i, sock in enumerate(sockets)]
     asked_to_stop = []

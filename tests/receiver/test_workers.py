@@ -35,12 +35,16 @@ def workers_of(pid: int) -> list[int]:
     return [c for c in children(pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
+def two_workers_env(tmp_path, port: int) -> dict:
+    return {**os.environ, "STRIPE_SECRET_KEY": "sk_test_w", "STRIPE_WEBHOOK_SECRET": "whsec_w",
+            "CLERK_SECRET_KEY": "sk_test_c", "STRIPE_PRICE_ID_PRO": "price_w", "RECEIVER_SKIP_REMOTE_CHECK": "1",
+            "RECEIVER_WORKERS": "2", "RECEIVER_DATABASE": str(tmp_path / "receiver.sqlite"), "PORT": str(port)}
+
+
 @pytest.fixture
 def service(tmp_path):
     port = free_port()
-    env = {**os.environ, "STRIPE_SECRET_KEY": "sk_test_w", "STRIPE_WEBHOOK_SECRET": "whsec_w",
-           "CLERK_SECRET_KEY": "sk_test_c", "STRIPE_PRICE_ID_PRO": "price_w", "RECEIVER_SKIP_REMOTE_CHECK": "1",
-           "RECEIVER_WORKERS": "2", "RECEIVER_DATABASE": str(tmp_path / "receiver.sqlite"), "PORT": str(port)}
+    env = two_workers_env(tmp_path, port)
     proc = subprocess.Popen([sys.executable, "-m", "receiver"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
@@ -111,3 +115,13 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_busy_port_is_reported_without_a_traceback(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = subprocess.run([sys.executable, "-m", "receiver"], cwd=ROOT, capture_output=True, text=True,
+                              env=two_workers_env(tmp_path, taken.getsockname()[1]), timeout=60)
+    assert proc.returncode == 1
+    assert "cannot listen on 127.0.0.1" in proc.stderr and "Traceback" not in proc.stderr
