@@ -15,6 +15,7 @@ import hashlib
 import os
 import threading
 import time
+import weakref
 
 try:
     import fcntl
@@ -33,6 +34,7 @@ class CustomerLocks:
             # a file of its own: SQLite takes POSIX locks on the database file, and closing any descriptor of
             # a file drops all of a process's record locks on it
             self._fd = os.open(f"{database}.locks", os.O_RDWR | os.O_CREAT, 0o600)
+            self._closer = weakref.finalize(self, os.close, self._fd)  # a sync that is replaced lets it go
 
     def slot(self, customer_id: str) -> int:
         # not hash(): it differs between processes (PYTHONHASHSEED), and every worker must pick the same slot
@@ -66,5 +68,5 @@ class CustomerLocks:
 
     def close(self):
         if self._fd is not None:
-            os.close(self._fd)
+            self._closer()
             self._fd = None

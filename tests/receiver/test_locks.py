@@ -136,3 +136,18 @@ def test_two_workers_each_holding_one_customer_and_wanting_the_others_do_not_fai
         assert got_y.is_set()
     finally:
         child.kill()
+
+
+def test_the_lock_file_is_closed_with_its_locks(tmp_path):
+    import gc
+    import os
+    locks = CustomerLocks(str(tmp_path / "receiver.sqlite"))
+    fd = locks._fd
+    os.fstat(fd)  # open
+    del locks
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # a replaced sync (the stack's reset) does not leak a descriptor
+    closed = CustomerLocks(str(tmp_path / "receiver.sqlite"))
+    closed.close()
+    closed.close()  # twice is fine
