@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -74,12 +75,12 @@ def test_a_target_command_that_never_listens_is_reported_with_its_output(tmp_pat
     folder = tmp_path / "ok"
     folder.mkdir()
     scenarios(folder, PASSING)
-    before = set(Path("/tmp").glob("tiersync-target-*"))
     assert main(["run", str(folder), "--target-cmd", "sh -c 'echo still starting; sleep 30'",
                  "--start-timeout", "1"]) == 2
     out = capsys.readouterr().out
     assert "did not listen" in out and "still starting" in out
-    assert set(Path("/tmp").glob("tiersync-target-*")) <= before  # nothing left behind
+    port = re.search(r"did not listen on\s+127\.0\.0\.1:(\d+)", out).group(1)
+    assert not list(Path("/tmp").glob(f"tiersync-target-{port}.*"))  # this target left nothing behind
 
 
 def test_target_cmd_runs_a_receiver_in_its_own_process(tmp_path, capsys):
