@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .errors import InvalidRequest, invalid, missing, unknown_params
+from .store import SharedDict
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 MAX_DEPTH = 8
@@ -295,17 +296,9 @@ def _range_filter(value, name):
     return {"eq": Int(min=0).check(value, name)}
 
 
-class _EmptyMetadata(dict):
-    """The one empty metadata hash every object without metadata shares (a long run holds millions).
-    It refuses changes, so sharing it can never leak a key from one object to another."""
-
-    def _refuse(self, *args, **kwargs):
-        raise TypeError("shared empty metadata: assign a new dict instead of changing it")
-
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
-
-
-EMPTY_METADATA = _EmptyMetadata()
+# The one empty metadata hash every object without metadata shares (a long run holds millions): a
+# read-only SharedDict, so sharing it can never leak a key from one object to another.
+EMPTY_METADATA = SharedDict()
 
 
 class _EmptyList(list):

@@ -64,7 +64,7 @@ class SharedDict(dict):
     def _refuse(self, *args, **kwargs):
         raise TypeError("shared sub-object: assign a new dict instead of changing it")
 
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _refuse
 
     def __copy__(self):
         return dict(self)
