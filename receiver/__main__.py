@@ -12,27 +12,29 @@ import sys
 
 import uvicorn
 
-from .app import create_app
+from .app import check_remote, create_app, stripe_client
 from .serving import configure_process, serve_workers, settle
 from .settings import ConfigError, Settings
+from .storage import Storage
 
 
 def main() -> int:
     configure_process()
     try:
         settings = Settings.from_env()
-        app = create_app(settings, verify_remote=os.environ.get("RECEIVER_SKIP_REMOTE_CHECK") != "1")
+        if os.environ.get("RECEIVER_SKIP_REMOTE_CHECK") != "1":
+            check_remote(settings, stripe_client(settings))  # once, not once per worker
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT") or "8787")
-    if settings.workers == 1:
-        settle()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-        return 0
-    app.state.storage.close()  # the schema exists now: the workers open the file themselves
-    app.state.sync.locks.close()
-    return serve_workers(settings.workers, host, port)
+    if settings.workers > 1:
+        Storage(settings.database).close()  # the schema, made before the workers open the file
+        return serve_workers(settings.workers, host, port)
+    app = create_app(settings)
+    settle()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
 
 
 if __name__ == "__main__":
