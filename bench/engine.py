@@ -21,17 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from pyspy import profile_report  # noqa: E402
+from pyspy import profile_report, profile_start, profile_stop  # noqa: E402
+from stripe_api import Proc, cpu_split, free_port, wait_listening  # noqa: E402
 
 
 def cpu_seconds() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_catalog() -> tuple[float, int, int]:
@@ -59,10 +55,10 @@ def bench_catalog_split() -> dict:
     scenarios = load_paths([BUNDLED_CATALOG])
     target = command_target(f"exec {sys.executable} -m receiver")
     try:
-        r0, c0, t0 = proc_cpu_seconds(target.process.pid), cpu_seconds(), time.perf_counter()
+        r0, c0, t0 = sum(cpu_split(target.process.pid)), cpu_seconds(), time.perf_counter()
         run = run_scenarios(scenarios, target)
         wall = time.perf_counter() - t0
-        engine, receiver = cpu_seconds() - c0, proc_cpu_seconds(target.process.pid) - r0
+        engine, receiver = cpu_seconds() - c0, sum(cpu_split(target.process.pid)) - r0
     finally:
         target.close()
     return {"wall": wall, "passed": run.passed, "total": len(run.results), "engine": engine, "receiver": receiver,
@@ -84,8 +80,6 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
     import asyncio
 
     import aiohttp
-    from pyspy import profile_start, profile_stop
-    from stripe_api import Proc, free_port, wait_listening
 
     from harness.signer import build_request
     from harness.stack import Stack

@@ -70,6 +70,19 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process (all its threads) and of its live descendants (worker
+    processes, e.g. the receiver's with RECEIVER_WORKERS > 1)."""
+    user = system = 0.0
+    for p in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        user, system = user + int(fields[11]) / CLK_TCK, system + int(fields[12]) / CLK_TCK
+    return user, system
+
+
 class Proc:
     """A child process that is always stopped: SIGTERM, then SIGKILL after a grace period."""
 
@@ -91,16 +104,7 @@ class Proc:
         return sum(self.cpu_split())
 
     def cpu_split(self) -> tuple[float, float]:
-        """(user, system) CPU seconds of the process (all its threads) and of its live descendants (worker
-        processes, e.g. the receiver's with RECEIVER_WORKERS > 1)."""
-        user = system = 0.0
-        for pid in [self.pid, *descendants(self.pid)]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:  # ended meanwhile
-                continue
-            user, system = user + int(fields[11]) / CLK_TCK, system + int(fields[12]) / CLK_TCK
-        return user, system
+        return cpu_split(self.pid)
 
     def status_kb(self, key: str) -> int:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

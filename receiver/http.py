@@ -1,4 +1,4 @@
-"""One urllib3 connection pool under both official SDKs.
+"""urllib3 connection pools under both official SDKs (one pool each).
 
 Each webhook costs the receiver two HTTP calls (a Stripe re-fetch, a Clerk read or write). Through httpx, the
 client side of a keep-alive call to a local server costs ~0.9 ms of CPU here, most of it in httpx's own layers
