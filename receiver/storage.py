@@ -96,7 +96,8 @@ class Storage:
         return json.loads(row[0]) if row else None
 
     def record_written_metadata(self, user_id: str, values: dict):
-        self._run("INSERT INTO written_metadata VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET metadata = excluded.metadata",
+        self._run("INSERT INTO written_metadata VALUES (?, ?) "
+                  "ON CONFLICT(user_id) DO UPDATE SET metadata = excluded.metadata",
                   user_id, json.dumps(values, sort_keys=True))
 
     # ---- usage --------------------------------------------------------------------------------------

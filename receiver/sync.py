@@ -145,8 +145,9 @@ class BillingSync:
     def sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None = None,
                       must_include: str | None = None) -> Outcome:
         """Re-fetch and write under one lock per customer (across threads and worker processes): two
-        deliveries handled at once must not let the one that read the older state write last. `must_include`: a subscription id the customer's list has
-        to contain; if it does not, that subscription is fetched, and its own customer synced."""
+        deliveries handled at once must not let the one that read the older state write last.
+        `must_include`: a subscription id the customer's list has to contain; if it does not, that
+        subscription is fetched, and its own customer synced."""
         with self.locks.hold(customer_id):
             subs = self.customer_subscriptions(customer_id)
             if must_include is None or any(s["id"] == must_include for s in subs):
