@@ -45,6 +45,9 @@ class Settings:
     request_timeout: float = 10.0
     sync_threads: int = 4  # webhook handlers running at once (the rest wait in line)
     workers: int = 1  # processes serving the receiver (`python -m receiver`), sharing the SQLite file
+    # for this long after Clerk was written (or read) with a user's state, an event that leaves the state as
+    # it is makes no Clerk call; after it, such an event re-reads the user (a hand edit is put right)
+    clerk_trust_seconds: float = 60.0
     # origins allowed in a session token's `azp` claim (Clerk's advice against tokens minted for another
     # site); empty: not checked
     authorized_parties: tuple[str, ...] = ()
@@ -118,6 +121,13 @@ class Settings:
             problems.append("RECEIVER_WORKERS > 1 needs a RECEIVER_DATABASE file the workers share, not :memory:")
         elif int(workers) > 1 and os.name != "posix":
             problems.append("RECEIVER_WORKERS > 1 needs POSIX file locks (Linux, macOS)")
+        trust = env.get("RECEIVER_CLERK_TRUST_SECONDS", "").strip() or "60"
+        try:
+            trust_seconds = float(trust)
+        except ValueError:
+            trust_seconds = -1.0
+        if not 0 <= trust_seconds <= 86400:
+            problems.append(f"RECEIVER_CLERK_TRUST_SECONDS ({trust}) is not a number of seconds (0-86400)")
         past_due = env.get("PAST_DUE_KEEPS_PLAN", "").strip().lower() or "true"
         if past_due not in _FLAGS:
             problems.append(f"PAST_DUE_KEEPS_PLAN ({past_due}) is not a flag (true/false)")
@@ -135,6 +145,7 @@ class Settings:
             admin_token=env.get("ADMIN_TOKEN") or None,
             sync_threads=int(threads),
             workers=int(workers),
+            clerk_trust_seconds=trust_seconds,
             authorized_parties=parties,
         )
 

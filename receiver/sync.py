@@ -8,6 +8,7 @@ missing or unknown plan is a sync error and the user's tier stays as it was (nev
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import stripe
@@ -174,14 +175,20 @@ class BillingSync:
         """Make Clerk's metadata say `wanted`, writing only when it does not already.
 
         The receiver's record of what it last wrote decides which call that takes: a state that differs from
-        the record is written directly (one PATCH, no read: this is the common path, every real change);
-        a state equal to the record is confirmed with a read (someone may have edited the user since) and
-        written only if Clerk disagrees. Clerk ends up right either way, and is written at most once per change."""
+        the record is written directly (one PATCH, no read: this is the common path, every real change).
+        A state equal to the record needs no call while the write is recent (`clerk_trust_seconds`): one
+        checkout sends several events within seconds, and each Clerk call counts against its rate limit
+        (100 per 10 s on a development instance). Once the write is older, an equal state is confirmed with
+        a read (someone may have edited the user since) and written only if Clerk disagrees. Clerk ends up
+        right either way, and is written at most once per change."""
         wanted = {"plan": tier, "stripeCustomerId": customer_id, "subscriptionId": sub_id}
-        written = self.storage.written_metadata(user_id)
+        written, confirmed_at = self.storage.written_metadata(user_id) or (None, 0.0)
         if written == wanted:
+            if time.time() - confirmed_at < self.settings.clerk_trust_seconds:
+                return Outcome(user_id, tier, False, "already in sync (written recently)")
             current = self.clerk.public_metadata(user_id)
             if all(current.get(k) == v for k, v in wanted.items()):
+                self.storage.record_written_metadata(user_id, wanted)  # confirmed as of now
                 return Outcome(user_id, tier, False, "already in sync")
             before = current.get("plan")
         else:

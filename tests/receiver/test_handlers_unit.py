@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -195,13 +197,36 @@ def test_already_in_sync_makes_no_clerk_write_and_merge_keeps_other_keys():
                                           "subscriptionId": "sub_1"}
 
 
-def test_a_change_is_written_without_a_read_and_a_hand_edit_is_put_right():
+def test_a_change_is_written_without_a_read_and_a_recent_write_is_trusted():
     sync = FakeSync(subs=[sub(user="user_1")], users={"user_1": {}})
     assert on_subscription_change(sync, sub_event()).changed is True
     assert sync.clerk.reads == [] and len(sync.clerk.patches) == 1  # differs from what was last written: PATCH
-    sync.clerk.users["user_1"]["plan"] = "free"  # someone edits the user in the Dashboard
+    sync.clerk.users["user_1"]["plan"] = "free"  # someone edits the user in the Dashboard, moments later
+    out = on_subscription_change(sync, sub_event())
+    assert (out.changed, out.note) == (False, "already in sync (written recently)")
+    assert sync.clerk.reads == [] and len(sync.clerk.patches) == 1  # no Clerk call while the write is recent
+
+
+def test_an_older_write_is_confirmed_with_a_read_and_a_hand_edit_is_put_right():
+    sync = FakeSync(subs=[sub(user="user_1")], users={"user_1": {}})
+    on_subscription_change(sync, sub_event())
+    wanted, _ = sync.storage.written_metadata("user_1")
+    sync.storage.record_written_metadata("user_1", wanted, at=time.time() - SETTINGS.clerk_trust_seconds - 1)
+    sync.clerk.users["user_1"]["plan"] = "free"  # edited in the Dashboard since
     assert on_subscription_change(sync, sub_event()).changed is True  # the confirming read sees it
     assert sync.clerk.reads == ["user_1"] and sync.clerk.users["user_1"]["plan"] == "pro"
+    assert len(sync.clerk.patches) == 2
+
+
+def test_a_confirming_read_renews_the_trust():
+    sync = FakeSync(Settings(**{**vars(SETTINGS), "clerk_trust_seconds": 0.0}), subs=[sub(user="user_1")],
+                    users={"user_1": {}})
+    on_subscription_change(sync, sub_event())
+    assert on_subscription_change(sync, sub_event()).note == "already in sync"  # 0: every unchanged state is read
+    assert sync.clerk.reads == ["user_1"] and len(sync.clerk.patches) == 1
+    sync.settings.clerk_trust_seconds = 60.0
+    assert on_subscription_change(sync, sub_event()).note == "already in sync (written recently)"
+    assert sync.clerk.reads == ["user_1"]  # the read a moment ago counts as knowing
 
 
 def test_the_event_customer_is_not_trusted_when_it_does_not_own_the_subscription():
@@ -274,6 +299,35 @@ def test_claims_dedupe_and_release():
     s.finish_event("evt_1")
     s.release_event("evt_1")  # a finished event is never released
     assert s.claim_event("evt_1", "t") == "done" and s.processed_count() == 1
+
+
+def test_a_database_from_before_the_trust_column_is_upgraded(tmp_path):
+    path = str(tmp_path / "old.sqlite")
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE written_metadata (user_id TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
+    old.execute("""INSERT INTO written_metadata VALUES ('user_1', '{"plan": "pro"}')""")
+    old.commit()
+    old.close()
+    s = Storage(path)
+    assert s.written_metadata("user_1") == ({"plan": "pro"}, 0)  # kept, and old: the next event re-reads Clerk
+    s.record_written_metadata("user_1", {"plan": "enterprise"}, at=1234.5)
+    assert s.written_metadata("user_1") == ({"plan": "enterprise"}, 1234.5)
+
+
+def test_writers_of_one_file_queue_across_connections(tmp_path):
+    """Each Storage is a connection of its own (as each worker process has): while one holds the file's write
+    lock, another's write waits for it, then goes through."""
+    path = str(tmp_path / "r.sqlite")
+    first, second = Storage(path), Storage(path)
+    done = threading.Event()
+    writer = threading.Thread(target=lambda: (second.claim_event("evt_q", "t"), done.set()))
+    with first._writing():
+        writer.start()
+        assert not done.wait(0.3)  # queued behind the first connection
+    writer.join(10)
+    assert done.is_set() and first.claim_event("evt_q", "t") == "processing"
+    first.close()
+    second.close()
 
 
 def test_concurrent_claims_and_usage_are_atomic(tmp_path):

@@ -100,6 +100,18 @@ def test_unusable_sync_threads_is_named(value):
     assert any(p.startswith(f"RECEIVER_SYNC_THREADS ({value})") for p in problems({**GOOD, "RECEIVER_SYNC_THREADS": value}))
 
 
+@pytest.mark.parametrize("value, expected", [(None, 60.0), ("0", 0.0), ("2.5", 2.5), ("86400", 86400.0)])
+def test_clerk_trust_seconds(value, expected):
+    env = GOOD if value is None else {**GOOD, "RECEIVER_CLERK_TRUST_SECONDS": value}
+    assert Settings.from_env(env).clerk_trust_seconds == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf", "86401"])
+def test_unusable_clerk_trust_seconds_is_named(value):
+    assert any(p.startswith(f"RECEIVER_CLERK_TRUST_SECONDS ({value})")
+               for p in problems({**GOOD, "RECEIVER_CLERK_TRUST_SECONDS": value}))
+
+
 @pytest.mark.parametrize("value, expected", [(None, 1), ("2", 2)])
 def test_workers(value, expected):
     env = GOOD if value is None else {**GOOD, "RECEIVER_WORKERS": value}
