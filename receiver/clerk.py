@@ -13,7 +13,7 @@ from clerk_backend_api.utils import queryparams as _sdk_queryparams
 from clerk_backend_api.utils import serializers as _sdk_serializers
 from clerk_backend_api.utils import url as _sdk_url
 
-from .http import ClerkHTTPClient, connection_pool
+from .http import ClerkHTTPClient, CurlTransport
 from .sync import SyncProblem, TransientError
 
 
@@ -82,7 +82,7 @@ class ClerkGateway:
         # Stripe's timeout; a prompt 5xx lets Stripe's own retry schedule do the retrying
         self.sdk = Clerk(bearer_auth=secret_key, server_url=f"{self.api_url}/v1", timeout_ms=int(timeout * 1000),
                          retry_config=RetryConfig("none", None, False),
-                         client=ClerkHTTPClient(connection_pool(timeout, maxsize=connections)))
+                         client=ClerkHTTPClient(CurlTransport(timeout, maxsize=connections)))
         self.verify_options = VerifyTokenOptions(secret_key=secret_key, api_url=self.api_url,
                                                  authorized_parties=authorized_parties)
         self._load_sdk_parts()

@@ -1,78 +1,171 @@
-"""urllib3 connection pools under both official SDKs (one pool each).
+"""HTTP under both official SDKs: libcurl (pycurl) with keep-alive connections.
 
-Each webhook costs the receiver two HTTP calls (a Stripe re-fetch, a Clerk read or write). Through httpx, the
-client side of a keep-alive call to a local server costs ~0.9 ms of CPU here, most of it in httpx's own layers
-(URL parsing, cookie jar, auth and redirect handling) rather than on the wire; urllib3 makes the same call in
-~0.35-0.5 ms. In bench/receiver.py (b) that took the receiver from ~8 to ~5.5-6 ms of CPU per event. Both SDKs
-document how to plug in a client: `stripe.HTTPClient` subclasses, and clerk-backend-api's `HttpClient`
-protocol (httpx `Request`/`Response` objects, whatever sends them). The SDKs do the rest as before: auth,
-versioning, retry policy, errors.
+Each webhook costs the receiver two HTTP calls (a Stripe re-fetch, a Clerk read or write). The client side of
+a keep-alive call to a local server costs ~0.9 ms of CPU through httpx, ~0.5 ms through urllib3 and ~0.13 ms
+through libcurl (bench/receiver.py (b): ~0.8 ms less per event than urllib3). Both SDKs document how to plug in
+a client: `stripe.HTTPClient` subclasses (stripe-python ships a pycurl one too, but it shares one handle
+between threads and fixes its own timeouts), and clerk-backend-api's `HttpClient` protocol (httpx
+`Request`/`Response` objects, whatever sends them). The SDKs do the rest as before: auth, versioning, retry
+policy, errors.
 """
 
 from __future__ import annotations
 
+import io
 import textwrap
+import threading
 
 import certifi
 import httpx
+import pycurl
 import stripe
-import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-)
+
+_CONNECT_FAILED = {pycurl.E_COULDNT_CONNECT, pycurl.E_COULDNT_RESOLVE_HOST, pycurl.E_COULDNT_RESOLVE_PROXY}
+_CUT_OFF = {pycurl.E_GOT_NOTHING, pycurl.E_SEND_ERROR, pycurl.E_RECV_ERROR, pycurl.E_PARTIAL_FILE}
 
 
-def connection_pool(timeout: float, maxsize: int, ca_certs: str | None = None) -> urllib3.PoolManager:
-    """Keep-alive pools (one per host) verifying TLS (with `ca_certs`, by default certifi's bundle, as httpx
-    does), no retries, no redirects: each SDK owns its retry policy, and the receiver wants a prompt 5xx
-    rather than a long wait. A connection the server has closed while idle is noticed and replaced."""
-    return urllib3.PoolManager(num_pools=8, maxsize=maxsize, block=False, retries=False,
-                               timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                               cert_reqs="CERT_REQUIRED", ca_certs=ca_certs or certifi.where())
+class TransportError(Exception):
+    """A call that got no HTTP answer. `kind`: "connect" (nothing was sent), "timeout", "cut_off" (the
+    connection broke mid-call) or "other" (TLS, a malformed answer...)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+class CurlTransport:
+    """Keep-alive HTTP(S) over libcurl. Each call takes an easy handle from a pool (or makes one): a handle
+    keeps its connections open between calls, and one handle serves one thread at a time. TLS is verified
+    against `ca_certs` (by default certifi's bundle, as httpx does); no redirects are followed and nothing is
+    retried here: each SDK owns its retry policy, and the receiver wants a prompt 5xx rather than a long wait.
+    A connection the server closed while idle is noticed and replaced (libcurl retries a reused connection
+    that died before answering)."""
+
+    def __init__(self, timeout: float, maxsize: int = 8, ca_certs: str | None = None):
+        self.timeout_ms = max(1, int(timeout * 1000))
+        self.maxsize = maxsize
+        self.ca_certs = ca_certs or certifi.where()
+        self._idle: list[pycurl.Curl] = []
+        self._lock = threading.Lock()
+
+    def request(self, method: str, url: str, headers, body: bytes | None = None
+                ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers in order, body) of one call; TransportError if there is no answer."""
+        curl = self._take()
+        out, head = io.BytesIO(), []
+        try:
+            curl.reset()  # options only: the handle's open connections stay
+            curl.setopt(pycurl.URL, url)
+            curl.setopt(pycurl.NOSIGNAL, 1)
+            curl.setopt(pycurl.CONNECTTIMEOUT_MS, self.timeout_ms)
+            curl.setopt(pycurl.TIMEOUT_MS, self.timeout_ms)
+            curl.setopt(pycurl.CAINFO, self.ca_certs)
+            curl.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+            lines = [f"{k}: {v}" for k, v in (headers.items() if hasattr(headers, "items") else headers)]
+            named = {line.split(":", 1)[0].lower() for line in lines}
+            lines.append("Expect:")  # no 100-continue round trip before a large body
+            if "accept" not in named:
+                lines.append("Accept:")  # send only the SDK's headers (libcurl would add Accept: */*)
+            method = method.upper()
+            if body:
+                if "content-type" not in named:
+                    lines.append("Content-Type:")  # libcurl's default for a body would be a form's
+                curl.setopt(pycurl.POSTFIELDS, body)
+                if method != "POST":
+                    curl.setopt(pycurl.CUSTOMREQUEST, method)
+            elif method == "HEAD":
+                curl.setopt(pycurl.NOBODY, 1)
+            elif method != "GET":
+                curl.setopt(pycurl.CUSTOMREQUEST, method)
+            curl.setopt(pycurl.HTTPHEADER, lines)
+            curl.setopt(pycurl.WRITEFUNCTION, out.write)
+            curl.setopt(pycurl.HEADERFUNCTION, head.append)
+            curl.perform()
+            status = curl.getinfo(pycurl.RESPONSE_CODE)
+        except pycurl.error as exc:
+            code, message = exc.args[0], str(exc.args[1] if len(exc.args) > 1 else exc)
+            curl.close()  # its connection is in an unknown state
+            curl = None
+            kind = ("connect" if code in _CONNECT_FAILED else "timeout" if code == pycurl.E_OPERATION_TIMEDOUT
+                    else "cut_off" if code in _CUT_OFF else "other")
+            raise TransportError(kind, f"{message} (curl error {code})") from None
+        finally:
+            if curl is not None:
+                self._give(curl)
+        return status, _last_header_block(head), out.getvalue()
+
+    def _take(self) -> pycurl.Curl:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return pycurl.Curl()
+
+    def _give(self, curl: pycurl.Curl):
+        with self._lock:
+            if len(self._idle) < self.maxsize:
+                self._idle.append(curl)
+                return
+        curl.close()
+
+    def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for curl in idle:
+            curl.close()
+
+
+def _last_header_block(lines: list[bytes]) -> list[tuple[str, str]]:
+    """The headers of the final answer (after any 1xx), as (name, value) pairs."""
+    out: list[tuple[str, str]] = []
+    for raw in lines:
+        line = raw.decode("latin-1").rstrip("\r\n")
+        if line.startswith("HTTP/"):
+            out = []
+        elif ":" in line:
+            name, value = line.split(":", 1)
+            out.append((name.strip(), value.strip()))
+    return out
 
 
 class StripeHTTPClient(stripe.HTTPClient):
-    """`stripe.HTTPClient` over a urllib3 pool (sync only, which is all the receiver uses)."""
+    """`stripe.HTTPClient` over a CurlTransport (sync only, which is all the receiver uses)."""
 
-    name = "urllib3"
+    name = "pycurl"
 
-    def __init__(self, pool: urllib3.PoolManager):
+    def __init__(self, transport: CurlTransport):
         super().__init__()
-        self.pool = pool
+        self.transport = transport
 
     def request(self, method, url, headers, post_data=None, **_):
-        response = self._send(method, url, headers, post_data, stream=False)
-        return response.data, response.status, {k.lower(): v for k, v in response.headers.items()}
+        status, head, body = self._send(method, url, headers, post_data)
+        return body, status, {k.lower(): v for k, v in head}
 
     def request_stream(self, method, url, headers, post_data=None, **_):
-        response = self._send(method, url, headers, post_data, stream=True)
-        return response, response.status, {k.lower(): v for k, v in response.headers.items()}
+        # the whole body, read: the receiver never streams (the SDK streams only file downloads)
+        status, head, body = self._send(method, url, headers, post_data)
+        return io.BytesIO(body), status, {k.lower(): v for k, v in head}
 
-    def _send(self, method, url, headers, post_data, stream: bool):
+    def _send(self, method, url, headers, post_data):
+        if isinstance(post_data, str):
+            post_data = post_data.encode()
         try:
-            return self.pool.request(method.upper(), url, body=post_data, headers=dict(headers or {}),
-                                     redirect=False, preload_content=not stream)
-        except HTTPError as exc:
+            return self.transport.request(method, url, headers or {}, post_data)
+        except TransportError as exc:
             # like the SDK's own clients: connection failures and timeouts may be retried, the rest not
-            retry = isinstance(exc, (NewConnectionError, ConnectTimeoutError, ReadTimeoutError, ProtocolError))
             message = textwrap.fill("Unexpected error communicating with Stripe.")
-            raise stripe.APIConnectionError(f"{message}\n\n(Network error: {type(exc).__name__}: {exc})",
-                                            should_retry=retry) from exc
+            raise stripe.APIConnectionError(f"{message}\n\n(Network error: {exc.kind}: {exc})",
+                                            should_retry=exc.kind != "other") from None
 
     def close(self):
-        self.pool.clear()
+        self.transport.close()
 
 
 class ClerkHTTPClient:
-    """clerk-backend-api's `HttpClient` protocol over a urllib3 pool. Failures surface as the httpx errors
+    """clerk-backend-api's `HttpClient` protocol over a CurlTransport. Failures surface as the httpx errors
     the SDK (and the receiver) already handle: ConnectError, TimeoutException, TransportError."""
 
-    def __init__(self, pool: urllib3.PoolManager):
-        self.pool = pool
+    def __init__(self, transport: CurlTransport):
+        self.transport = transport
 
     def build_request(self, method, url, *, content=None, data=None, files=None, json=None, params=None,
                       headers=None, cookies=None, timeout=None, extensions=None) -> httpx.Request:
@@ -81,17 +174,12 @@ class ClerkHTTPClient:
 
     def send(self, request: httpx.Request, *, stream: bool = False, auth=None, follow_redirects=None) -> httpx.Response:
         try:
-            response = self.pool.request(request.method, str(request.url), body=request.read() or None,
-                                         headers=dict(request.headers), redirect=False,
-                                         decode_content=False)  # httpx.Response decodes it
-        except NewConnectionError as exc:  # first: urllib3 makes it a subclass of ConnectTimeoutError
-            raise httpx.ConnectError(str(exc), request=request) from exc
-        except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise httpx.TimeoutException(str(exc), request=request) from exc
-        except HTTPError as exc:
-            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return httpx.Response(response.status, headers=list(response.headers.items()), content=response.data,
-                              request=request)
+            status, head, body = self.transport.request(request.method, str(request.url),
+                                                        request.headers.multi_items(), request.read() or None)
+        except TransportError as exc:
+            error = {"connect": httpx.ConnectError, "timeout": httpx.TimeoutException}.get(exc.kind, httpx.TransportError)
+            raise error(str(exc), request=request) from None
+        return httpx.Response(status, headers=head, content=body, request=request)  # decodes gzip, as httpx does
 
     def close(self):
-        self.pool.clear()
+        self.transport.close()

@@ -26,7 +26,7 @@ def configure_process():
     # milliseconds per delivery; 1 ms cuts that wait (measured in bench/receiver.py)
     sys.setswitchinterval(0.001)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(message)s")
-    for noisy in ("stripe", "httpx", "httpcore", "urllib3"):  # one line per API call would cost more than the call
+    for noisy in ("stripe", "httpx", "httpcore"):  # one line per API call would cost more than the call
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,9 +1,10 @@
-"""receiver/http.py: the urllib3 pool under both SDKs keeps each SDK's contract: answers, headers and errors
-come back the way the SDK's own clients give them."""
+"""receiver/http.py: libcurl under both SDKs keeps each SDK's contract: answers, headers and errors come back
+the way the SDK's own clients give them."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 import time
 
@@ -12,7 +13,7 @@ import stripe
 from werkzeug.wrappers import Response
 
 from receiver.clerk import ClerkGateway
-from receiver.http import ClerkHTTPClient, StripeHTTPClient, connection_pool
+from receiver.http import ClerkHTTPClient, CurlTransport, StripeHTTPClient, TransportError, _last_header_block
 from receiver.sync import SyncProblem, TransientError
 
 
@@ -24,7 +25,7 @@ def closed_port() -> int:
 
 def stripe_sdk(base: str) -> stripe.StripeClient:
     return stripe.StripeClient("sk_test_http", base_addresses={"api": base}, max_network_retries=0,
-                               http_client=StripeHTTPClient(connection_pool(2.0, maxsize=2)))
+                               http_client=StripeHTTPClient(CurlTransport(2.0, maxsize=2)))
 
 
 def test_stripe_sdk_reads_answer_and_headers(httpserver):
@@ -63,17 +64,17 @@ def test_stripe_read_timeout_is_a_connection_error(httpserver):
         return Response("{}", content_type="application/json")
     httpserver.expect_request("/v1/customers/cus_slow").respond_with_handler(slow)
     client = stripe.StripeClient("sk_test_http", base_addresses={"api": httpserver.url_for("")}, max_network_retries=0,
-                                 http_client=StripeHTTPClient(connection_pool(0.2, maxsize=2)))
+                                 http_client=StripeHTTPClient(CurlTransport(0.2, maxsize=2)))
     with pytest.raises(stripe.APIConnectionError) as info:
         client.v1.customers.retrieve("cus_slow")
-    assert "ReadTimeoutError" in str(info.value)
+    assert "timeout" in str(info.value) and info.value.should_retry is True
 
 
 def test_clerk_client_decodes_a_compressed_answer(httpserver):
     body = gzip.compress(b'{"ok": true}')
     httpserver.expect_request("/v1/x").respond_with_data(body, headers={"Content-Encoding": "gzip"},
                                                          content_type="application/json")
-    client = ClerkHTTPClient(connection_pool(2.0, maxsize=2))
+    client = ClerkHTTPClient(CurlTransport(2.0, maxsize=2))
     response = client.send(client.build_request("GET", httpserver.url_for("/v1/x"), params={"a": "1"}))
     assert response.status_code == 200 and response.json() == {"ok": True}
     assert httpserver.log[-1][0].args["a"] == "1"  # (a slow answer of the test before may be logged too)
@@ -105,19 +106,118 @@ def test_clerk_read_timeout_is_transient(httpserver):
         gateway.merge_public_metadata("user_1", {"plan": "pro"})
 
 
-def test_pools_verify_tls():
+def test_each_sdk_verifies_tls_with_its_bundle():
     import certifi
 
     from receiver.app import stripe_client
     from receiver.settings import Settings
     settings = Settings(stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_x", clerk_secret_key="sk_test_y",
                         price_ids={"pro": "price_pro"})
-    stripe_pool = stripe_client(settings)._requestor._client.pool
-    assert stripe_pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
-    assert stripe_pool.connection_pool_kw["ca_certs"] == stripe.ca_bundle_path
-    clerk_pool = ClerkGateway("sk_test_c", "https://api.clerk.com").sdk.sdk_configuration.client.pool
-    assert clerk_pool.connection_pool_kw["cert_reqs"] == "CERT_REQUIRED"
-    assert clerk_pool.connection_pool_kw["ca_certs"] == certifi.where()
+    assert stripe_client(settings)._requestor._client.transport.ca_certs == stripe.ca_bundle_path
+    clerk = ClerkGateway("sk_test_c", "https://api.clerk.com").sdk.sdk_configuration.client
+    assert clerk.transport.ca_certs == certifi.where()
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate: (url, the certificate's file)."""
+    import datetime
+    import http.server
+    import ipaddress
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            body = b'{"id": "cus_1", "object": "customer"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}", str(cert_file)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_certificate_outside_the_bundle_is_refused_and_not_retried(https_server):
+    url, _ = https_server
+    with pytest.raises(TransportError) as info:
+        CurlTransport(2.0).request("GET", f"{url}/v1/customers/cus_1", {})
+    assert info.value.kind == "other" and "certificate" in str(info.value).lower()
+    sdk = stripe.StripeClient("sk_test_http", base_addresses={"api": url}, max_network_retries=0,
+                              http_client=StripeHTTPClient(CurlTransport(2.0)))
+    with pytest.raises(stripe.APIConnectionError) as refused:
+        sdk.v1.customers.retrieve("cus_1")
+    assert refused.value.should_retry is False
+
+
+def test_a_certificate_in_the_bundle_is_accepted(https_server):
+    url, cert_file = https_server
+    sdk = stripe.StripeClient("sk_test_http", base_addresses={"api": url}, max_network_retries=0,
+                              http_client=StripeHTTPClient(CurlTransport(2.0, ca_certs=cert_file)))
+    assert sdk.v1.customers.retrieve("cus_1").id == "cus_1"
+
+
+def test_only_the_sdks_headers_are_sent_and_a_json_patch_keeps_its_type(httpserver):
+    httpserver.expect_request("/v1/users/user_1/metadata", method="PATCH", json={"public_metadata": {"plan": "pro"}},
+                              ).respond_with_json({"id": "user_1"})
+    client = ClerkHTTPClient(CurlTransport(2.0))
+    request = client.build_request("PATCH", httpserver.url_for("/v1/users/user_1/metadata"),
+                                   json={"public_metadata": {"plan": "pro"}}, headers={"X-Test": "1"})
+    assert client.send(request).json() == {"id": "user_1"}
+    sent = httpserver.log[-1][0].headers
+    assert sent["Content-Type"] == "application/json" and sent["X-Test"] == "1"
+    assert "Accept" not in sent and "Expect" not in sent
+
+
+def test_the_headers_are_the_final_answers():
+    assert _last_header_block([b"HTTP/1.1 100 Continue\r\n", b"\r\n", b"HTTP/1.1 200 OK\r\n",
+                               b"Request-Id: req_1\r\n", b"X-Two: a: b\r\n", b"\r\n"]) == [
+        ("Request-Id", "req_1"), ("X-Two", "a: b")]
+
+
+def test_methods_and_bodies_reach_the_server(httpserver):
+    httpserver.expect_request("/v1/things/1", method="DELETE").respond_with_json({"deleted": True})
+    httpserver.expect_request("/v1/things", method="POST", data="a=1").respond_with_json({"id": "1"}, status=201)
+    transport = CurlTransport(2.0)
+    status, _, body = transport.request("DELETE", httpserver.url_for("/v1/things/1"), {})
+    assert status == 200 and json.loads(body) == {"deleted": True}
+    status, head, _ = transport.request("POST", httpserver.url_for("/v1/things"),
+                                        [("Content-Type", "application/x-www-form-urlencoded")], b"a=1")
+    assert status == 201 and ("Content-Type", "application/json") in head
 
 
 def test_a_keep_alive_connection_the_server_closed_is_replaced_not_failed():
