@@ -330,6 +330,31 @@ def test_writers_of_one_file_queue_across_connections(tmp_path):
     second.close()
 
 
+def test_commits_leave_the_checkpoints_to_the_background(tmp_path):
+    """No commit copies the WAL into the database file (with its fsyncs, under the locks deliveries wait for):
+    the Storage's own thread does, within a few seconds."""
+    path = str(tmp_path / "r.sqlite")
+    s = Storage(path)
+    assert s._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    for i in range(50):
+        s.claim_event(f"evt_{i}", "t")
+
+    def in_database_file() -> int:  # immutable: the database file alone, the WAL ignored
+        db = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return db.execute("SELECT COUNT(*) FROM processed_events").fetchone()[0]
+        except sqlite3.OperationalError:  # not even the schema is in the file yet
+            return 0
+        finally:
+            db.close()
+
+    deadline = time.monotonic() + 10
+    while in_database_file() < 50 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert in_database_file() == 50
+    s.close()
+
+
 def test_concurrent_claims_and_usage_are_atomic(tmp_path):
     s = Storage(str(tmp_path / "r.sqlite"))
     claims, takes = [], []
