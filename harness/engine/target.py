@@ -70,7 +70,8 @@ class Target:
                 os.killpg(self.process.pid, signal.SIGKILL)
         if self.log_path:  # once the command has stopped: its output, and the reference receiver's files
             database = self.log_path.replace(".log", ".sqlite")
-            for path in (self.log_path, database, f"{database}-wal", f"{database}-shm", f"{database}.locks"):
+            for path in (self.log_path, database, f"{database}-wal", f"{database}-shm", f"{database}.locks",
+                         f"{database}.writer"):
                 Path(path).unlink(missing_ok=True)
         if self.stack is not None:
             self.stack.stop()
