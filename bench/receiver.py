@@ -1,7 +1,8 @@
 """The reference receiver under load: verified throughput against a bare endpoint, and full-sync latency.
 
 Processes (all on 127.0.0.1, all stopped in a `finally`):
-  world     `harness.stack.Stack(receiver_port=None)`: the Stripe and Clerk simulators and the seeded
+  world     `harness.stack.Stack(receiver_port=None)`, tuned as `tiersync serve` is (`harness.tuning`): the
+            Stripe and Clerk simulators and the seeded
             world, plus the bench's users: USERS Clerk users, each with two Stripe customers (pm_card_visa)
             holding one active subscription each (pro and enterprise, `metadata[userId]`);
   receiver  `python -m receiver` (its production entry: uvicorn, log_level=warning, INFO logging to
@@ -15,8 +16,9 @@ Processes (all on 127.0.0.1, all stopped in a `finally`):
     CONNECTIONS keep-alive connections, a Lua script cycling the requests), else an aiohttp client with
     as many concurrent connections. bare and receiver alternate for ROUNDS rounds (the machine is shared:
     alternating keeps both under the same load); the ratio is per round.
-(b) latency: `customer.subscription.updated` events signed for the receiver, 16 in flight at once
-    (distinct ids, so dedupe never short-circuits). Each worker owns USERS/16 users and sends each user's
+(b) latency: `customer.subscription.updated` events signed for the receiver (before the clock starts, as
+    (a)'s are), 16 in flight at once (distinct ids, so dedupe never short-circuits), on 16 keep-alive
+    connections opened by the warm-up. Each worker owns USERS/16 users and sends each user's
     two subscriptions in turn, so every event changes the user's Clerk metadata (plan, customer,
     subscription): the receiver re-fetches the subscription and the customer's subscriptions from the
     Stripe simulator (both with expand), reads the Clerk user and PATCHes its metadata. Per-request
@@ -67,6 +69,8 @@ WORLD = r"""
 import json, signal, sys
 import stripe
 from harness.stack import Stack
+from harness.tuning import for_serving
+for_serving()  # this process serves the simulators, as `tiersync serve` does (GC thresholds, GIL switching)
 users, secret, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 st = Stack(receiver_port=None).start()
 env = st.receiver_env(port=port)
@@ -229,20 +233,28 @@ def throughput(url: str, requests, script: str | None, seconds: float, connectio
     return asyncio.run(_aiohttp_load(url, requests, seconds, connections))
 
 
-async def _full_sync(url: str, users: list[dict], total: int, concurrent: int, tag: str) -> dict:
-    import aiohttp
-
+def _full_sync_requests(users: list[dict], total: int, concurrent: int, tag: str) -> list[list]:
+    """Each load worker's signed deliveries, made before the clock starts (as wrk's are in (a)): signing is
+    Stripe's work, and on this 2-core machine the load client's CPU would otherwise compete with the receiver's."""
     from harness.signer import build_request
-    lat, bad, tiers = [], collections.Counter(), collections.Counter()
     per = total // concurrent
     seq = iter(range(10**9))
-
-    async def worker(session, mine: list[dict]):
+    out = []
+    for w in range(concurrent):
+        mine, reqs = users[w::concurrent], []
         for n in range(per):
-            user = mine[n % len(mine)]
-            sub = user["subs"][(n // len(mine)) % 2]
-            req = build_request(event(f"evt_bench{tag}{next(seq):08d}", "customer.subscription.updated", sub,
-                                      {"metadata": {}}), SECRET, test_mode=True)
+            sub = mine[n % len(mine)]["subs"][(n // len(mine)) % 2]
+            reqs.append(build_request(event(f"evt_bench{tag}{next(seq):08d}", "customer.subscription.updated", sub,
+                                            {"metadata": {}}), SECRET, test_mode=True))
+        out.append(reqs)
+    return out
+
+
+async def _send_all(session, url: str, requests: list[list]) -> dict:
+    lat, bad, tiers = [], collections.Counter(), collections.Counter()
+
+    async def worker(mine: list):
+        for req in mine:
             t0 = time.perf_counter()
             async with session.post(url, data=req.body, headers=req.headers) as r:
                 got = await r.json(content_type=None)
@@ -253,30 +265,51 @@ async def _full_sync(url: str, users: list[dict], total: int, concurrent: int, t
             else:
                 tiers[got["tier"]] += 1
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrent)) as session:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(session, users[w::concurrent]) for w in range(concurrent)))
-        wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(mine) for mine in requests))
+    wall = time.perf_counter() - t0
     return {"events": len(lat), "wall": wall, "rate": len(lat) / wall, "p50": pct(lat, 50), "p90": pct(lat, 90),
             "p99": pct(lat, 99), "max": max(lat, default=float("nan")), "bad": bad, "tiers": tiers}
+
+
+async def _full_sync(url: str, warm_up: list[list], requests: list[list], clock_starts, clock_stops) -> dict:
+    """The warm-up, then the measured deliveries, on the same keep-alive connections (one per load worker):
+    new connections, and the receiver's first calls on them, are not what (b) measures."""
+    import aiohttp
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=len(requests))) as session:
+        await _send_all(session, url, warm_up)
+        clock_starts()
+        try:
+            return await _send_all(session, url, requests)
+        finally:
+            clock_stops()
 
 
 def measure_full(recv: Proc, world: Proc, url: str, users: list[dict], total: int, concurrency: int, tag: str,
                  spy_path: str | None) -> dict:
     """(b) against one running receiver: a warm-up (connections, links, first PATCHes), then `total` events."""
-    asyncio.run(_full_sync(url, users, 2 * len(users), concurrency, f"warm{tag}"))
-    rc0, wc0, rsys0 = recv.cpu_seconds(), world.cpu_seconds(), recv.cpu_split()[1]
-    t0 = time.perf_counter()
-    spy = profile_start(recv.pid, 3600, spy_path) if spy_path else None
-    try:
-        full = asyncio.run(_full_sync(url, users, total, concurrency, f"run{tag}"))
-    finally:
-        profile_stop(spy)
+    warm_up = _full_sync_requests(users, 2 * len(users), concurrency, f"warm{tag}")
+    requests = _full_sync_requests(users, total, concurrency, f"run{tag}")
+    start, spy = {}, []
+
+    def clock_starts():
+        start.update(recv=recv.cpu_seconds(), world=world.cpu_seconds(), sys=recv.cpu_split()[1],
+                     wall=time.perf_counter(), own=time.process_time())
+        if spy_path:
+            spy.append(profile_start(recv.pid, 3600, spy_path))
+
+    def clock_stops():
+        if spy:
+            profile_stop(spy[0])
+        start["own"] = time.process_time() - start["own"]
+
+    full = asyncio.run(_full_sync(url, warm_up, requests, clock_starts, clock_stops))
+    full["client_cpu"] = 1000 * start["own"] / full["events"]
     full["workers"] = 1 if recv.name == "receiver" else int(recv.name.rsplit("x", 1)[1])
-    full["recv_cpu"] = 1000 * (recv.cpu_seconds() - rc0) / full["events"]
-    full["recv_sys"] = 1000 * (recv.cpu_split()[1] - rsys0) / full["events"]
-    full["world_cpu"] = 1000 * (world.cpu_seconds() - wc0) / full["events"]
-    log(f"(b) {full['workers']} worker(s): {full['events']} events in {time.perf_counter() - t0:.1f}s: "
+    full["recv_cpu"] = 1000 * (recv.cpu_seconds() - start["recv"]) / full["events"]
+    full["recv_sys"] = 1000 * (recv.cpu_split()[1] - start["sys"]) / full["events"]
+    full["world_cpu"] = 1000 * (world.cpu_seconds() - start["world"]) / full["events"]
+    log(f"(b) {full['workers']} worker(s): {full['events']} events in {time.perf_counter() - start['wall']:.1f}s: "
         f"p50 {full['p50']:.1f} ms, p99 {full['p99']:.1f} ms (load {loadavg()})")
     return full
 
@@ -303,12 +336,14 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
                f"events over {users} users x 2 subscriptions (every event changes the user's Clerk metadata); "
                "`python -m receiver` as one process, then with RECEIVER_WORKERS worker processes")
     head = (f"{'workers':>7} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
-            f"{'not 200+tier':>12} | {'receiver CPU/event (system)':>27} | {'simulators CPU/event':>20}")
+            f"{'not 200+tier':>12} | {'receiver CPU/event (system)':>27} | {'simulators CPU/event':>20} | "
+            f"{'load client CPU/event':>21}")
     out += [head, "-" * len(head)]
     for f in full:
         recv_cpu = f"{f['recv_cpu']:.2f} ms ({f['recv_sys']:.2f})"
         out.append(f"{f['workers']:>7} | {f['rate']:>8.1f} | {f['p50']:>7.1f} | {f['p90']:>7.1f} | {f['p99']:>7.1f} | "
-                   f"{f['max']:>7.1f} | {sum(f['bad'].values()):>12} | {recv_cpu:>27} | {f['world_cpu']:>17.2f} ms")
+                   f"{f['max']:>7.1f} | {sum(f['bad'].values()):>12} | {recv_cpu:>27} | {f['world_cpu']:>17.2f} ms | "
+                   f"{f['client_cpu']:>18.2f} ms")
         for what, n in f["bad"].most_common(3):
             out.append(f"  not ok x{n}: {what}")
     if profile_lines.get("b"):
