@@ -2,9 +2,9 @@
 
 Processes (all on 127.0.0.1, all stopped in a `finally`):
   world     `harness.stack.Stack(receiver_port=None)`, tuned as `tiersync serve` is (`harness.tuning`): the
-            Stripe and Clerk simulators and the seeded
-            world, plus the bench's users: USERS Clerk users, each with two Stripe customers (pm_card_visa)
-            holding one active subscription each (pro and enterprise, `metadata[userId]`);
+            Stripe and Clerk simulators and the seeded world, plus the bench's users: USERS Clerk users, each
+            with two Stripe customers (pm_card_visa) holding one active subscription each (pro and enterprise,
+            `metadata[userId]`);
   receiver  `python -m receiver` (its production entry: uvicorn, log_level=warning, INFO logging to
             stderr) with the world's environment, a fresh SQLite file (WAL) and its own webhook secret;
   bare      a Starlette app with the one route POST /webhook/stripe answering 200 {"received": true}
