@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS sync_errors (
 
 
 CHECKPOINT_EVERY_S = 1.0
+# A claim still 'processing' after this long was abandoned: its process died mid-delivery (a deploy, the OOM
+# killer). Stripe's retry of that event takes it over instead of being answered "duplicate" and lost. A live
+# handler is done long before: each of its Stripe and Clerk calls times out after 10 s (request_timeout); and
+# should a slow one be taken over, the sync is applied twice, which is harmless: each re-reads the current state.
+CLAIM_LEASE_S = 120.0
 
 
 def _checkpoints(path: str, stop: threading.Event):
@@ -112,13 +117,20 @@ class Storage:
 
     # ---- events -------------------------------------------------------------------------------------
     def claim_event(self, event_id: str, event_type: str) -> str:
-        """'new' if this call claimed the event; else the state of the earlier claim ('processing'/'done')."""
+        """'new' if this call claimed the event (or took over a claim abandoned past CLAIM_LEASE_S); else the
+        state of the earlier claim ('processing'/'done')."""
+        now = time.time()
         with self._writing():
             try:
                 self._db.execute("INSERT INTO processed_events VALUES (?, ?, 'processing', ?)",
-                                 (event_id, event_type, time.time()))
+                                 (event_id, event_type, now))
                 return "new"
             except sqlite3.IntegrityError:
+                taken = self._db.execute("UPDATE processed_events SET received_at = ? WHERE event_id = ? AND "
+                                         "state = 'processing' AND received_at < ?",
+                                         (now, event_id, now - CLAIM_LEASE_S)).rowcount
+                if taken:
+                    return "new"
                 row = self._db.execute("SELECT state FROM processed_events WHERE event_id = ?",
                                        (event_id,)).fetchone()
                 return row[0] if row else "new"

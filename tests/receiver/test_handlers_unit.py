@@ -12,7 +12,7 @@ import time
 import pytest
 
 from receiver.settings import Settings
-from receiver.storage import Storage
+from receiver.storage import CLAIM_LEASE_S, Storage
 from receiver.sync import BillingSync, SyncProblem, resolve_plan
 from receiver.webhook import HANDLERS, on_checkout_completed, on_subscription_change
 
@@ -299,6 +299,22 @@ def test_claims_dedupe_and_release():
     s.finish_event("evt_1")
     s.release_event("evt_1")  # a finished event is never released
     assert s.claim_event("evt_1", "t") == "done" and s.processed_count() == 1
+
+
+def test_a_claim_abandoned_mid_delivery_is_taken_over_after_its_lease():
+    """The process died while handling the event: its claim stays 'processing'. Stripe's retry must not be
+    answered "duplicate" for ever (the update would be lost), only while the claim may still be live."""
+    s = Storage()
+    assert s.claim_event("evt_1", "t") == "new"
+    assert s.claim_event("evt_1", "t") == "processing"  # another delivery of it is being handled right now
+    s._run("UPDATE processed_events SET received_at = received_at - ? WHERE event_id = 'evt_1'",
+           CLAIM_LEASE_S + 1)
+    assert s.claim_event("evt_1", "t") == "new"  # taken over: processed afresh
+    assert s.claim_event("evt_1", "t") == "processing"  # and the new claim has a lease of its own
+    s.finish_event("evt_1")
+    s._run("UPDATE processed_events SET received_at = received_at - ? WHERE event_id = 'evt_1'",
+           CLAIM_LEASE_S + 1)
+    assert s.claim_event("evt_1", "t") == "done"  # a finished event is never processed again
 
 
 def test_a_database_from_before_the_trust_column_is_upgraded(tmp_path):
