@@ -3,18 +3,32 @@ the way the SDK's own clients give them."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
+import http.server
+import ipaddress
 import json
 import socket
+import ssl
+import threading
 import time
 
+import cryptography.hazmat.backends.openssl.backend  # noqa: F401 - see below
 import pytest
 import stripe
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from werkzeug.wrappers import Response
 
 from receiver.clerk import ClerkGateway
 from receiver.http import ClerkHTTPClient, CurlTransport, StripeHTTPClient, TransportError, _last_header_block
 from receiver.sync import SyncProblem, TransientError
+
+# cryptography imports its OpenSSL backend on first use; imported here, with the test module, and not in the
+# middle of a test: there, a garbage collection whose finalizer imports (a ResourceWarning) made CPython 3.11's
+# import lock raise KeyError now and then (python/cpython#91351, fixed in 3.12)
 
 
 def closed_port() -> int:
@@ -121,17 +135,6 @@ def test_each_sdk_verifies_tls_with_its_bundle():
 @pytest.fixture
 def https_server(tmp_path):
     """An HTTPS server on 127.0.0.1 with a self-signed certificate: (url, the certificate's file)."""
-    import datetime
-    import http.server
-    import ipaddress
-    import ssl
-    import threading
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
@@ -222,8 +225,6 @@ def test_methods_and_bodies_reach_the_server(httpserver):
 
 def test_a_keep_alive_connection_the_server_closed_is_replaced_not_failed():
     """Servers drop idle keep-alive connections (uvicorn after 5 s): the next call must open a new one, not fail."""
-    import http.server
-    import threading
 
     class CloseAfterEachAnswer(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
