@@ -5,6 +5,11 @@ write to Clerk last. Threads of one process take a `threading.Lock`; worker proc
 file (`RECEIVER_WORKERS` > 1) also take a POSIX record lock on one byte of a lock file beside the database,
 which the kernel releases if a worker dies. Customers map onto a fixed number of slots (a hash), so memory
 stays bounded and two customers rarely share a slot, which costs a short wait, never a wrong answer.
+
+A second table of slots, `USERS`, serialises what is kept per user (the record of what was last written to
+a user's Clerk metadata, and that write) when one user has several customers. It is always taken inside a
+customer's lock, never the other way round, and its slots are apart from the customers': no cycle, so no
+deadlock.
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ except ImportError:  # not POSIX: one process only (the settings refuse RECEIVER
     fcntl = None
 
 SLOTS = 4096
+CUSTOMERS, USERS = 0, 1  # the tables: file byte `table * slots + slot`
 
 
 class CustomerLocks:
     def __init__(self, database: str, slots: int = SLOTS):
         self.slots = slots
-        self._threads = [threading.Lock() for _ in range(slots)]
+        self._threads = [threading.Lock() for _ in range(2 * slots)]
         self._fd = None
         if database != ":memory:" and fcntl is not None:
             # a file of its own: SQLite takes POSIX locks on the database file, and closing any descriptor of
@@ -41,8 +47,8 @@ class CustomerLocks:
         return int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=4).digest(), "big") % self.slots
 
     @contextlib.contextmanager
-    def hold(self, customer_id: str):
-        slot = self.slot(customer_id)
+    def hold(self, customer_id: str, table: int = CUSTOMERS):
+        slot = table * self.slots + self.slot(customer_id)
         with self._threads[slot]:
             if self._fd is None:
                 yield

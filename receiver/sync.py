@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import stripe
 
-from .locks import CustomerLocks
+from .locks import USERS, CustomerLocks
 
 log = logging.getLogger("tiersync.receiver")
 
@@ -172,6 +172,12 @@ class BillingSync:
         return self.set_tier(user_id, tier, customer_id, sub_id)
 
     def set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
+        # under the user's lock too: with two customers (two customer locks), two syncs of one user could
+        # otherwise interleave their writes and records, and leave the record saying what Clerk does not
+        with self.locks.hold(user_id, USERS):
+            return self._set_tier(user_id, tier, customer_id, sub_id)
+
+    def _set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
         """Make Clerk's metadata say `wanted`, writing only when it does not already.
 
         The receiver's record of what it last wrote decides which call that takes: a state that differs from

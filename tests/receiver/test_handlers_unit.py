@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from receiver.locks import USERS
 from receiver.settings import Settings
 from receiver.storage import CLAIM_LEASE_S, Storage
 from receiver.sync import BillingSync, SyncProblem, resolve_plan
@@ -386,6 +387,21 @@ def test_concurrent_claims_and_usage_are_atomic(tmp_path):
         t.join()
     assert claims.count("new") == 1 and takes.count(True) == 5
     assert s.usage("user_1", "2030-01") == 5
+
+
+def test_syncs_of_one_user_through_two_customers_take_turns():
+    """Two customers, one user: their customer locks differ, so the user's own lock is what keeps two syncs
+    from interleaving their Clerk writes and their records of them."""
+    sync = FakeSync(subs=[sub("sub_1", customer="cus_1", user="user_1"),
+                          sub("sub_2", customer="cus_2", user="user_1", plan="enterprise")])
+    done = threading.Event()
+    with sync.locks.hold("user_1", USERS):
+        other = threading.Thread(target=lambda: (on_subscription_change(sync, sub_event("sub_2", customer="cus_2")),
+                                                 done.set()))
+        other.start()
+        assert not done.wait(0.3) and sync.clerk.patches == []  # its customer's lock is free; the user's is not
+    other.join(10)
+    assert done.is_set() and sync.clerk.patches[-1][1]["stripeCustomerId"] == "cus_2"
 
 
 def test_concurrent_syncs_of_one_customer_never_write_a_stale_tier():
