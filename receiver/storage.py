@@ -43,9 +43,9 @@ CLAIM_LEASE_S = 120.0
 
 def _checkpoints(path: str, stop: threading.Event):
     """Copy the WAL into the database file now and then, on a connection of its own. SQLite would otherwise
-    do it inside whichever commit crosses 1,000 pages, with two fsyncs (~10-100 ms here) under the locks that
-    every delivery of the process waits for (bench/receiver.py (b): the p99). PASSIVE: never waits for, nor
-    holds up, readers and writers; what it cannot copy yet is copied next time."""
+    do it inside whichever commit crosses 1,000 pages, with two fsyncs (~10 ms each on this machine's disk,
+    more on a busy one) under the locks that every delivery of the process waits for. PASSIVE: never waits
+    for, nor holds up, readers and writers; what it cannot copy yet is copied next time."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     try:
         while not stop.wait(CHECKPOINT_EVERY_S):
@@ -65,10 +65,10 @@ class Storage:
         self._writers = None
         if path != ":memory:" and fcntl is not None:
             # Worker processes sharing the file queue for SQLite's write lock here. SQLite's own wait for a busy
-            # file polls, sleeping 1, 2, 5, 10, 25... ms between tries, so a write that found the file busy
-            # waited ~10-25 ms where a queue waits ~0.1; at 16 deliveries in flight across 2 workers that
-            # sleeping made most of the p99 (bench/receiver.py (b)). flock: a lock of this open file, which
-            # the kernel hands to the next waiter as soon as it is let go (and no POSIX lock deadlock check).
+            # file polls, sleeping 1, 2, 5, 10, 25... ms between tries: with 2 workers and 16 deliveries in flight
+            # (bench/receiver.py (b)) writes waited 2-18 ms that way, where a queue waits about as long as the
+            # write ahead takes. flock: a lock of this open file, which the kernel hands to the next waiter as
+            # soon as it is let go (and with no POSIX lock deadlock check).
             self._writers = os.open(f"{path}.writer", os.O_RDWR | os.O_CREAT, 0o600)
             self._closer = weakref.finalize(self, os.close, self._writers)
         with self._writing():
