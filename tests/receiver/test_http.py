@@ -3,6 +3,7 @@ the way the SDK's own clients give them."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gzip
 import http.server
@@ -29,6 +30,40 @@ from receiver.sync import SyncProblem, TransientError
 # cryptography imports its OpenSSL backend on first use; imported here, with the test module, and not in the
 # middle of a test: there, a garbage collection whose finalizer imports (a ResourceWarning) made CPython 3.11's
 # import lock raise KeyError now and then (python/cpython#91351, fixed in 3.12)
+
+
+class CustomerAnswer(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with one customer; with `close_after`, then closes the connection without saying so
+    (no "Connection: close"), so the client keeps it for reuse."""
+
+    protocol_version = "HTTP/1.1"
+    close_after = False
+
+    def do_GET(self):
+        body = b'{"id": "cus_1", "object": "customer"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = self.close_after
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serving(handler, tls: ssl.SSLContext | None = None):
+    """A threaded server on 127.0.0.1 with `handler` (over TLS with `tls`); yields its port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def closed_port() -> int:
@@ -149,30 +184,10 @@ def https_server(tmp_path):
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
 
-    class Answer(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            body = b'{"id": "cus_1", "object": "customer"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}", str(cert_file)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(CustomerAnswer, context) as port:
+        yield f"https://127.0.0.1:{port}", str(cert_file)
 
 
 def test_a_certificate_outside_the_bundle_is_refused_and_not_retried(https_server):
@@ -226,28 +241,11 @@ def test_methods_and_bodies_reach_the_server(httpserver):
 def test_a_keep_alive_connection_the_server_closed_is_replaced_not_failed():
     """Servers drop idle keep-alive connections (uvicorn after 5 s): the next call must open a new one, not fail."""
 
-    class CloseAfterEachAnswer(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class CloseAfterEachAnswer(CustomerAnswer):
+        close_after = True
 
-        def do_GET(self):
-            body = b'{"id": "cus_1", "object": "customer"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()  # no "Connection: close": the client keeps the connection for reuse
-            self.wfile.write(body)
-            self.close_connection = True
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), CloseAfterEachAnswer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        sdk = stripe_sdk(f"http://127.0.0.1:{server.server_address[1]}").v1
+    with serving(CloseAfterEachAnswer) as port:
+        sdk = stripe_sdk(f"http://127.0.0.1:{port}").v1
         for _ in range(3):
             assert sdk.customers.retrieve("cus_1").id == "cus_1"
             time.sleep(0.05)  # the server's close reaches the client before the next call
-    finally:
-        server.shutdown()
-        server.server_close()
