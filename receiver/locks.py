@@ -42,13 +42,14 @@ class CustomerLocks:
             self._fd = os.open(f"{database}.locks", os.O_RDWR | os.O_CREAT, 0o600)
             self._closer = weakref.finalize(self, os.close, self._fd)  # a sync that is replaced lets it go
 
-    def slot(self, customer_id: str) -> int:
+    def slot(self, key: str) -> int:
         # not hash(): it differs between processes (PYTHONHASHSEED), and every worker must pick the same slot
-        return int.from_bytes(hashlib.blake2b(customer_id.encode(), digest_size=4).digest(), "big") % self.slots
+        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big") % self.slots
 
     @contextlib.contextmanager
-    def hold(self, customer_id: str, table: int = CUSTOMERS):
-        slot = table * self.slots + self.slot(customer_id)
+    def hold(self, key: str, table: int = CUSTOMERS):
+        """The lock of `key` (a customer id, or a user id with table=USERS)."""
+        slot = table * self.slots + self.slot(key)
         with self._threads[slot]:
             if self._fd is None:
                 yield
@@ -67,7 +68,8 @@ class CustomerLocks:
             except OSError as exc:
                 # record locks belong to processes, so the kernel's deadlock check sees "worker A waits for B
                 # while B waits for A" when two threads of each hold and want different slots: no thread is
-                # stuck (each holds one slot at a time and will let go), so wait a moment and ask again
+                # stuck (a thread holds at most a customer's slot and then a user's, always in that order, and
+                # will let go), so wait a moment and ask again
                 if exc.errno != errno.EDEADLK:
                     raise
                 time.sleep(0.002)

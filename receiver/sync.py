@@ -172,12 +172,6 @@ class BillingSync:
         return self.set_tier(user_id, tier, customer_id, sub_id)
 
     def set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
-        # under the user's lock too: with two customers (two customer locks), two syncs of one user could
-        # otherwise interleave their writes and records, and leave the record saying what Clerk does not
-        with self.locks.hold(user_id, USERS):
-            return self._set_tier(user_id, tier, customer_id, sub_id)
-
-    def _set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
         """Make Clerk's metadata say `wanted`, writing only when it does not already.
 
         The receiver's record of what it last wrote decides which call that takes: a state that differs from
@@ -187,6 +181,12 @@ class BillingSync:
         (100 per 10 s on a development instance). Once the write is older, an equal state is confirmed with
         a read (someone may have edited the user since) and written only if Clerk disagrees. Clerk ends up
         right either way, and is written at most once per change."""
+        # under the user's lock too: with two customers (two customer locks), two syncs of one user could
+        # otherwise interleave their writes and records, and leave the record saying what Clerk does not
+        with self.locks.hold(user_id, USERS):
+            return self._set_tier(user_id, tier, customer_id, sub_id)
+
+    def _set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
         wanted = {"plan": tier, "stripeCustomerId": customer_id, "subscriptionId": sub_id}
         written, confirmed_at = self.storage.written_metadata(user_id) or (None, 0.0)
         if written == wanted:
