@@ -290,26 +290,27 @@ def measure_full(recv: Proc, world: Proc, url: str, users: list[dict], total: in
     """(b) against one running receiver: a warm-up (connections, links, first PATCHes), then `total` events."""
     warm_up = _full_sync_requests(users, 2 * len(users), concurrency, f"warm{tag}")
     requests = _full_sync_requests(users, total, concurrency, f"run{tag}")
-    start, spy = {}, []
+    marks, spy = {}, []
+
+    def counters() -> dict:
+        return {"recv": recv.cpu_seconds(), "sys": recv.cpu_split()[1], "world": world.cpu_seconds(),
+                "own": time.process_time(), "wall": time.perf_counter()}
 
     def clock_starts():
-        start.update(recv=recv.cpu_seconds(), world=world.cpu_seconds(), sys=recv.cpu_split()[1],
-                     wall=time.perf_counter(), own=time.process_time())
+        marks["start"] = counters()
         if spy_path:
             spy.append(profile_start(recv.pid, 3600, spy_path))
 
     def clock_stops():
         if spy:
             profile_stop(spy[0])
-        start["own"] = time.process_time() - start["own"]
+        marks["stop"] = counters()
 
     full = asyncio.run(_full_sync(url, warm_up, requests, clock_starts, clock_stops))
-    full["client_cpu"] = 1000 * start["own"] / full["events"]
+    used = {k: (marks["stop"][k] - marks["start"][k]) * 1000 / full["events"] for k in marks["start"]}  # ms/event
+    full.update(client_cpu=used["own"], recv_cpu=used["recv"], recv_sys=used["sys"], world_cpu=used["world"])
     full["workers"] = 1 if recv.name == "receiver" else int(recv.name.rsplit("x", 1)[1])
-    full["recv_cpu"] = 1000 * (recv.cpu_seconds() - start["recv"]) / full["events"]
-    full["recv_sys"] = 1000 * (recv.cpu_split()[1] - start["sys"]) / full["events"]
-    full["world_cpu"] = 1000 * (world.cpu_seconds() - start["world"]) / full["events"]
-    log(f"(b) {full['workers']} worker(s): {full['events']} events in {time.perf_counter() - start['wall']:.1f}s: "
+    log(f"(b) {full['workers']} worker(s): {full['events']} events in {marks['stop']['wall'] - marks['start']['wall']:.1f}s: "
         f"p50 {full['p50']:.1f} ms, p99 {full['p99']:.1f} ms (load {loadavg()})")
     return full
 
