@@ -23,8 +23,10 @@ Processes (all on 127.0.0.1, all stopped in a `finally`):
     subscription): the receiver re-fetches the subscription and the customer's subscriptions from the
     Stripe simulator (both with expand), reads the Clerk user and PATCHes its metadata. Per-request
     latency percentiles from the client, and each process's CPU per event. Measured first against the receiver
-    of (a) (one process), then against `python -m receiver` with RECEIVER_WORKERS=2 (`--workers`), on the
-    same database file: the worker processes share the dedupe and the per-customer lock.
+    of (a) (one process, default settings), then the same with RECEIVER_CPU_AFFINITY=auto (the process and
+    its threads kept on one CPU; `--no-pinned` skips it), then against `python -m receiver` with
+    RECEIVER_WORKERS=2 (`--workers`), all on the same database file: the worker processes share the dedupe
+    and the per-customer lock.
 `--profile` samples the receiver with py-spy during (a)'s last round and (b) and prints where its time goes (file:function).
 
 Timings are reported, never asserted.
@@ -286,7 +288,7 @@ async def _full_sync(url: str, warm_up: list[list], requests: list[list], clock_
 
 
 def measure_full(recv: Proc, world: Proc, url: str, users: list[dict], total: int, concurrency: int, tag: str,
-                 spy_path: str | None) -> dict:
+                 spy_path: str | None, label: str) -> dict:
     """(b) against one running receiver: a warm-up (connections, links, first PATCHes), then `total` events."""
     warm_up = _full_sync_requests(users, 2 * len(users), concurrency, f"warm{tag}")
     requests = _full_sync_requests(users, total, concurrency, f"run{tag}")
@@ -309,8 +311,8 @@ def measure_full(recv: Proc, world: Proc, url: str, users: list[dict], total: in
     full = asyncio.run(_full_sync(url, warm_up, requests, clock_starts, clock_stops))
     used = {k: (marks["stop"][k] - marks["start"][k]) * 1000 / full["events"] for k in marks["start"]}  # ms/event
     full.update(client_cpu=used["own"], recv_cpu=used["recv"], recv_sys=used["sys"], world_cpu=used["world"])
-    full["workers"] = 1 if recv.name == "receiver" else int(recv.name.rsplit("x", 1)[1])
-    log(f"(b) {full['workers']} worker(s): {full['events']} events in {marks['stop']['wall'] - marks['start']['wall']:.1f}s: "
+    full["label"] = label
+    log(f"(b) {label}: {full['events']} events in {marks['stop']['wall'] - marks['start']['wall']:.1f}s: "
         f"p50 {full['p50']:.1f} ms, p99 {full['p99']:.1f} ms (load {loadavg()})")
     return full
 
@@ -335,14 +337,16 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
     out.append("")
     out.append(f"Receiver benchmark (b): customer.subscription.updated, {concurrency} in flight, {full[0]['events']} "
                f"events over {users} users x 2 subscriptions (every event changes the user's Clerk metadata); "
-               "`python -m receiver` as one process, then with RECEIVER_WORKERS worker processes")
-    head = (f"{'workers':>7} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
+               "`python -m receiver` as one process, the same pinned to one CPU, then with RECEIVER_WORKERS "
+               "worker processes")
+    width = max(len(f["label"]) for f in full)
+    head = (f"{'receiver':<{width}} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
             f"{'not 200+tier':>12} | {'receiver CPU/event (system)':>27} | {'simulators CPU/event':>20} | "
             f"{'load client CPU/event':>21}")
     out += [head, "-" * len(head)]
     for f in full:
         recv_cpu = f"{f['recv_cpu']:.2f} ms ({f['recv_sys']:.2f})"
-        out.append(f"{f['workers']:>7} | {f['rate']:>8.1f} | {f['p50']:>7.1f} | {f['p90']:>7.1f} | {f['p99']:>7.1f} | "
+        out.append(f"{f['label']:<{width}} | {f['rate']:>8.1f} | {f['p50']:>7.1f} | {f['p90']:>7.1f} | {f['p99']:>7.1f} | "
                    f"{f['max']:>7.1f} | {sum(f['bad'].values()):>12} | {recv_cpu:>27} | {f['world_cpu']:>17.2f} ms | "
                    f"{f['client_cpu']:>18.2f} ms")
         for what, n in f["bad"].most_common(3):
@@ -357,8 +361,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
     out.append(f"  (a) receiver >= {TARGET_RATIO:.0%} of bare (median round)  {ratio:8.2f}   "
                f"{verdict(ratio >= TARGET_RATIO)}")
     for f in full:
-        label = f"{f['workers']} process" + ("es" if f["workers"] > 1 else "")
-        out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {concurrency} concurrent, {label:<11} {f['p99']:8.1f}   "
+        out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {concurrency} concurrent, {f['label']:<{width}} {f['p99']:8.1f}   "
                    f"{verdict(f['p99'] < TARGET_P99_MS and not f['bad'])}")
     return "\n".join(out)
 
@@ -372,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=CONCURRENT, help="deliveries in flight in (b)")
     ap.add_argument("--workers", type=int, nargs="*", default=[2],
                     help="(b) again with RECEIVER_WORKERS=N for each N (default: 2, one per core here)")
+    ap.add_argument("--no-pinned", action="store_true",
+                    help="skip (b) with RECEIVER_CPU_AFFINITY=auto (one process kept on one CPU)")
     ap.add_argument("--profile", action="store_true", help="py-spy the receiver during (a)'s last round and (b)")
     ap.add_argument("--profile-dir", default=None, help="keep py-spy's raw samples there")
     args, _ = ap.parse_known_args(argv)  # run.py passes every benchmark the same options
@@ -387,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         log(f"starting the simulators and creating {USERS} users x 2 subscriptions ...")
         world, info = start_world(USERS, recv_port)
         procs.append(world)
-        env = {**info["env"], "RECEIVER_DATABASE": os.path.join(tmp.name, "receiver.sqlite")}
+        # the rows say which settings they use: none come from the caller's environment
+        env = {**info["env"], "RECEIVER_DATABASE": os.path.join(tmp.name, "receiver.sqlite"),
+               "RECEIVER_CPU_AFFINITY": "", "RECEIVER_WORKERS": "1"}
         recv = start_server([sys.executable, "-m", "receiver"], "receiver", recv_port, env)
         procs.append(recv)
         bare = start_server([sys.executable, "-c", BARE], "bare", bare_port, {})
@@ -427,18 +434,21 @@ def main(argv: list[str] | None = None) -> int:
         cpu["recv_a"] = 1000 * cpu["recv_a"] / max(n_recv, 1)
         cpu["bare_a"] = 1000 * cpu["bare_a"] / max(n_bare, 1)
 
-        # (b): the receiver above (1 process), then RECEIVER_WORKERS processes on the same database file
+        # (b): the receiver above (1 process), the same pinned to one CPU, then RECEIVER_WORKERS processes, all on
+        # the same database file
         users = info["users"]
         full = [measure_full(recv, world, recv_url, users, total, args.concurrency, "w1",
-                             spy_out if args.profile else None)]
+                             spy_out if args.profile else None, "1 process")]
         recv.stop()
-        for workers in args.workers:
+        more_configs = [] if args.no_pinned else [("1 process, RECEIVER_CPU_AFFINITY=auto", "pinned",
+                                                   {"RECEIVER_CPU_AFFINITY": "auto"})]
+        more_configs += [(f"RECEIVER_WORKERS={n}", f"w{n}", {"RECEIVER_WORKERS": str(n)}) for n in args.workers]
+        for label, tag, settings in more_configs:
             port = free_port()
-            more = start_server([sys.executable, "-m", "receiver"], f"receiver x{workers}", port,
-                                {**env, "RECEIVER_WORKERS": str(workers)})
+            more = start_server([sys.executable, "-m", "receiver"], f"receiver ({label})", port, {**env, **settings})
             procs.append(more)
             full.append(measure_full(more, world, f"http://127.0.0.1:{port}/webhook/stripe", users, total,
-                                     args.concurrency, f"w{workers}", None))
+                                     args.concurrency, tag, None, label))
             more.stop()
         profile_lines = {}
         if args.profile:

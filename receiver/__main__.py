@@ -7,13 +7,14 @@ customer are still handled one at a time across workers.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import uvicorn
 
 from .app import check_remote, create_app, stripe_client
-from .serving import configure_process, serve_workers, settle
+from .serving import configure_process, pin_to_cpu, serve_workers, settle
 from .settings import ConfigError, Settings
 from .storage import Storage
 
@@ -31,6 +32,9 @@ def main() -> int:
     if settings.workers > 1:
         Storage(settings.database).close()  # the schema, made before the workers open the file
         return serve_workers(settings.workers, host, port)
+    cpu = pin_to_cpu(settings.cpu_affinity, 0)
+    if cpu is not None:
+        logging.getLogger("tiersync.receiver").info("the receiver runs on CPU %d (RECEIVER_CPU_AFFINITY)", cpu)
     app = create_app(settings)
     settle()
     uvicorn.run(app, host=host, port=port, log_level="warning")

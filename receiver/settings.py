@@ -15,6 +15,29 @@ _FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0":
 DEFAULT_TIERS: dict[str, int | None] = {"free": 5, "pro": 50, "enterprise": None}
 
 
+def parse_cpu_affinity(text: str) -> tuple[tuple[int, ...], str | None]:
+    """RECEIVER_CPU_AFFINITY: "" (the OS decides), "auto" (every CPU this process may use) or a list such as
+    "2,3" or "0-3". Returns (cpus, problem)."""
+    if text.lower() in ("", "off", "none"):
+        return (), None
+    if not hasattr(os, "sched_setaffinity"):
+        return (), "cannot be applied on this system (no sched_setaffinity: Linux only)"
+    allowed = sorted(os.sched_getaffinity(0))
+    if text.lower() == "auto":
+        return tuple(allowed), None
+    cpus: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
+            return (), "is not auto, off or a list of CPU numbers such as 2,3 or 0-3"
+        cpus += [c for c in range(int(low), int(high or low) + 1) if c not in cpus]
+    outside = [c for c in cpus if c not in allowed]
+    if outside:
+        return (), (f"names CPU {', '.join(map(str, outside))}, which this process may not use "
+                    f"(it may use {', '.join(map(str, allowed))})")
+    return tuple(cpus), None
+
+
 class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
@@ -48,6 +71,9 @@ class Settings:
     # for this long after Clerk was written (or read) with a user's state, an event that leaves the state as
     # it is makes no Clerk call; after it, such an event re-reads the user (a hand edit is put right)
     clerk_trust_seconds: float = 60.0
+    # RECEIVER_CPU_AFFINITY: CPUs the receiver's processes run on, process i on the i-th (receiver/serving.py);
+    # empty: wherever the OS schedules them
+    cpu_affinity: tuple[int, ...] = ()
     # origins allowed in a session token's `azp` claim (Clerk's advice against tokens minted for another
     # site); empty: not checked
     authorized_parties: tuple[str, ...] = ()
@@ -128,6 +154,10 @@ class Settings:
             trust_seconds = -1.0
         if not 0 <= trust_seconds <= 86400:
             problems.append(f"RECEIVER_CLERK_TRUST_SECONDS ({trust}) is not a number of seconds (0-86400)")
+        affinity_text = env.get("RECEIVER_CPU_AFFINITY", "").strip()
+        cpu_affinity, affinity_problem = parse_cpu_affinity(affinity_text)
+        if affinity_problem:
+            problems.append(f"RECEIVER_CPU_AFFINITY ({affinity_text}) {affinity_problem}")
         past_due = env.get("PAST_DUE_KEEPS_PLAN", "").strip().lower() or "true"
         if past_due not in _FLAGS:
             problems.append(f"PAST_DUE_KEEPS_PLAN ({past_due}) is not a flag (true/false)")
@@ -146,6 +176,7 @@ class Settings:
             sync_threads=int(threads),
             workers=int(workers),
             clerk_trust_seconds=trust_seconds,
+            cpu_affinity=cpu_affinity,
             authorized_parties=parties,
         )
 

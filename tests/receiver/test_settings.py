@@ -158,3 +158,26 @@ def test_cli_with_a_bad_env_exits_2_with_the_message_and_no_traceback():
     assert "receiver configuration is not usable" in proc.stderr
     assert "STRIPE_SECRET_KEY is not set" in proc.stderr and "PORT" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux only")
+def test_cpu_affinity_is_off_by_default_and_reads_auto_and_lists():
+    allowed = tuple(sorted(os.sched_getaffinity(0)))
+    assert Settings.from_env(GOOD).cpu_affinity == ()  # the OS schedules the receiver unless told otherwise
+    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": "off"}).cpu_affinity == ()
+    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": "auto"}).cpu_affinity == allowed
+    last = allowed[-1]
+    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": f" {last} "}).cpu_affinity == (last,)
+    span = f"{allowed[0]}-{allowed[0]},{last}"  # a range and a repeat: each CPU once, in the order given
+    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": span}).cpu_affinity == tuple(dict.fromkeys(
+        (allowed[0], last)))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux only")
+@pytest.mark.parametrize("value, says", [("fast", "is not auto, off or a list of CPU numbers"),
+                                         ("3-1", "is not auto, off or a list of CPU numbers"),
+                                         ("1,,2", "is not auto, off or a list of CPU numbers"),
+                                         ("4095", "names CPU 4095, which this process may not use")])
+def test_unusable_cpu_affinity_is_named(value, says):
+    found = problems({**GOOD, "RECEIVER_CPU_AFFINITY": value})
+    assert len(found) == 1 and found[0].startswith(f"RECEIVER_CPU_AFFINITY ({value}) {says}"), found
