@@ -32,7 +32,11 @@ def main() -> int:
     if settings.workers > 1:
         Storage(settings.database).close()  # the schema, made before the workers open the file
         return serve_workers(settings.workers, host, port)
-    cpu = pin_to_cpu(settings.cpu_affinity, 0)
+    try:
+        cpu = pin_to_cpu(settings.cpu_affinity, 0)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     if cpu is not None:
         logging.getLogger("tiersync.receiver").info("the receiver runs on CPU %d (RECEIVER_CPU_AFFINITY)", cpu)
     app = create_app(settings)

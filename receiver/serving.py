@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import create_app
-from .settings import Settings
+from .settings import ConfigError, Settings
 
 
 def configure_process():
@@ -51,6 +51,9 @@ def pin_to_cpu(cpus: tuple[int, ...], index: int) -> int | None:
             os.sched_setaffinity(tid, {cpu})
         except ProcessLookupError:  # a thread that ended meanwhile
             pass
+        except OSError as exc:  # the CPU went offline, or a container's seccomp policy forbids the call
+            raise ConfigError([f"RECEIVER_CPU_AFFINITY: cannot keep the receiver on CPU {cpu}: "
+                               f"{exc.strerror or exc}"]) from None
     return cpu
 
 
@@ -86,7 +89,11 @@ def _exit_with_parent(parent: int):
 
 def _worker(sock: socket.socket, parent: int, index: int):
     settings = Settings.from_env()  # checked once, in the parent
-    cpu = pin_to_cpu(settings.cpu_affinity, index)  # first: the threads started from here on inherit it
+    try:
+        cpu = pin_to_cpu(settings.cpu_affinity, index)  # first: the threads started from here on inherit it
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(2)  # the parent sees a worker end, and stops the service
     _exit_with_parent(parent)
     configure_process()
     if cpu is not None:

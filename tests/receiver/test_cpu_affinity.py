@@ -106,3 +106,16 @@ def test_auto_gives_each_worker_a_cpu_of_its_own(tmp_path):
     finally:
         err = _stop(proc)
     assert "worker 0 runs on CPU" in err and "worker 1 runs on CPU" in err
+
+
+def test_a_cpu_the_system_refuses_is_a_config_error_not_a_traceback(monkeypatch):
+    from receiver.serving import pin_to_cpu
+    from receiver.settings import ConfigError
+
+    def refuse(pid, cpus):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "sched_setaffinity", refuse)
+    with pytest.raises(ConfigError) as info:
+        pin_to_cpu((ALLOWED[0],), 0)
+    assert info.value.problems == [f"RECEIVER_CPU_AFFINITY: cannot keep the receiver on CPU {ALLOWED[0]}: "
+                                   "Operation not permitted"]
