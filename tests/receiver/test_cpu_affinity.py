@@ -99,8 +99,15 @@ def test_auto_gives_each_worker_a_cpu_of_its_own(tmp_path):
     env = {**two_workers_env(tmp_path, port), "RECEIVER_CPU_AFFINITY": "auto"}
     proc = _start(env, lambda p: len(workers_of(p.pid)) == 2 and _answers(port))
     try:
-        per_worker = [cpus_of_every_thread(w) for w in workers_of(proc.pid)]
-        assert all(len(cpus) == 1 for cpus in per_worker), per_worker  # every thread of a worker on one CPU
+        # a spawned worker starts Python (and answers nothing) before it pins itself: give it the time
+        deadline = time.monotonic() + 30
+        while True:
+            per_worker = [cpus_of_every_thread(w) for w in workers_of(proc.pid)]
+            if all(len(cpus) == 1 and next(iter(cpus)).isdigit() for cpus in per_worker) \
+                    or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert all(len(cpus) == 1 and next(iter(cpus)).isdigit() for cpus in per_worker), per_worker
         assert sorted(int(next(iter(c))) for c in per_worker) == sorted(ALLOWED[i % len(ALLOWED)] for i in (0, 1))
         assert cpus_of_every_thread(proc.pid) == cpus_of_every_thread(os.getpid())  # the parent is left as it was
     finally:

@@ -4,6 +4,7 @@ it half alive."""
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import socket
@@ -67,20 +68,38 @@ def _answers(port: int) -> bool:
 def test_every_worker_takes_connections(service):
     proc, port = service
     workers = workers_of(proc.pid)
-    before = {w: _sockets(w) for w in workers}
-    clients = [httpx.Client() for _ in range(20)]  # 20 connections, kept open: the kernel picks a socket for each
+    connections = []  # 20 connections, each answered and kept open: the kernel picks a worker's socket for each
     try:
-        for client in clients:
-            assert client.get(f"http://127.0.0.1:{port}/health").status_code == 200
-        grown = {w: _sockets(w) - before[w] for w in workers}
+        for _ in range(20):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+            connections.append(conn)
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        owners = collections.Counter(_owner(conn.getsockname()[1], port, workers) for conn in connections)
     finally:
-        for client in clients:
-            client.close()
-    assert all(n >= 1 for n in grown.values()), grown  # all 20 on one worker: 1 chance in ~500,000
+        for conn in connections:
+            conn.close()
+    assert set(owners) == set(workers), owners  # all 20 on one worker: 1 chance in ~500,000
 
 
-def _sockets(pid: int) -> int:
-    return sum(1 for fd in Path(f"/proc/{pid}/fd").iterdir() if os.readlink(fd).startswith("socket:"))
+def _owner(client_port: int, server_port: int, workers: list[int]) -> int | None:
+    """The worker holding the server end of the connection from `client_port`: the kernel's table gives that
+    socket's inode, and the worker with a descriptor of that inode holds it. (Counting each worker's sockets
+    instead miscounts while a worker starts: spawn hands it the listening socket over a socket of its own.)"""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(a.rsplit(":", 1)[1], 16) for a in fields[1:3])
+        if local == server_port and remote == client_port:
+            inode = fields[9]
+    for worker in workers:
+        for fd in Path(f"/proc/{worker}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return worker
+            except FileNotFoundError:  # a descriptor closed meanwhile
+                continue
+    return None
 
 
 def test_sigterm_stops_every_worker(service):
