@@ -38,9 +38,9 @@ def pin_to_cpu(cpus: tuple[int, ...], index: int) -> int | None:
     Why: a process runs Python on one core at a time (the GIL), but its threads (the event loop, the handler
     threads) hand the GIL to each other several times per delivery. Spread over cores by the scheduler, each
     hand-off wakes a thread on another core; kept on one core, the same work cost ~15% less CPU and p99 was
-    66-93 ms against 85-118 ms at 16 deliveries in flight (bench/receiver.py (b)). Not the default: a pinned process cannot
-    move away from a core that something else keeps busy, and two receivers on one machine must be given
-    different CPUs."""
+    66-93 ms against 85-118 ms at 16 deliveries in flight (bench/receiver.py (b)). Not the default: a pinned
+    process cannot move away from a core that something else keeps busy, and two receivers on one machine
+    must be given different CPUs."""
     if not cpus:
         return None
     cpu = cpus[index % len(cpus)]

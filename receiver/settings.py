@@ -30,7 +30,10 @@ def parse_cpu_affinity(text: str) -> tuple[tuple[int, ...], str | None]:
         low, _, high = part.strip().partition("-")
         if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
             return (), "is not auto, off or a list of CPU numbers such as 2,3 or 0-3"
-        cpus += [c for c in range(int(low), int(high or low) + 1) if c not in cpus]
+        first, last = int(low), int(high or low)
+        if last > allowed[-1]:  # checked before the range is spelled out: "0-999999999" must not take a while
+            return (), f"names CPU {last}, which this process may not use (it may use {', '.join(map(str, allowed))})"
+        cpus += [c for c in range(first, last + 1) if c not in cpus]
     outside = [c for c in cpus if c not in allowed]
     if outside:
         return (), (f"names CPU {', '.join(map(str, outside))}, which this process may not use "

@@ -177,7 +177,8 @@ def test_cpu_affinity_is_off_by_default_and_reads_auto_and_lists():
 @pytest.mark.parametrize("value, says", [("fast", "is not auto, off or a list of CPU numbers"),
                                          ("3-1", "is not auto, off or a list of CPU numbers"),
                                          ("1,,2", "is not auto, off or a list of CPU numbers"),
-                                         ("4095", "names CPU 4095, which this process may not use")])
+                                         ("4095", "names CPU 4095, which this process may not use"),
+                                         ("0-999999999", "names CPU 999999999, which this process may not use")])
 def test_unusable_cpu_affinity_is_named(value, says):
     found = problems({**GOOD, "RECEIVER_CPU_AFFINITY": value})
     assert len(found) == 1 and found[0].startswith(f"RECEIVER_CPU_AFFINITY ({value}) {says}"), found
