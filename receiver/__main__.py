@@ -7,7 +7,6 @@ customer are still handled one at a time across workers.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -25,6 +24,8 @@ def main() -> int:
         settings = Settings.from_env()
         if os.environ.get("RECEIVER_SKIP_REMOTE_CHECK") != "1":
             check_remote(settings, stripe_client(settings))  # once, not once per worker
+        if settings.workers == 1:
+            pin_to_cpu(settings.cpu_affinity, 0)  # before create_app starts threads (workers pin themselves)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -32,13 +33,6 @@ def main() -> int:
     if settings.workers > 1:
         Storage(settings.database).close()  # the schema, made before the workers open the file
         return serve_workers(settings.workers, host, port)
-    try:
-        cpu = pin_to_cpu(settings.cpu_affinity, 0)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    if cpu is not None:
-        logging.getLogger("tiersync.receiver").info("the receiver runs on CPU %d (RECEIVER_CPU_AFFINITY)", cpu)
     app = create_app(settings)
     settle()
     uvicorn.run(app, host=host, port=port, log_level="warning")

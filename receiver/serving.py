@@ -31,9 +31,10 @@ def configure_process():
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def pin_to_cpu(cpus: tuple[int, ...], index: int) -> int | None:
+def pin_to_cpu(cpus: tuple[int, ...], index: int, who: str = "the receiver") -> int | None:
     """RECEIVER_CPU_AFFINITY: run receiver process `index` (0, or a worker's number) and all its threads on
-    one CPU of `cpus`, the index-th (round robin); with no CPUs, leave it to the OS and return None.
+    one CPU of `cpus`, the index-th (round robin), and log it as `who`'s; with no CPUs, leave it to the OS
+    and return None. ConfigError if the system refuses.
 
     Why: a process runs Python on one core at a time (the GIL), but its threads (the event loop, the handler
     threads) hand the GIL to each other several times per delivery. Spread over cores by the scheduler, each
@@ -54,6 +55,7 @@ def pin_to_cpu(cpus: tuple[int, ...], index: int) -> int | None:
         except OSError as exc:  # the CPU went offline, or a container's seccomp policy forbids the call
             raise ConfigError([f"RECEIVER_CPU_AFFINITY: cannot keep the receiver on CPU {cpu}: "
                                f"{exc.strerror or exc}"]) from None
+    logging.getLogger("tiersync.receiver").info("%s runs on CPU %d (RECEIVER_CPU_AFFINITY)", who, cpu)
     return cpu
 
 
@@ -88,16 +90,14 @@ def _exit_with_parent(parent: int):
 
 
 def _worker(sock: socket.socket, parent: int, index: int):
+    configure_process()
     settings = Settings.from_env()  # checked once, in the parent
     try:
-        cpu = pin_to_cpu(settings.cpu_affinity, index)  # first: the threads started from here on inherit it
+        pin_to_cpu(settings.cpu_affinity, index, f"worker {index}")  # before any thread: they inherit it
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         sys.exit(2)  # the parent sees a worker end, and stops the service
     _exit_with_parent(parent)
-    configure_process()
-    if cpu is not None:
-        logging.getLogger("tiersync.receiver").info("worker %d runs on CPU %d (RECEIVER_CPU_AFFINITY)", index, cpu)
     app = create_app(settings, verify_remote=False)
     settle()
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -25,6 +25,10 @@ def parse_cpu_affinity(text: str) -> tuple[tuple[int, ...], str | None]:
     allowed = sorted(os.sched_getaffinity(0))
     if text.lower() == "auto":
         return tuple(allowed), None
+    def refused(outside) -> tuple[tuple[int, ...], str]:
+        return (), (f"names CPU {', '.join(map(str, outside))}, which this process may not use "
+                    f"(it may use {', '.join(map(str, allowed))})")
+
     cpus: list[int] = []
     for part in text.split(","):
         low, _, high = part.strip().partition("-")
@@ -32,13 +36,10 @@ def parse_cpu_affinity(text: str) -> tuple[tuple[int, ...], str | None]:
             return (), "is not auto, off or a list of CPU numbers such as 2,3 or 0-3"
         first, last = int(low), int(high or low)
         if last > allowed[-1]:  # checked before the range is spelled out: "0-999999999" must not take a while
-            return (), f"names CPU {last}, which this process may not use (it may use {', '.join(map(str, allowed))})"
+            return refused([last])
         cpus += [c for c in range(first, last + 1) if c not in cpus]
     outside = [c for c in cpus if c not in allowed]
-    if outside:
-        return (), (f"names CPU {', '.join(map(str, outside))}, which this process may not use "
-                    f"(it may use {', '.join(map(str, allowed))})")
-    return tuple(cpus), None
+    return refused(outside) if outside else (tuple(cpus), None)
 
 
 class ConfigError(Exception):
