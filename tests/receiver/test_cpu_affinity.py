@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.receiver.test_workers import _answers, free_port, two_workers_env, workers_of
+from tests.receiver.test_workers import _answers, free_port, start_receiver, two_workers_env, workers_of
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or not Path("/proc/self/task").is_dir(),
@@ -62,16 +62,6 @@ def test_no_cpus_leaves_the_process_to_the_os():
     assert all(cpus == ALLOWED for cpus in got["threads"].values())
 
 
-def _start(env: dict, ready) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "receiver"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not ready(proc):
-        assert proc.poll() is None and time.monotonic() < deadline, "the receiver did not start"
-        time.sleep(0.2)
-    return proc
-
-
 def _stop(proc: subprocess.Popen) -> str:
     proc.terminate()
     try:
@@ -85,7 +75,7 @@ def _stop(proc: subprocess.Popen) -> str:
 def test_the_receiver_runs_on_the_cpu_it_is_given(tmp_path):
     port, last = free_port(), ALLOWED[-1]
     env = {**two_workers_env(tmp_path, port), "RECEIVER_WORKERS": "1", "RECEIVER_CPU_AFFINITY": str(last)}
-    proc = _start(env, lambda p: _answers(port))
+    proc = start_receiver(env, lambda p: _answers(port))
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
         assert cpus_of_every_thread(proc.pid) == {str(last)}
@@ -97,7 +87,7 @@ def test_the_receiver_runs_on_the_cpu_it_is_given(tmp_path):
 def test_auto_gives_each_worker_a_cpu_of_its_own(tmp_path):
     port = free_port()
     env = {**two_workers_env(tmp_path, port), "RECEIVER_CPU_AFFINITY": "auto"}
-    proc = _start(env, lambda p: len(workers_of(p.pid)) == 2 and _answers(port))
+    proc = start_receiver(env, lambda p: len(workers_of(p.pid)) == 2 and _answers(port))
     try:
         # a spawned worker starts Python (and answers nothing) before it pins itself: give it the time
         deadline = time.monotonic() + 30

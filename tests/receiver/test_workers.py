@@ -42,16 +42,21 @@ def two_workers_env(tmp_path, port: int) -> dict:
             "RECEIVER_WORKERS": "2", "RECEIVER_DATABASE": str(tmp_path / "receiver.sqlite"), "PORT": str(port)}
 
 
-@pytest.fixture
-def service(tmp_path):
-    port = free_port()
-    env = two_workers_env(tmp_path, port)
+def start_receiver(env: dict, ready) -> subprocess.Popen:
+    """`python -m receiver` with `env`, once `ready(process)` says so (within a minute)."""
     proc = subprocess.Popen([sys.executable, "-m", "receiver"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
-    while len(workers_of(proc.pid)) < 2 or not _answers(port):
+    while not ready(proc):
         assert proc.poll() is None and time.monotonic() < deadline, "the receiver did not start"
         time.sleep(0.2)
+    return proc
+
+
+@pytest.fixture
+def service(tmp_path):
+    port = free_port()
+    proc = start_receiver(two_workers_env(tmp_path, port), lambda p: len(workers_of(p.pid)) == 2 and _answers(port))
     yield proc, port
     if proc.poll() is None:
         proc.kill()
