@@ -30,7 +30,7 @@ bench: setup
 	$(PY) bench/run.py
 
 lint: setup
-	$(VENV)/bin/ruff check harness receiver tests bench
+	$(VENV)/bin/ruff check harness receiver scenarios tests bench
 
 clean:
 	rm -rf $(VENV)

@@ -31,10 +31,10 @@ def cpu_seconds() -> float:
 
 
 def bench_catalog() -> tuple[float, int, int]:
-    from harness.cli_run import BUNDLED_CATALOG
-    from harness.engine import load_paths, run_scenarios
-    from harness.engine.target import reference_target
-    scenarios = load_paths([BUNDLED_CATALOG])
+    from tiersync.catalog import catalog_dir
+    from tiersync.engine import load_paths, run_scenarios
+    from tiersync.engine.target import reference_target
+    scenarios = load_paths([catalog_dir()])
     target = reference_target()
     try:
         t0 = time.perf_counter()
@@ -46,14 +46,14 @@ def bench_catalog() -> tuple[float, int, int]:
 
 
 def bench_catalog_split() -> dict:
-    """The catalog again with the reference receiver as its own process (`--target-cmd 'python -m receiver'`):
+    """The catalog again with the reference receiver as its own process (`--target-cmd 'python -m tiersync.receiver'`):
     the CPU of the engine (with the simulators, this process) and of the receiver, separately. Scenarios that
     inspect the reference receiver's insides skip here."""
-    from harness.cli_run import BUNDLED_CATALOG
-    from harness.engine import load_paths, run_scenarios
-    from harness.engine.target import command_target
-    scenarios = load_paths([BUNDLED_CATALOG])
-    target = command_target(f"exec {sys.executable} -m receiver")
+    from tiersync.catalog import catalog_dir
+    from tiersync.engine import load_paths, run_scenarios
+    from tiersync.engine.target import command_target
+    scenarios = load_paths([catalog_dir()])
+    target = command_target(f"exec {sys.executable} -m tiersync.receiver")
     try:
         r0, c0, t0 = sum(cpu_split(target.process.pid)), cpu_seconds(), time.perf_counter()
         run = run_scenarios(scenarios, target)
@@ -74,16 +74,16 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
     are replayed signed, some twice (enough to make `total` sends), all shuffled; the last state must win.
 
     The simulators and this replay run in this process (the harness side); the reference receiver runs as its
-    own process (`python -m receiver`, as `tiersync run --target-cmd` runs a user's receiver), so each side's
+    own process (`python -m tiersync.receiver`, as `tiersync run --target-cmd` runs a user's receiver), so each side's
     CPU is measured separately (with `workers` > 1, RECEIVER_WORKERS processes, their CPU summed). `profile`: a
     path for py-spy's samples of the receiver (its first process) during the replay."""
     import asyncio
 
     import aiohttp
 
-    from harness.signer import build_request
-    from harness.stack import Stack
-    from harness.stripe_sim.resources import customers, events, subscriptions
+    from tiersync.signer import build_request
+    from tiersync.stack import Stack
+    from tiersync.stripe_sim.resources import customers, events, subscriptions
 
     rng = random.Random(seed)
     with Stack(receiver_port=None) as st, tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +118,7 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
         env = {**os.environ, **st.receiver_env(port=port), "STRIPE_WEBHOOK_SECRET": RECEIVER_SECRET,
                "RECEIVER_DATABASE": os.path.join(tmp, "receiver.sqlite"), "PORT": str(port),
                "RECEIVER_WORKERS": str(workers)}
-        receiver = Proc([sys.executable, "-m", "receiver"], "receiver", cwd=str(Path(__file__).resolve().parent.parent),
+        receiver = Proc([sys.executable, "-m", "tiersync.receiver"], "receiver", cwd=str(Path(__file__).resolve().parent.parent),
                         env=env, stdout=subprocess.DEVNULL)
         try:
             wait_listening(port, receiver)

@@ -1,16 +1,16 @@
 """The reference receiver under load: verified throughput against a bare endpoint, and full-sync latency.
 
 Processes (all on 127.0.0.1, all stopped in a `finally`):
-  world     `harness.stack.Stack(receiver_port=None)`, tuned as `tiersync serve` is (`harness.tuning`): the
+  world     `tiersync.stack.Stack(receiver_port=None)`, tuned as `tiersync serve` is (`tiersync.tuning`): the
             Stripe and Clerk simulators and the seeded world, plus the bench's users: USERS Clerk users, each
             with two Stripe customers (pm_card_visa) holding one active subscription each (pro and enterprise,
             `metadata[userId]`);
-  receiver  `python -m receiver` (its production entry: uvicorn, log_level=warning, INFO logging to
+  receiver  `python -m tiersync.receiver` (its production entry: uvicorn, log_level=warning, INFO logging to
             stderr) with the world's environment, a fresh SQLite file (WAL) and its own webhook secret;
   bare      a Starlette app with the one route POST /webhook/stripe answering 200 {"received": true}
             without reading anything, served by the same `uvicorn.run(...)` call.
 
-(a) throughput: pre-signed deliveries (`harness.signer.build_request`, distinct event ids) of an unhandled
+(a) throughput: pre-signed deliveries (`tiersync.signer.build_request`, distinct event ids) of an unhandled
     type (`invoice.created`): what the receiver does for them is verify + parse + livemode check + answer
     200 (unhandled types return before the dedupe claim). Load: `wrk` (Debian's, if installed: -t1,
     CONNECTIONS keep-alive connections, a Lua script cycling the requests), else an aiohttp client with
@@ -24,7 +24,7 @@ Processes (all on 127.0.0.1, all stopped in a `finally`):
     Stripe simulator (both with expand), reads the Clerk user and PATCHes its metadata. Per-request
     latency percentiles from the client, and each process's CPU per event. Measured first against the receiver
     of (a) (one process, default settings), then the same with RECEIVER_CPU_AFFINITY=auto (the process and
-    its threads kept on one CPU; `--no-pinned` skips it), then against `python -m receiver` with
+    its threads kept on one CPU; `--no-pinned` skips it), then against `python -m tiersync.receiver` with
     RECEIVER_WORKERS=2 (`--workers`), all on the same database file: the worker processes share the dedupe
     and the per-customer lock.
 `--profile` samples the receiver with py-spy during (a)'s last round and (b) and prints where its time goes (file:function).
@@ -70,8 +70,8 @@ SECRET = "whsec_benchreceiver0000000000000000"
 WORLD = r"""
 import json, signal, sys
 import stripe
-from harness.stack import Stack
-from harness.tuning import for_serving
+from tiersync.stack import Stack
+from tiersync.tuning import for_serving
 for_serving()  # this process serves the simulators, as `tiersync serve` does (GC thresholds, GIL switching)
 users, secret, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 st = Stack(receiver_port=None).start()
@@ -156,7 +156,7 @@ def event(event_id: str, event_type: str, obj: dict, previous: dict | None = Non
 
 
 def unhandled_requests(count: int) -> list[tuple[bytes, dict]]:
-    from harness.signer import build_request
+    from tiersync.signer import build_request
     out = []
     for i in range(count):
         obj = {"id": f"in_bench{i:08d}", "object": "invoice", "amount_due": 2900, "currency": "usd",
@@ -238,7 +238,7 @@ def throughput(url: str, requests, script: str | None, seconds: float, connectio
 def _full_sync_requests(users: list[dict], total: int, concurrent: int, tag: str) -> list[list]:
     """Each load worker's signed deliveries, made before the clock starts (as wrk's are in (a)): signing is
     Stripe's work, and on this 2-core machine the load client's CPU would otherwise compete with the receiver's."""
-    from harness.signer import build_request
+    from tiersync.signer import build_request
     per = total // concurrent
     seq = iter(range(10**9))
     out = []
@@ -337,7 +337,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
     out.append("")
     out.append(f"Receiver benchmark (b): customer.subscription.updated, {concurrency} in flight, {full[0]['events']} "
                f"events over {users} users x 2 subscriptions (every event changes the user's Clerk metadata); "
-               "`python -m receiver` as one process, the same pinned to one CPU, then with RECEIVER_WORKERS "
+               "`python -m tiersync.receiver` as one process, the same pinned to one CPU, then with RECEIVER_WORKERS "
                "worker processes")
     width = max(len(f["label"]) for f in full)
     head = (f"{'receiver':<{width}} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         # the rows say which settings they use: none come from the caller's environment
         env = {**info["env"], "RECEIVER_DATABASE": os.path.join(tmp.name, "receiver.sqlite"),
                "RECEIVER_CPU_AFFINITY": "", "RECEIVER_WORKERS": "1"}
-        recv = start_server([sys.executable, "-m", "receiver"], "receiver", recv_port, env)
+        recv = start_server([sys.executable, "-m", "tiersync.receiver"], "receiver", recv_port, env)
         procs.append(recv)
         bare = start_server([sys.executable, "-c", BARE], "bare", bare_port, {})
         procs.append(bare)
@@ -445,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         more_configs += [(f"RECEIVER_WORKERS={n}", f"w{n}", {"RECEIVER_WORKERS": str(n)}) for n in args.workers]
         for label, tag, settings in more_configs:
             port = free_port()
-            more = start_server([sys.executable, "-m", "receiver"], f"receiver ({label})", port, {**env, **settings})
+            more = start_server([sys.executable, "-m", "tiersync.receiver"], f"receiver ({label})", port, {**env, **settings})
             procs.append(more)
             full.append(measure_full(more, world, f"http://127.0.0.1:{port}/webhook/stripe", users, total,
                                      args.concurrency, tag, None, label))

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# the project root first, bench/ last: `import receiver` is the package, never bench/receiver.py
+# the project root first, bench/ last: `import tiersync.receiver` is the package, never bench/receiver.py
 sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 BENCHMARKS = ["stripe_api", "webhook_delivery", "receiver", "engine"]

@@ -1,7 +1,7 @@
 """Webhook delivery throughput and lag: the Stripe simulator's deliverer against a trivial receiver.
 
 Workload: the Stripe simulator runs in this process, tuned as `tiersync serve` tunes its own
-(`harness.tuning.for_serving`: GC thresholds, a 1 ms GIL switch interval); each state
+(`tiersync.tuning.for_serving`: GC thresholds, a 1 ms GIL switch interval); each state
 change is `customers.new_customer` + `sim.commit` (one `customer.created` event) on a fresh simulator with
 one webhook endpoint (`enabled_events=["*"]`) pointing at a trivial receiver: a raw-ASGI app under uvicorn
 in its own process on 127.0.0.1 that answers every POST with 200 `{"received": true}`.
@@ -86,8 +86,8 @@ class Bench:
     """A fresh simulator with one `*` endpoint at `url`, its deliverer at `concurrency`."""
 
     def __init__(self, url: str, concurrency: int):
-        from harness.stripe_sim import StripeSim
-        from harness.stripe_sim.resources import webhook_endpoints
+        from tiersync.stripe_sim import StripeSim
+        from tiersync.stripe_sim.resources import webhook_endpoints
         self.sim = StripeSim()
         self.sim.webhooks.concurrency = concurrency
         ctx = self.sim.context()
@@ -98,7 +98,7 @@ class Bench:
         self.n = 0
 
     def change(self):
-        from harness.stripe_sim.resources.customers import new_customer
+        from tiersync.stripe_sim.resources.customers import new_customer
         ctx = self.sim.context()
         with self.sim._lock:
             new_customer(ctx, {"email": f"bench-{self.n}@example.com", "metadata": {"n": str(self.n)}})
@@ -134,8 +134,8 @@ class Bench:
 
     def signed_requests(self, count: int) -> list[tuple[bytes, str]]:
         """The last `count` events' bodies and signature headers, exactly as the deliverer renders them."""
-        from harness.signer import build_request, render_event
-        from harness.stripe_sim.resources.events import render
+        from tiersync.signer import build_request, render_event
+        from tiersync.stripe_sim.resources.events import render
         events = list(self.sim.store.ns("test").table("event").rows.values())[-count:]
         now = int(time.time())
         out = []
@@ -210,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCIES))
     args, _ = ap.parse_known_args(argv)  # run.py passes every benchmark the same options
     count = args.events or (QUICK_EVENTS if args.quick else EVENTS)
-    from harness.tuning import for_serving
+    from tiersync.tuning import for_serving
     for_serving()  # this process serves the simulator, as `tiersync serve` does
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    from harness.stripe_sim.webhooks import delivery
+    from tiersync.stripe_sim.webhooks import delivery
     http_client = getattr(delivery, "CLIENT_NAME", "httpx.AsyncClient")
     load_start = loadavg()
     results, floor, benches = [], None, []

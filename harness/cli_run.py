@@ -8,9 +8,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from .catalog import catalog_dir
 from .signer import mask
-
-BUNDLED_CATALOG = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def add_commands(sub):
@@ -39,7 +38,7 @@ def add_commands(sub):
 
 def _load(args, console: Console):
     from .engine.loader import ScenarioError, load_paths
-    paths = args.paths or [BUNDLED_CATALOG]
+    paths = args.paths or [catalog_dir()]
     try:
         scenarios = load_paths(paths)
     except ScenarioError as exc:

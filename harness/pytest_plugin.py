@@ -10,7 +10,7 @@ Fixtures
                           ``.client()`` (a ``stripe.StripeClient`` for the test key), ``.live_client()``
 ``tiersync_clerk``        a served ``ClerkSim`` (session-wide, reset before each test): ``.url``, ``.api_url``,
                           ``.sim``, ``.sdk_client()`` (a ``clerk_backend_api.Clerk`` over HTTP)
-``tiersync_stack``        a ``harness.stack.Stack``: both simulators, the seeded world and the reference receiver
+``tiersync_stack``        a ``tiersync.stack.Stack``: both simulators, the seeded world and the reference receiver
                           (session-wide, reset and re-seeded before each test)
 ``tiersync_stripe_mock``  in-process Stripe (``mock_stripe``: the SDK's calls to api.stripe.com are
                           intercepted), fresh for each test; yields the ``StripeSim``
@@ -92,6 +92,8 @@ from typing import Any
 
 import pytest
 
+from .catalog import catalog_dir
+
 CATALOG_PREFIX = "catalog:"
 
 
@@ -139,17 +141,6 @@ def _option(config: pytest.Config, name: str):
     return None, None
 
 
-def catalog_dir() -> Path:
-    """The bundled scenario catalog (``scenarios/`` next to the ``harness`` package)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "scenarios", here.parent / "scenarios"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the bundled scenario catalog is not installed next to the harness package "
-                            f"(looked in {here / 'scenarios'} and {here.parent / 'scenarios'}); "
-                            "give --tiersync-scenarios PATH")
-
-
 def _resolve_path(raw: str, base: Path) -> Path:
     raw = raw.strip()
     if raw.startswith(CATALOG_PREFIX):
@@ -173,7 +164,7 @@ def _scenario_paths(metafunc: pytest.Metafunc) -> list[Path]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "tiersync_scenario" not in metafunc.fixturenames:
         return
-    from harness.engine import ScenarioError, load_paths
+    from tiersync.engine import ScenarioError, load_paths
     problem = None
     try:
         scenarios = load_paths(_scenario_paths(metafunc))
@@ -224,7 +215,7 @@ class TiersyncTarget:
 
 
 def _make_target(config: pytest.Config):
-    from harness.engine.target import command_target, reference_target, remote_target
+    from tiersync.engine.target import command_target, reference_target, remote_target
     cmd, cmd_base = _option(config, "target-cmd")
     stack_file, base = _option(config, "stack")
     url, _ = _option(config, "target")
@@ -248,7 +239,7 @@ def _make_target(config: pytest.Config):
 @pytest.fixture(scope="session")
 def tiersync_target(request: pytest.FixtureRequest) -> Iterator[TiersyncTarget]:
     """The receiver under test (see the module doc); one per session / xdist worker."""
-    from harness.engine.target import TargetError
+    from tiersync.engine.target import TargetError
     problem = None
     try:
         target = _make_target(request.config)
@@ -294,8 +285,8 @@ class ScenarioCase:
     def run(self, *, seed: int | None = None, check: bool = True):
         """Play the scenario; with ``check`` (the default) fail the test when it fails, skip it when it does
         not apply to this target. Returns the engine's ``ScenarioResult``."""
-        from harness.engine.runner import run_scenario
-        from harness.engine.target import TargetError
+        from tiersync.engine.runner import run_scenario
+        from tiersync.engine.target import TargetError
         fresh = self._fresh()
         if fresh:
             pool = self._request.getfixturevalue("_tiersync_fresh_targets")
@@ -416,8 +407,8 @@ class StripeServer:
     """A ``StripeSim`` served over HTTP: ``.url``, ``.sim``, ``.client()``, ``.live_client()``."""
 
     def __init__(self):
-        from harness.server import ThreadedServer
-        from harness.stripe_sim import StripeSim
+        from tiersync.server import ThreadedServer
+        from tiersync.stripe_sim import StripeSim
         self.sim = StripeSim()
         self.server = ThreadedServer(self.sim, port=0).start()
         self.sim.public_url = self.server.url
@@ -462,7 +453,7 @@ def tiersync_stripe(_tiersync_stripe_session: StripeServer) -> StripeServer:
 
 @pytest.fixture(scope="session")
 def _tiersync_clerk_session():
-    from harness.clerk_sim import ClerkSim
+    from tiersync.clerk_sim import ClerkSim
     sim = ClerkSim()
     server = sim.serve(port=0).start()
     try:
@@ -481,7 +472,7 @@ def tiersync_clerk(_tiersync_clerk_session):
 
 @pytest.fixture(scope="session")
 def _tiersync_stack_session():
-    from harness.stack import Stack
+    from tiersync.stack import Stack
     stack = Stack().start()
     try:
         yield stack
@@ -499,7 +490,7 @@ def tiersync_stack(_tiersync_stack_session):
 @pytest.fixture
 def tiersync_stripe_mock():
     """In-process Stripe for this test: the SDK's default client reaches a fresh ``StripeSim``."""
-    from harness.stripe_sim import mock_stripe
+    from tiersync.stripe_sim import mock_stripe
     with mock_stripe() as sim:
         yield sim
 
@@ -553,7 +544,7 @@ class ExpectedEvent:
         """Break the request on purpose: ``timestamp_offset`` (seconds, e.g. -600), ``header`` ("missing",
         "malformed", "no_v1"), ``body`` ("reserialized", "crlf": changed after signing), ``secret`` (a
         ``whsec_`` to sign with instead, or "wrong" for a random one)."""
-        from harness.signer import BODY_FAULTS, HEADER_FAULTS
+        from tiersync.signer import BODY_FAULTS, HEADER_FAULTS
         if header is not None and header not in HEADER_FAULTS:
             raise ValueError(f"header fault must be one of {', '.join(HEADER_FAULTS)}, not {header!r}")
         if body is not None and body not in BODY_FAULTS:
@@ -709,7 +700,7 @@ class WebhookSender:
         """Send every declared event not sent yet, in order; returns what was sent now."""
         import httpx
 
-        from harness.signer import build_request
+        from tiersync.signer import build_request
         sent_now: list[Sent] = []
         with self._lock, httpx.Client(timeout=self.timeout) as client:
             for exp in self.pending:
@@ -778,7 +769,7 @@ def _webhook_url(target) -> str:
     url = getattr(target, "webhook_url", None)
     if url:
         return url
-    server = getattr(target, "receiver_server", None)  # a harness.stack.Stack
+    server = getattr(target, "receiver_server", None)  # a tiersync.stack.Stack
     if server is not None:
         return f"{server.url}/webhook/stripe"
     raise ValueError(f"{target!r} has no webhook url; pass url=")

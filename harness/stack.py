@@ -129,8 +129,8 @@ class Stack:
         return self
 
     def _start_receiver(self, receiver_url: str):
-        from receiver import Settings, create_app
-        from receiver.storage import Storage
+        from tiersync.receiver import Settings, create_app
+        from tiersync.receiver.storage import Storage
         self.settings = Settings.from_env(self.receiver_env(receiver_url))
         self.settings = dataclasses.replace(self.settings, database=self.database)
         if self.receiver_factory is None:
@@ -166,7 +166,7 @@ class Stack:
         self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
                                 app_url=receiver_url or "http://127.0.0.1:8787")
         if self.receiver_app is not None:
-            from receiver.sync import BillingSync
+            from tiersync.receiver.sync import BillingSync
             self.settings = dataclasses.replace(self.settings, **{
                 "stripe_webhook_secret": self.world.webhook_secret,
                 "price_ids": dict(self.world.prices), "portal_config_id": self.world.portal_config})
@@ -218,7 +218,7 @@ class Stack:
         """An empty receiver store: a new in-memory database, or the file emptied."""
         import os
 
-        from receiver.storage import Storage
+        from tiersync.receiver.storage import Storage
         old = getattr(getattr(self.receiver_app, "state", None), "storage", None)
         if old is not None:
             old.close()

@@ -1,4 +1,4 @@
-"""`python -m receiver`: serve the reference receiver (port 8787, or $PORT) with settings from the env.
+"""`python -m tiersync.receiver`: serve the reference receiver (port 8787, or $PORT) with settings from the env.
 
 RECEIVER_WORKERS=N (default 1) runs N worker processes on the one port, sharing the SQLite file: the dedupe
 is its unique constraint and the per-customer lock is a file lock (receiver/locks.py), so deliveries for one

@@ -1,4 +1,4 @@
-"""Serving the receiver as a process (`python -m receiver`): interpreter settings, and RECEIVER_WORKERS
+"""Serving the receiver as a process (`python -m tiersync.receiver`): interpreter settings, and RECEIVER_WORKERS
 worker processes. Here, not in __main__, so that worker processes (spawned) can import what they run."""
 
 from __future__ import annotations

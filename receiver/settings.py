@@ -71,7 +71,7 @@ class Settings:
     admin_token: str | None = None
     request_timeout: float = 10.0
     sync_threads: int = 4  # webhook handlers running at once (the rest wait in line)
-    workers: int = 1  # processes serving the receiver (`python -m receiver`), sharing the SQLite file
+    workers: int = 1  # processes serving the receiver (`python -m tiersync.receiver`), sharing the SQLite file
     # for this long after Clerk was written (or read) with a user's state, an event that leaves the state as
     # it is makes no Clerk call; after it, such an event re-reads the user (a hand edit is put right)
     clerk_trust_seconds: float = 60.0

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import stripe
 
-from harness.server import ThreadedServer
-from harness.stripe_sim import StripeSim, mock_stripe
+from tiersync.server import ThreadedServer
+from tiersync.stripe_sim import StripeSim, mock_stripe
 
 STRIPE_MODES = ["inprocess", "server"]
 

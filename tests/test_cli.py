@@ -10,11 +10,11 @@ import httpx
 import pytest
 import stripe
 
-from harness.cli import main
+from tiersync.cli import main
 
 
 def test_serve_json_prints_one_line_and_serves():
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--clerk-port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "serve", "--port", "0", "--clerk-port", "0",
                              "--receiver-port", "0", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -60,7 +60,7 @@ def test_demo_story_passes(capsys):
 
 
 def test_serve_stripe_only():
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--stripe-only", "--port", "0", "--json",
+    proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "serve", "--stripe-only", "--port", "0", "--json",
                              "--webhook-concurrency", "8"], stdout=subprocess.PIPE, text=True)
     try:
         info = json.loads(proc.stdout.readline())

@@ -9,9 +9,9 @@ import time
 
 import stripe
 
-from harness.cli import main
-from harness.server import ThreadedServer
-from harness.stripe_sim import StripeSim
+from tiersync.cli import main
+from tiersync.server import ThreadedServer
+from tiersync.stripe_sim import StripeSim
 
 
 def test_sign_prints_a_curl_command_the_sdk_accepts(tmp_path, capsys, receiver):
@@ -50,7 +50,7 @@ def test_sign_reports_bad_input_without_traceback(tmp_path, capsys):
 def test_listen_forwards_events_signed_with_its_printed_secret(receiver):
     sim = StripeSim()
     with ThreadedServer(sim, port=0) as srv:
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "listen", "--api", srv.url,
+        proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "listen", "--api", srv.url,
                                  "--forward-to", receiver.url("laptop")], stdout=subprocess.PIPE, text=True)
         try:
             first = proc.stdout.readline()

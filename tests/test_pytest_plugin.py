@@ -13,12 +13,12 @@ import pytest
 import stripe
 
 # imported here, once: pytester's in-process runs would import (and assertion-rewrite) them again each time
-import harness.engine.runner  # noqa: F401
-import harness.engine.target  # noqa: F401
-import harness.stack  # noqa: F401
-import receiver.app  # noqa: F401
-from harness import pytest_plugin
-from harness.pytest_plugin import WebhookSender
+import tiersync.engine.runner  # noqa: F401
+import tiersync.engine.target  # noqa: F401
+import tiersync.receiver.app  # noqa: F401
+import tiersync.stack  # noqa: F401
+from tiersync import pytest_plugin
+from tiersync.pytest_plugin import WebhookSender
 
 pytest_plugins = ["pytester"]
 # the inner runs do without the venv's other plugins (pytest-playwright's hooks don't nest in-process; the
@@ -242,7 +242,7 @@ def test_command_target_per_scenario_against_the_reference_receiver(pytester):
             tiersync_scenario.run()
     """)
     result = pytester.runpytest(*QUIET, "--tiersync-scenarios", "scn",
-                                "--tiersync-target-cmd", f"{sys.executable} -m receiver")
+                                "--tiersync-target-cmd", f"{sys.executable} -m tiersync.receiver")
     result.assert_outcomes(passed=2)
 
 

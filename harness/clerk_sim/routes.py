@@ -22,7 +22,7 @@ from . import errors
 if TYPE_CHECKING:
     from .sim import ClerkSim
 
-log = logging.getLogger("harness.clerk_sim")
+log = logging.getLogger("tiersync.clerk_sim")
 Handler = Callable[[Request], Awaitable[Response]]
 
 

@@ -7,7 +7,7 @@ Tests::
 
 CLI (default 127.0.0.1:12121)::
 
-    python -m harness.clerk_sim [--host H] [--port P] [--secret-key sk_test_...] [--json]
+    python -m tiersync.clerk_sim [--host H] [--port P] [--secret-key sk_test_...] [--json]
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class ClerkSimServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.clerk_sim", description="Run the Clerk simulator.")
+    parser = argparse.ArgumentParser(prog="python -m tiersync.clerk_sim", description="Run the Clerk simulator.")
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)

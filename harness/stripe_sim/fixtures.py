@@ -17,7 +17,7 @@ the runner stops with a `FixtureError` naming the file, the fixture and the fiel
 `run_fixture(file, request)` calls `request(method, path, params, headers=None) -> (status, json)` once
 per step; `params` is the list of form pairs in Stripe's bracket encoding (`items[0][price]`,
 `expand[]`). Adapters: `sim_requester(sim)` (calls `StripeSim.handle` directly) and
-`http_requester(base_url, api_key)` (real HTTP with httpx). `python -m harness.stripe_sim.fixtures FILE
+`http_requester(base_url, api_key)` (real HTTP with httpx). `python -m tiersync.stripe_sim.fixtures FILE
 --base-url URL --api-key KEY` runs a file and prints one line per step.
 """
 
@@ -418,7 +418,7 @@ def _parse(body: bytes):
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m harness.stripe_sim.fixtures",
+    ap = argparse.ArgumentParser(prog="python -m tiersync.stripe_sim.fixtures",
                                  description="Run a Stripe CLI fixture file against a Stripe API.")
     ap.add_argument("file")
     ap.add_argument("--base-url", default="http://127.0.0.1:12111")

@@ -16,7 +16,7 @@ import pytest
 from clerk_backend_api import Clerk
 from clerk_backend_api.utils import BackoffStrategy, RetryConfig
 
-from harness.clerk_sim import ClerkSim, ClerkSimServer
+from tiersync.clerk_sim import ClerkSim, ClerkSimServer
 
 CLERK_MODES = ["inprocess", "server"]
 # The SDK's default retry backs off from 500 ms for up to an hour; tests want milliseconds.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.clerk_sim import ClerkSim
+from tiersync.clerk_sim import ClerkSim
 
 # One simulator for the whole module: hypothesis runs many examples per test.
 _SIM = ClerkSim()

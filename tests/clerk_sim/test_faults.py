@@ -6,7 +6,7 @@ import httpx
 import pytest
 from clerk_backend_api import Clerk, models
 
-from harness.clerk_sim import ClerkSim, ClerkSimServer
+from tiersync.clerk_sim import ClerkSim, ClerkSimServer
 
 from .conftest import NO_RETRIES, make_sdk
 

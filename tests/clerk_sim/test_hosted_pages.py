@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from harness.clerk_sim import ClerkSim, ClerkSimServer
+from tiersync.clerk_sim import ClerkSim, ClerkSimServer
 
 APP_ORIGIN = "http://127.0.0.1:5173"
 APP_CALLBACK = f"{APP_ORIGIN}/dashboard?tab=billing"

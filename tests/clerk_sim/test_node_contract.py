@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from harness.clerk_sim import ClerkSimServer
+from tiersync.clerk_sim import ClerkSimServer
 
 NODE_DIR = Path(__file__).parent / "node"
 NODE = shutil.which("node")

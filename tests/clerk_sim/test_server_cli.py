@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.clerk_sim import ClerkSim, ClerkSimServer
+from tiersync.clerk_sim import ClerkSim, ClerkSimServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,7 @@ def test_two_instances_have_separate_keys_and_state() -> None:
 
 def test_cli_prints_json_and_serves() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.clerk_sim", "--port", "0", "--json"],
+        [sys.executable, "-m", "tiersync.clerk_sim", "--port", "0", "--json"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -18,7 +18,7 @@ from clerk_backend_api.security.types import (
     VerifyTokenOptions,
 )
 
-from harness.clerk_sim import ClerkSim, ClerkSimServer, SigningKey, TokenRejected
+from tiersync.clerk_sim import ClerkSim, ClerkSimServer, SigningKey, TokenRejected
 
 
 def _user(sim: ClerkSim, email: str = "tok@example.com", plan: str = "free") -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from clerk_backend_api import Clerk, models
 
-from harness.clerk_sim import ClerkSim
+from tiersync.clerk_sim import ClerkSim
 
 from .conftest import NO_RETRIES, make_sdk
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from harness.clerk_sim import ClerkSim, ClerkSimServer
+from tiersync.clerk_sim import ClerkSim, ClerkSimServer
 
 
 class Receiver:

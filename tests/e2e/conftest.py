@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from harness.browser.pages import CHROMIUM, CHROMIUM_ARGS
+from tiersync.browser.pages import CHROMIUM, CHROMIUM_ARGS
 
 
 def pytest_collection_modifyitems(items):
@@ -23,6 +23,6 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="module")
 def stack():
-    from harness.stack import Stack
+    from tiersync.stack import Stack
     with Stack() as s:
         yield s

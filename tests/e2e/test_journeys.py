@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.browser.journeys import JOURNEYS
+from tiersync.browser.journeys import JOURNEYS
 
 
 @pytest.mark.parametrize("name", list(JOURNEYS))

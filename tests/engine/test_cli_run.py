@@ -10,7 +10,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from harness.cli import main
+from tiersync.cli import main
 
 PASSING = """
 name: passes
@@ -84,26 +84,26 @@ def test_a_target_command_that_never_listens_is_reported_with_its_output(tmp_pat
 
 
 def test_target_cmd_runs_a_receiver_in_its_own_process(tmp_path, capsys):
-    from harness.cli_run import BUNDLED_CATALOG
-    cmd = f"{sys.executable} -m receiver"
-    assert main(["run", str(BUNDLED_CATALOG / "happy" / "upgrade-pro-card.yaml"), "--target-cmd", cmd]) == 0
+    from tiersync.catalog import catalog_dir
+    cmd = f"{sys.executable} -m tiersync.receiver"
+    assert main(["run", str(catalog_dir() / "happy" / "upgrade-pro-card.yaml"), "--target-cmd", cmd]) == 0
     assert "against the command target" in capsys.readouterr().out
 
 
 def test_the_delivery_faults_against_a_receiver_with_two_worker_processes(monkeypatch, capsys):
     """RECEIVER_WORKERS=2: duplicates (also concurrent), reordering, retries after failures, spread over two
     processes sharing one SQLite file, still end with every scenario's expected state."""
-    from harness.cli_run import BUNDLED_CATALOG
+    from tiersync.catalog import catalog_dir
     monkeypatch.setenv("RECEIVER_WORKERS", "2")
-    code = main(["run", str(BUNDLED_CATALOG / "delivery"), "--target-cmd", f"{sys.executable} -m receiver"])
+    code = main(["run", str(catalog_dir() / "delivery"), "--target-cmd", f"{sys.executable} -m tiersync.receiver"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "10 passed" in out or "passed: 10" in out or "10/10" in out, out
 
 
 def test_against_a_running_stack(tmp_path, capsys):
-    from harness.cli_run import BUNDLED_CATALOG
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--clerk-port", "0",
+    from tiersync.catalog import catalog_dir
+    proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "serve", "--port", "0", "--clerk-port", "0",
                              "--receiver-port", "0", "--json"], stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -111,7 +111,7 @@ def test_against_a_running_stack(tmp_path, capsys):
         stack_file = tmp_path / "stack.json"
         stack_file.write_text(line)
         receiver = info["receiver"]
-        code = main(["run", str(BUNDLED_CATALOG / "happy" / "upgrade-pro-card.yaml"), "--stack", str(stack_file),
+        code = main(["run", str(catalog_dir() / "happy" / "upgrade-pro-card.yaml"), "--stack", str(stack_file),
                      "--target", receiver["url"], "--webhook-secret", receiver["env"]["STRIPE_WEBHOOK_SECRET"]])
         assert code == 0, capsys.readouterr().out
     finally:

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from harness.engine.loader import ScenarioError, load_paths
-from harness.engine.model import CheckoutArgs
+from tiersync.engine.loader import ScenarioError, load_paths
+from tiersync.engine.model import CheckoutArgs
 
 
 def write(tmp_path, name, text):
@@ -85,6 +85,6 @@ def test_duplicate_names_are_refused(tmp_path):
 
 
 def test_the_bundled_catalog_is_valid():
-    from harness.cli_run import BUNDLED_CATALOG
-    scenarios = load_paths([BUNDLED_CATALOG])
+    from tiersync.catalog import catalog_dir
+    scenarios = load_paths([catalog_dir()])
     assert scenarios and all(s.catches.strip() and "\n" not in s.catches.strip() for s in scenarios)

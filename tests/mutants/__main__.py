@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.engine import load_paths, run_scenarios
+from tiersync.engine import load_paths, run_scenarios
 
 from ._base import mutant_target, mutants
 

@@ -2,7 +2,7 @@
 swapped, and a scenario-engine `Target` that serves it on a fresh stack.
 
 A mutant module has a docstring (the bug, and which scenario catches it), `CAUGHT_BY` (that scenario's
-name) and `create_app(settings, storage)`, the factory `harness.stack.Stack(receiver_factory=...)` calls
+name) and `create_app(settings, storage)`, the factory `tiersync.stack.Stack(receiver_factory=...)` calls
 for every world (each reset builds a fresh app, so a mutant's state never leaks between scenarios).
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.routing import Route
 
-from harness.engine.target import Target, _from_stack
-from harness.stack import Stack
-from receiver import create_app as reference_app  # noqa: F401  (re-exported for the mutants)
+from tiersync.engine.target import Target, _from_stack
+from tiersync.receiver import create_app as reference_app  # noqa: F401  (re-exported for the mutants)
+from tiersync.stack import Stack
 
 WEBHOOK_PATH = "/webhook/stripe"
 

@@ -3,7 +3,7 @@ tier", so paying users stay on free while the webhook answers 200 (the seed's Go
 
 Caught by config/plan-metadata-miscased."""
 
-from receiver.sync import ENTITLED, BillingSync, SyncProblem, metadata_value
+from tiersync.receiver.sync import ENTITLED, BillingSync, SyncProblem, metadata_value
 
 from ._base import reference_app, with_sync
 

@@ -4,7 +4,7 @@ duplicate, and the update is lost.
 
 Caught by delivery/clerk-down-then-recovers."""
 
-from receiver.storage import Storage
+from tiersync.receiver.storage import Storage
 
 from ._base import reference_app
 

@@ -7,7 +7,7 @@ import json
 
 from starlette.responses import JSONResponse
 
-from receiver.webhook import stripe_webhook
+from tiersync.receiver.webhook import stripe_webhook
 
 from ._base import reference_app, with_webhook
 

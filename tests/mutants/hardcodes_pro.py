@@ -3,7 +3,7 @@ metadata.plan), so Enterprise buyers get Pro's limits.
 
 Caught by happy/upgrade-enterprise-card."""
 
-from receiver.sync import BillingSync
+from tiersync.receiver.sync import BillingSync
 
 from ._base import reference_app, with_sync
 

@@ -5,7 +5,7 @@ Caught by happy/cancel-now."""
 
 from starlette.responses import JSONResponse
 
-from receiver.webhook import stripe_webhook
+from tiersync.receiver.webhook import stripe_webhook
 
 from ._base import peek_event, reference_app, with_webhook
 

@@ -7,7 +7,7 @@ import stripe
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from receiver.webhook import HANDLERS, stripe_webhook
+from tiersync.receiver.webhook import HANDLERS, stripe_webhook
 
 from ._base import peek_event, reference_app, with_webhook
 

@@ -4,7 +4,7 @@ tier of its price.
 
 Caught by happy/first-payment-fails-stays-free (also happy/trial-card-fails-then-unpaid)."""
 
-from receiver.sync import BillingSync
+from tiersync.receiver.sync import BillingSync
 
 from ._base import reference_app, with_sync
 

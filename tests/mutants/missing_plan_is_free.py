@@ -3,7 +3,7 @@ moves to such a product is silently downgraded, and a new buyer stays free with 
 
 Caught by config/missing-plan-keeps-paid-tier (also config/missing-plan-metadata)."""
 
-from receiver.sync import BillingSync, SyncProblem
+from tiersync.receiver.sync import BillingSync, SyncProblem
 
 from ._base import reference_app, with_sync
 

@@ -3,8 +3,8 @@ Clerk metadata once per copy (the seed's handler: verify, then `updateUserMetada
 
 Caught by delivery/duplicates-sequential (`clerk_writes: {max: 1}` after three copies of each event)."""
 
-from receiver.storage import Storage
-from receiver.sync import BillingSync, Outcome
+from tiersync.receiver.storage import Storage
+from tiersync.receiver.sync import BillingSync, Outcome
 
 from ._base import reference_app, with_sync
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import load_paths, run_scenarios
-from harness.engine.target import reference_target
+from tiersync.engine import load_paths, run_scenarios
+from tiersync.engine.target import reference_target
 
 from ._base import mutant_target, mutants
 

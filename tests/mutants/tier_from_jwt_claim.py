@@ -6,7 +6,7 @@ Caught by config/stale-jwt-plan-claim."""
 
 from starlette.responses import JSONResponse
 
-from receiver import api
+from tiersync.receiver import api
 
 from ._base import reference_app, with_route
 

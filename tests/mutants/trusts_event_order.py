@@ -7,8 +7,8 @@ Caught by delivery/old-update-arrives-last (also delivery/reverse-order-checkout
 
 import copy
 
-from receiver.sync import BillingSync
-from receiver.webhook import stripe_webhook
+from tiersync.receiver.sync import BillingSync
+from tiersync.receiver.webhook import stripe_webhook
 
 from ._base import peek_event, reference_app, with_sync, with_webhook
 

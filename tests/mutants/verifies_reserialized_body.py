@@ -6,7 +6,7 @@ Caught by signature/reserialized-body (also signature/crlf-body)."""
 
 import json
 
-from receiver.webhook import stripe_webhook
+from tiersync.receiver.webhook import stripe_webhook
 
 from ._base import reference_app, with_webhook
 

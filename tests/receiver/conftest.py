@@ -17,8 +17,8 @@ import httpx
 import pytest
 import stripe
 
-from harness.signer import build_request
-from harness.stack import Stack
+from tiersync.signer import build_request
+from tiersync.stack import Stack
 
 _emails = itertools.count(1)
 
@@ -113,7 +113,7 @@ class App:
 
     def set_settings(self, **changes):
         """Change the running receiver's settings for this test (the next reset restores the stack's)."""
-        from receiver.sync import BillingSync
+        from tiersync.receiver.sync import BillingSync
         state = self.st.receiver_app.state
         state.settings = dataclasses.replace(state.settings, **changes)
         state.sync = BillingSync(state.settings, state.stripe, state.clerk, state.storage)

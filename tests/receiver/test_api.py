@@ -62,7 +62,7 @@ def test_authorized_parties_refuse_tokens_minted_for_another_site(app):
     """CLERK_AUTHORIZED_PARTIES set: a token's `azp` must be one of them (Clerk's advice); unset, any azp."""
     import dataclasses
 
-    from receiver.app import create_app
+    from tiersync.receiver.app import create_app
     user = app.user()
     ours = app.st.clerk_sim.mint_token(user_id=user.id, origin="https://app.example.com")
     theirs = app.st.clerk_sim.mint_token(user_id=user.id, origin="https://evil.example.net")
@@ -217,7 +217,7 @@ def test_app_page_serves_the_testids_and_the_clerk_script(app):
 
 
 def test_app_page_from_the_publishable_key_alone(app):
-    from receiver.page import clerk_script_url
+    from tiersync.receiver.page import clerk_script_url
     app.set_settings(clerk_frontend_url=None)
     assert clerk_script_url(app.st.receiver_app.state.settings).startswith("https://127.0.0.1:")
     assert app.http.get("/").status_code == 200

@@ -8,7 +8,7 @@ import typing
 from clerk_backend_api import models
 from clerk_backend_api.utils import serializers, url
 
-import receiver.clerk  # noqa: F401  (applies the memoization)
+import tiersync.receiver.clerk  # noqa: F401  (applies the memoization)
 
 
 def test_type_hints_are_computed_once_and_equal_typings():
@@ -54,7 +54,7 @@ def test_the_gateway_loads_the_sdk_parts_a_webhook_needs_before_the_first_one():
     """Otherwise the first webhook a worker handles waits ~270 ms for the SDK's lazy imports."""
     import subprocess
     import sys
-    code = ("import sys; from receiver.clerk import ClerkGateway; "
+    code = ("import sys; from tiersync.receiver.clerk import ClerkGateway; "
             "before = {m for m in sys.modules if m.startswith('clerk_backend_api.')}; "
             "ClerkGateway('sk_test_x', 'http://127.0.0.1:9'); "
             "after = {m for m in sys.modules if m.startswith('clerk_backend_api.')}; "

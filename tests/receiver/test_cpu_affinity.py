@@ -22,7 +22,7 @@ ALLOWED = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") el
 
 PIN = r"""
 import json, os, sys, threading
-from receiver.serving import pin_to_cpu
+from tiersync.receiver.serving import pin_to_cpu
 stop = threading.Event()
 threading.Thread(target=stop.wait, daemon=True).start()  # a thread from before
 cpu = pin_to_cpu(tuple(json.loads(sys.argv[1])), int(sys.argv[2]))
@@ -106,8 +106,8 @@ def test_auto_gives_each_worker_a_cpu_of_its_own(tmp_path):
 
 
 def test_a_cpu_the_system_refuses_is_a_config_error_not_a_traceback(monkeypatch):
-    from receiver.serving import pin_to_cpu
-    from receiver.settings import ConfigError
+    from tiersync.receiver.serving import pin_to_cpu
+    from tiersync.receiver.settings import ConfigError
 
     def refuse(pid, cpus):
         raise PermissionError(1, "Operation not permitted")

@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from receiver.app import stripe_client
-from receiver.clerk import ClerkGateway
+from tiersync.receiver.app import stripe_client
+from tiersync.receiver.clerk import ClerkGateway
 
 PATCH = "PATCH /v1/users/{user_id}/metadata"
 

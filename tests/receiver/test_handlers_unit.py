@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from receiver.locks import USERS
-from receiver.settings import Settings
-from receiver.storage import CLAIM_LEASE_S, Storage
-from receiver.sync import BillingSync, SyncProblem, resolve_plan
-from receiver.webhook import HANDLERS, on_checkout_completed, on_subscription_change
+from tiersync.receiver.locks import USERS
+from tiersync.receiver.settings import Settings
+from tiersync.receiver.storage import CLAIM_LEASE_S, Storage
+from tiersync.receiver.sync import BillingSync, SyncProblem, resolve_plan
+from tiersync.receiver.webhook import HANDLERS, on_checkout_completed, on_subscription_change
 
 SETTINGS = Settings(stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_x", clerk_secret_key="sk_test_y",
                     price_ids={"pro": "price_pro", "enterprise": "price_ent"})
@@ -99,7 +99,7 @@ def session_event(session_id="cs_1", mode="subscription"):
 # ---- registry -----------------------------------------------------------------------------------
 
 def test_registry_covers_exactly_the_endpoint_events():
-    from harness.stack import RECEIVER_EVENTS
+    from tiersync.stack import RECEIVER_EVENTS
     assert sorted(HANDLERS) == sorted(RECEIVER_EVENTS)
     assert HANDLERS["checkout.session.completed"] is on_checkout_completed
     assert {HANDLERS[t] for t in RECEIVER_EVENTS if t.startswith("customer.")} == {on_subscription_change}

@@ -3,7 +3,7 @@ and a reset empties a file database too."""
 
 from __future__ import annotations
 
-from harness.stack import Stack
+from tiersync.stack import Stack
 
 from .conftest import App
 

@@ -23,9 +23,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from werkzeug.wrappers import Response
 
-from receiver.clerk import ClerkGateway
-from receiver.http import ClerkHTTPClient, CurlTransport, StripeHTTPClient, TransportError, _last_header_block
-from receiver.sync import SyncProblem, TransientError
+from tiersync.receiver.clerk import ClerkGateway
+from tiersync.receiver.http import (
+    ClerkHTTPClient,
+    CurlTransport,
+    StripeHTTPClient,
+    TransportError,
+    _last_header_block,
+)
+from tiersync.receiver.sync import SyncProblem, TransientError
 
 # cryptography imports its OpenSSL backend on first use; imported here, with the test module, and not in the
 # middle of a test: there, a garbage collection whose finalizer imports (a ResourceWarning) made CPython 3.11's
@@ -158,8 +164,8 @@ def test_clerk_read_timeout_is_transient(httpserver):
 def test_each_sdk_verifies_tls_with_its_bundle():
     import certifi
 
-    from receiver.app import stripe_client
-    from receiver.settings import Settings
+    from tiersync.receiver.app import stripe_client
+    from tiersync.receiver.settings import Settings
     settings = Settings(stripe_secret_key="sk_test_x", stripe_webhook_secret="whsec_x", clerk_secret_key="sk_test_y",
                         price_ids={"pro": "price_pro"})
     assert stripe_client(settings)._requestor._client.transport.ca_certs == stripe.ca_bundle_path

@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from receiver.locks import CustomerLocks
+from tiersync.receiver.locks import CustomerLocks
 
 HOLDER = r"""
 import sys
-from receiver.locks import CustomerLocks
+from tiersync.receiver.locks import CustomerLocks
 locks = CustomerLocks(sys.argv[1])
 with locks.hold(sys.argv[2]):
     print("held", flush=True)
@@ -24,7 +24,7 @@ with locks.hold(sys.argv[2]):
 
 def test_every_process_maps_a_customer_to_the_same_slot():
     locks = CustomerLocks(":memory:")
-    out = subprocess.run([sys.executable, "-c", "from receiver.locks import CustomerLocks; "
+    out = subprocess.run([sys.executable, "-c", "from tiersync.receiver.locks import CustomerLocks; "
                           "print(CustomerLocks(':memory:').slot('cus_abc'))"], capture_output=True, text=True,
                          check=True)
     assert int(out.stdout) == locks.slot("cus_abc")
@@ -82,7 +82,7 @@ def test_an_in_memory_database_needs_no_lock_file(tmp_path):
 
 CROSSED = r"""
 import sys, threading
-from receiver.locks import CustomerLocks
+from tiersync.receiver.locks import CustomerLocks
 locks = CustomerLocks(sys.argv[1])
 a, b = sys.argv[2], sys.argv[3]
 held_b = threading.Event()

@@ -12,9 +12,9 @@ import sys
 import pytest
 import stripe
 
-from receiver.app import check_remote, create_app, stripe_client
-from receiver.settings import ConfigError
-from receiver.storage import Storage
+from tiersync.receiver.app import check_remote, create_app, stripe_client
+from tiersync.receiver.settings import ConfigError
+from tiersync.receiver.storage import Storage
 
 from .test_settings import ROOT
 
@@ -97,7 +97,7 @@ def test_cli_refuses_a_live_price_with_exit_2(app):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "CLERK_"))}
     env.update(app.st.receiver_env(port=0) | {"STRIPE_PRICE_ID_PRO": live.id, "PORT": "1"})
     env.pop("RECEIVER_SKIP_REMOTE_CHECK", None)
-    proc = subprocess.run([sys.executable, "-m", "receiver"], cwd=ROOT, env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "tiersync.receiver"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=30)
     assert proc.returncode == 2, proc.stderr
     assert "STRIPE_PRICE_ID_PRO" in proc.stderr and live.id in proc.stderr and "Traceback" not in proc.stderr

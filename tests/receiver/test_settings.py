@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from receiver.settings import ConfigError, Settings
+from tiersync.receiver.settings import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = {
@@ -147,7 +147,7 @@ def test_an_unreadable_flag_or_port_is_a_problem_not_a_silent_default():
 def run_cli(env: dict, timeout: float = 20) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "CLERK_"))}
     clean.update(env)
-    return subprocess.run([sys.executable, "-m", "receiver"], cwd=ROOT, env=clean, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tiersync.receiver"], cwd=ROOT, env=clean, capture_output=True,
                           text=True, timeout=timeout)
 
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from harness.signer import build_request, render_event
+from tiersync.signer import build_request, render_event
 
 from .conftest import event
 

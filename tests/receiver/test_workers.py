@@ -1,4 +1,4 @@
-"""`python -m receiver` with RECEIVER_WORKERS=2: every worker takes connections on the one port, SIGTERM stops
+"""`python -m tiersync.receiver` with RECEIVER_WORKERS=2: every worker takes connections on the one port, SIGTERM stops
 them all, and a worker that dies takes the service down (for its supervisor to restart) instead of leaving
 it half alive."""
 
@@ -43,8 +43,8 @@ def two_workers_env(tmp_path, port: int) -> dict:
 
 
 def start_receiver(env: dict, ready) -> subprocess.Popen:
-    """`python -m receiver` with `env`, once `ready(process)` says so (within a minute)."""
-    proc = subprocess.Popen([sys.executable, "-m", "receiver"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    """`python -m tiersync.receiver` with `env`, once `ready(process)` says so (within a minute)."""
+    proc = subprocess.Popen([sys.executable, "-m", "tiersync.receiver"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not ready(proc):
@@ -148,7 +148,7 @@ def test_a_busy_port_is_reported_without_a_traceback(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        proc = subprocess.run([sys.executable, "-m", "receiver"], cwd=ROOT, capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-m", "tiersync.receiver"], cwd=ROOT, capture_output=True, text=True,
                               env=two_workers_env(tmp_path, taken.getsockname()[1]), timeout=60)
     assert proc.returncode == 1
     assert "cannot listen on 127.0.0.1" in proc.stderr and "Traceback" not in proc.stderr

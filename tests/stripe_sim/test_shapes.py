@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import stripe
 
-from harness.stripe_sim import StripeSim, mock_stripe
-from harness.stripe_sim.resources.event_types import BILLING_EVENT_TYPES, OTHER_FAMILIES
+from tiersync.stripe_sim import StripeSim, mock_stripe
+from tiersync.stripe_sim.resources.event_types import BILLING_EVENT_TYPES, OTHER_FAMILIES
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "stripe"
 SCHEMAS = REFERENCE / "schemas_2026-10-28.json"

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from harness import jsonbytes
-from harness.stripe_sim.store import SharedDict, Table, share_constants
+from tiersync import jsonbytes
+from tiersync.stripe_sim.store import SharedDict, Table, share_constants
 
 
 def sub(sub_id: str, customer: str) -> dict:

@@ -10,10 +10,10 @@ import httpx
 import pytest
 import stripe
 
-from harness.server import ThreadedServer
-from harness.signer import build_request, render_event, signature_header
-from harness.stripe_sim import StripeSim
-from harness.stripe_sim.webhooks.faults import Fault
+from tiersync.server import ThreadedServer
+from tiersync.signer import build_request, render_event, signature_header
+from tiersync.stripe_sim import StripeSim
+from tiersync.stripe_sim.webhooks.faults import Fault
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The bundled scenario catalog, shipped as package data (read through `tiersync.catalog`)."""
