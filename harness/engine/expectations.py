@@ -205,7 +205,7 @@ CHECKS = {name.removeprefix("check_"): fn for name, fn in globals().items() if n
 
 
 def run_expect(ctx: RunContext, args) -> str:
-    specs = {k: ctx.resolve(getattr(args, k)) for k in CHECKS if getattr(args, k, None) is not None}
+    specs = {k: ctx.resolve(spec) for k, spec in args.checks().items()}
     deadline = time.monotonic() + args.within
     while True:
         problems = [f"{k}: {msg}" for k, spec in specs.items() if (msg := CHECKS[k](ctx, spec))]

@@ -4,10 +4,11 @@ where it helps, a suggestion ("unknown step 'dupliate', did you mean 'duplicate'
 from __future__ import annotations
 
 import difflib
+import typing
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .model import SCALAR_FIELD, STEP_MODELS, Scenario, Step
 
@@ -27,13 +28,33 @@ def _suggest(word: str, choices) -> str:
     return f", did you mean {close[0]!r}?" if close else ""
 
 
-def _field_errors(exc: ValidationError) -> list[str]:
+def _field_names(model) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_at(model, loc) -> type[BaseModel] | None:
+    """The model that holds the field at `loc` (nested checks such as `tier.is`), for suggestions."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) or next((f for f in model.model_fields.values() if f.alias == part),
+                                                     None)
+        if field is None:
+            return None
+        inner = [a for a in (typing.get_args(field.annotation) or (field.annotation,))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not inner:
+            return None
+        model = inner[0]
+    return model
+
+
+def _field_errors(exc: ValidationError, model=None) -> list[str]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            holder = _model_at(model, err["loc"]) if model else None
+            msg = "unknown field" + (_suggest(str(err["loc"][-1]), _field_names(holder)) if holder else "")
         out.append(f"field {loc!r}: {msg}")
     return out
 
@@ -62,7 +83,7 @@ def parse_step(raw, index: int, where: str) -> tuple[Step | None, list[str]]:
     try:
         return Step(kind=kind, args=model(**args)), []
     except ValidationError as exc:
-        return None, [f"{label} ({kind}): {e}" for e in _field_errors(exc)]
+        return None, [f"{label} ({kind}): {e}" for e in _field_errors(exc, model)]
 
 
 def parse_scenario(data, where: str) -> tuple[Scenario | None, list[str]]:

@@ -254,26 +254,151 @@ class WaitArgs(Args):
 
 
 # ---- expectations ----------------------------------------------------------------------------------------
+# One model per check, so a misspelt field (`tier: {user: ada, iss: pro}`) is a load error naming the file,
+# step and field, never a KeyError at run time. Values may hold ${...} references: they are filled in when
+# the check runs, so most fields accept text as well as their own type.
+Ref = str  # a ${...} reference, resolved at run time
+
+
+class Check(Args):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def spec(self) -> dict:
+        """What the check function reads: the fields the scenario gave (an explicit null kept)."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+class TierCheck(Check):
+    """The tier the app gives the user, read where the app keeps it."""
+    user: str
+    is_: str = Field(alias="is")
+
+
+class ClerkMetadataCheck(Check):
+    """Keys of the user's Clerk public_metadata: `includes` these values, `lacks` these keys."""
+    user: str
+    includes: dict[str, Any] | None = None
+    lacks: list[str] | None = None
+
+    @model_validator(mode="after")
+    def something(self):
+        if self.includes is None and self.lacks is None:
+            raise ValueError("give includes or lacks")
+        return self
+
+
+class UsageCheck(Check):
+    """The app's usage answer for the user; `limit: null` means unlimited."""
+    user: str
+    limit: int | Ref | None = None
+    used: int | Ref | None = None
+    tier: str | None = None
+
+    @model_validator(mode="after")
+    def something(self):
+        if not self.model_fields_set - {"user"}:
+            raise ValueError("give limit, used or tier")
+        return self
+
+
+class ResponseCheck(Check):
+    """The receiver's answer to the last `send_event`."""
+    status: int | None = None
+    status_in: list[int] | None = None
+    body_contains: str | None = None
+    max_ms: float | None = None
+
+
+class ResponsesCheck(Check):
+    """The answers to the last `requests` step: how many succeeded, how many were refused at the limit."""
+    ok: int | None = None
+    limited: int | None = None
+
+
+class DeliveryCheck(Check):
+    """The last delivery attempt (of `event_type`, or of any event) since the scenario began."""
+    event_type: str | None = None
+    status: int | None = None
+    status_in: list[int] | None = None
+    max_ms: float | None = None
+    outcome: str | None = None
+
+
+class DeliveriesCheck(Check):
+    """Every event delivered since the scenario began (or those of `event_type`)."""
+    event_type: str | None = None
+    min_attempts: int | None = None
+    max_attempts: int | None = None
+    all_ok: bool | None = None
+
+
+class JwtClaimCheck(Check):
+    """A claim of a saved token (`token`) or of a fresh one for `user` (with `template`)."""
+    token: str | None = None
+    user: str | None = None
+    template: str | None = None
+    claim: str
+    is_: Any = Field(default=None, alias="is")
+
+    @model_validator(mode="after")
+    def token_or_user(self):
+        if (self.token is None) == (self.user is None):
+            raise ValueError("give exactly one of token and user")
+        return self
+
+
+class SubscriptionCheck(Check):
+    """The user's Stripe subscription, as Stripe has it."""
+    user: str
+    status: str | None = None
+    cancel_at_period_end: bool | None = None
+
+
+class SyncErrorCheck(Check):
+    """A sync error the receiver recorded (receivers that expose /admin/sync-errors)."""
+    kind: str | None = None
+    none: bool | None = None
+
+
+class ClerkWritesCheck(Check):
+    """Successful metadata writes Clerk saw for the user (a count, so use it only where the count itself is
+    what a user would see: `max: 0` after a forged or refused event)."""
+    user: str
+    max: int | None = None
+    min: int | None = None
+
+
+class InvoicesCheck(Check):
+    """The user's paid invoices: at least `paid` of them; the latest one's `amount_paid`."""
+    user: str
+    paid: int | None = None
+    amount_paid: int | None = None
+
+
 class ExpectArgs(Args):
     within: float = 0
-    tier: dict[str, Any] | None = None  # {user, is}
-    clerk_metadata: dict[str, Any] | None = None  # {user, includes: {...}} or {user, lacks: [keys]}
-    usage: dict[str, Any] | None = None  # {user, limit, used}
-    response: dict[str, Any] | None = None  # {status, status_in, body_contains}
-    responses: dict[str, Any] | None = None  # the last `requests` step: {ok, limited}
-    delivery: dict[str, Any] | None = None  # {event_type, status, status_in, max_ms, outcome}
-    deliveries: dict[str, Any] | None = None  # {event_type, min_attempts, max_attempts, all_ok}
-    jwt_claim: dict[str, Any] | None = None  # {token | user, claim, is, template}
-    subscription: dict[str, Any] | None = None  # {user, status, cancel_at_period_end}
-    sync_error: dict[str, Any] | None = None  # {kind} (receivers that expose /admin/sync-errors)
-    clerk_writes: dict[str, Any] | None = None  # {user, max, min}: metadata updates seen by Clerk
-    invoices: dict[str, Any] | None = None  # {user, paid, amount_paid}: at least `paid` paid; the latest's amount
+    tier: TierCheck | None = None
+    clerk_metadata: ClerkMetadataCheck | None = None
+    usage: UsageCheck | None = None
+    response: ResponseCheck | None = None
+    responses: ResponsesCheck | None = None
+    delivery: DeliveryCheck | None = None
+    deliveries: DeliveriesCheck | None = None
+    jwt_claim: JwtClaimCheck | None = None
+    subscription: SubscriptionCheck | None = None
+    sync_error: SyncErrorCheck | None = None
+    clerk_writes: ClerkWritesCheck | None = None
+    invoices: InvoicesCheck | None = None
 
     @model_validator(mode="after")
     def something(self):
         if not any(getattr(self, k) is not None for k in type(self).model_fields if k != "within"):
             raise ValueError("an expect step needs at least one check")
         return self
+
+    def checks(self) -> dict[str, dict]:
+        """Each check given, by name, as the plain mapping its check function reads."""
+        return {k: v.spec() for k in type(self).model_fields if isinstance(v := getattr(self, k), Check)}
 
 
 STEP_MODELS: dict[str, type[Args]] = {

@@ -56,7 +56,7 @@ class RunResult:
 
 
 def describe(step) -> str:
-    fields = step.args.model_dump(exclude_defaults=True)
+    fields = step.args.model_dump(exclude_defaults=True, by_alias=True)
     return f"{step.kind} " + ", ".join(f"{k}={v}" for k, v in fields.items())
 
 

@@ -88,3 +88,47 @@ def test_the_bundled_catalog_is_valid():
     from tiersync.catalog import catalog_dir
     scenarios = load_paths([catalog_dir()])
     assert scenarios and all(s.catches.strip() and "\n" not in s.catches.strip() for s in scenarios)
+
+
+def test_each_expect_check_is_its_own_model(tmp_path):
+    path = write(tmp_path, "checks.yaml", """
+        name: checks
+        catches: x
+        steps:
+          - user: ada
+          - expect: {tier: {user: ada, iss: pro}}
+          - expect: {usage: {user: ada, limt: 5}}
+          - expect: {jwt_claim: {user: ada, token: before, claim: plan}}
+          - expect: {deliveries: {all_ok: maybe}}
+    """)
+    got = problems(path)
+    assert f"{path}: step 2 (expect): field 'tier.iss': unknown field, did you mean 'is'?" in got
+    assert f"{path}: step 2 (expect): field 'tier.is': Field required" in got
+    assert f"{path}: step 3 (expect): field 'usage.limt': unknown field, did you mean 'limit'?" in got
+    assert f"{path}: step 4 (expect): field 'jwt_claim': give exactly one of token and user" in got
+    assert any(p.startswith(f"{path}: step 5 (expect): field 'deliveries.all_ok':") for p in got)
+
+
+def test_a_check_hands_its_function_only_what_the_scenario_gave(tmp_path):
+    path = write(tmp_path, "given.yaml", """
+        name: given
+        catches: x
+        steps:
+          - expect: {usage: {user: ada, limit: null}, tier: {user: ada, is: "${users.ada.id}"}, within: 2}
+    """)
+    [scenario] = load_paths([path])
+    checks = scenario.steps[0].args.checks()
+    assert checks == {"tier": {"user": "ada", "is": "${users.ada.id}"}, "usage": {"user": "ada", "limit": None}}
+
+
+def test_list_exits_2_naming_the_misspelt_check_field(tmp_path, capsys):
+    from tiersync.cli import main
+    path = write(tmp_path, "typo.yaml", """
+        name: typo
+        catches: x
+        steps:
+          - user: ada
+          - expect: {tier: {user: ada, iss: pro}}
+    """)
+    assert main(["list", str(path)]) == 2
+    assert "field 'tier.iss': unknown field, did you mean 'is'?" in capsys.readouterr().out
