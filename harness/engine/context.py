@@ -94,7 +94,7 @@ class RunContext:
     def lookup(self, path: str):
         root, *rest = path.split(".")
         spaces = {"users": self.users, "products": self.products, "coupons": self.coupons, "tokens": self.tokens,
-                  "world": self.target.world}
+                  "world": self.target.world, "profile": self.target.profile.variables()}
         if root not in spaces:
             raise StepFailed(f"unknown variable ${{{path}}}: it starts with one of {', '.join(spaces)}")
         node: Any = spaces[root]

@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..profile import Profile
+from ..profile_load import reference_profile
+
 
 class TargetError(Exception):
     """The run cannot start: the message says why and what to do."""
@@ -36,6 +39,7 @@ class Target:
     probe_url: str | None = None
     probe_cmd: str | None = None
     log_path: str | None = None
+    profile: Profile = field(default_factory=reference_profile)  # what the app is: tiers, API, tier source
 
     @property
     def reference(self) -> bool:
