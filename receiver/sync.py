@@ -97,8 +97,13 @@ class BillingSync:
         return self._get(f"/v1/subscriptions/{sub_id}", expand=["items.data.price.product"])
 
     def customer_subscriptions(self, customer_id: str) -> list:
+        # prices expanded, products not: on a list the leading `data` counts as a level, and Stripe refuses
+        # more than four (`data.items.data.price.product` is five); products are read by id (`product`)
         return self._get("/v1/subscriptions", customer=customer_id, status="all", limit=20,
-                         expand=["data.items.data.price.product"])["data"]
+                         expand=["data.items.data.price"])["data"]
+
+    def product(self, product_id: str) -> dict:
+        return self._get(f"/v1/products/{product_id}")
 
     def checkout_session(self, session_id: str) -> dict:
         return self._get(f"/v1/checkout/sessions/{session_id}")
@@ -134,9 +139,13 @@ class BillingSync:
                 return None, None  # the first payment is still pending: no change yet
             return "free", None
         best, best_sub = None, None
+        products: dict[str, dict] = {}  # read once per sync, however many items share one
         for sub in entitled:
             for item in sub["items"]["data"]:
-                tier, warning = resolve_plan(item["price"]["product"], self.settings.tiers)
+                product = item["price"]["product"]
+                if isinstance(product, str):
+                    product = products.get(product) or products.setdefault(product, self.product(product))
+                tier, warning = resolve_plan(product, self.settings.tiers)
                 if warning:
                     log.warning("plan metadata variant: %s", warning)
                 if best is None or self.tier_rank[tier] > self.tier_rank[best]:

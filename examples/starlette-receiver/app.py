@@ -82,8 +82,9 @@ def handle(event: dict) -> str | None:
 
 def sync_customer(customer: str, user: str | None) -> str | None:
     """The tier from *all* the customer's subscriptions (highest entitled one), written to Clerk."""
+    # prices expanded, not products: on a list the leading `data` counts, and Stripe allows four levels
     subs = [s.to_dict() for s in STRIPE.v1.subscriptions.list(params={
-        "customer": customer, "status": "all", "expand": ["data.items.data.price.product"]}).data]
+        "customer": customer, "status": "all", "expand": ["data.items.data.price"]}).data]
     user = user or next((s["metadata"]["userId"] for s in subs if (s.get("metadata") or {}).get("userId")),
                         None) or _customers.get(customer)
     if not user:
@@ -91,8 +92,9 @@ def sync_customer(customer: str, user: str | None) -> str | None:
     _customers[customer] = user
     if subs and all(s["status"] == "incomplete" for s in subs):
         return None  # the first payment is still pending
-    plans = [str((item["price"]["product"].get("metadata") or {}).get("plan", "")).strip().lower()
-             for s in subs if s["status"] in ENTITLED for item in s["items"]["data"]]
+    products = {item["price"]["product"] for s in subs if s["status"] in ENTITLED for item in s["items"]["data"]}
+    plans = [str((STRIPE.v1.products.retrieve(p).to_dict().get("metadata") or {}).get("plan", "")).strip().lower()
+             for p in products]
     tier = max((p for p in plans if p in LIMITS), key=list(LIMITS).index, default="free")
     wanted = {"plan": tier, "stripeCustomerId": customer}
     current = CLERK.users.get(user_id=user).public_metadata or {}
