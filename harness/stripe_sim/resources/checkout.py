@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import invoices, payment_methods
+from . import invoicing, payment_methods
+from .billing_math import discount_amount
 from .customers import new_customer
 from .promotion_codes import find_by_code, redeemable
 from .subscriptions import build_discounts, create_subscription, recurring_price
@@ -54,7 +55,6 @@ def _amounts(ctx: Ctx, session: dict) -> tuple[int, int]:
         coupon_id = d.get("coupon") or ctx.get("promotion_code", d["promotion_code"])["promotion"]["coupon"]
         coupon = ctx.find("coupon", coupon_id)
         if coupon:
-            from .coupons import discount_amount
             discount += discount_amount(coupon, subtotal - discount, session["currency"])
     return subtotal, discount
 
@@ -328,14 +328,14 @@ def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict |
     if total == 0:
         session["payment_status"] = "no_payment_required"
         return
-    pi = invoices._payment_intent(ctx, {"amount_due": total, "currency": session["currency"],
+    pi = invoicing.new_payment_intent(ctx, {"amount_due": total, "currency": session["currency"],
                                         "customer": customer["id"] if customer else None,
                                         "billing_reason": "manual"}, pm, now)
     pid = session["_payment_intent_data"]
     pi.update(description=pid.get("description"), metadata=dict(pid.get("metadata") or {}),
               shipping=pid.get("shipping"))
     ctx.emit("payment_intent.created", pi)
-    charge = invoices._charge(ctx, {"amount_due": total, "currency": session["currency"],
+    charge = invoicing.new_charge(ctx, {"amount_due": total, "currency": session["currency"],
                                     "customer": pi["customer"]}, pi, pm, now, paid=True)
     pi.update(status="succeeded", latest_charge=charge["id"], amount_received=total)
     ctx.emit("charge.succeeded", charge)

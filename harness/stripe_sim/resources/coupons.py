@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import CREATED_FILTER, Decimal, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
+from .billing_math import add_months, in_range
 
 CREATE = {
     "id": Str(max_length=200), "name": Str(max_length=40), "percent_off": Decimal(), "amount_off": Int(min=1),
@@ -86,7 +87,6 @@ def delete(ctx: Ctx, p: dict, coupon_id: str):
 
 @route("GET", "/v1/coupons", {"created": CREATED_FILTER}, listing=True)
 def list_(ctx: Ctx, p: dict):
-    from .customers import in_range
     created = p.get("created")
     return paginate(ctx, "coupon", p, "/v1/coupons",
                     (lambda c: in_range(c["created"], created)) if created else None)
@@ -106,22 +106,12 @@ def usable_coupon(ctx: Ctx, coupon_id: str, param: str, now: int | None = None) 
     return coupon
 
 
-def discount_amount(coupon: dict, amount: int, currency: str) -> int:
-    """What a coupon takes off `amount` (Stripe rounds percentages to the nearest unit)."""
-    if coupon.get("percent_off") is not None:
-        return min(amount, int(round(amount * float(coupon["percent_off"]) / 100)))
-    if coupon.get("amount_off") is not None and coupon.get("currency") == currency:
-        return min(amount, coupon["amount_off"])
-    return 0
-
-
 def new_discount(ctx: Ctx, coupon: dict, *, customer: str | None, subscription: str | None = None,
                  promotion_code: str | None = None, checkout_session: str | None = None,
                  start: int | None = None) -> dict:
     start = ctx.now() if start is None else start
     end = None
     if coupon["duration"] == "repeating":
-        from .subscriptions import add_months
         end = add_months(start, coupon["duration_in_months"])
     discount = {
         "id": ctx.new_id("di"), "object": "discount", "checkout_session": checkout_session, "customer": customer,

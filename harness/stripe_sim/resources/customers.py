@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import CREATED_FILTER, Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
+from ..params import CREATED_FILTER, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
+from .billing_math import in_range
+from .subscriptions import cancel_subscription
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
 INVOICE_SETTINGS = Obj({
@@ -133,7 +135,6 @@ def update(ctx: Ctx, p: dict, cus_id: str):
 @route("DELETE", "/v1/customers/{cus_id}")
 def delete(ctx: Ctx, p: dict, cus_id: str):
     cus = ctx.get("customer", cus_id)
-    from .subscriptions import cancel_subscription
     for sub in list(ctx.store.scan(ctx.mode, "subscription",
                                    lambda s: s["customer"] == cus_id and s["status"] != "canceled")):
         cancel_subscription(ctx, sub, reason="cancellation_requested")
@@ -151,10 +152,3 @@ def list_(ctx: Ctx, p: dict):
                 and (created is None or in_range(c["created"], created)))
 
     return paginate(ctx, "customer", p, "/v1/customers", keep if (email or clock or created) else None)
-
-def in_range(value: int, f: dict) -> bool:
-    return ((f.get("eq") is None or value == f["eq"]) and (f.get("gt") is None or value > f["gt"])
-            and (f.get("gte") is None or value >= f["gte"]) and (f.get("lt") is None or value < f["lt"])
-            and (f.get("lte") is None or value <= f["lte"]))
-
-BOOL = Bool  # re-exported for modules that build on customer params

@@ -11,7 +11,7 @@ import fnmatch
 from ..frozen import thaw
 from ..params import CREATED_FILTER, Bool, List, Str
 from ..routing import Ctx, paginate, route
-from .customers import in_range
+from .billing_math import in_range
 
 
 def endpoint_matches(endpoint: dict, event_type: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import Bool, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
+from .invoicing import add_item_to_draft
 
 CREATE = {"customer": Str(required=True), "amount": Int(), "currency": Str(max_length=3), "description": Str(),
           "metadata": Metadata(), "quantity": Int(min=1), "invoice": Str(), "subscription": Str(),
@@ -40,7 +41,6 @@ def create(ctx: Ctx, p: dict):
     ctx.put("invoiceitem", item)
     ctx.emit("invoiceitem.created", item)
     if p.get("invoice"):
-        from .invoices import add_item_to_draft
         add_item_to_draft(ctx, ctx.get("invoice", p["invoice"], "invoice"), item)
     return item
 
@@ -68,23 +68,3 @@ def list_(ctx: Ctx, p: dict):
         and (p.get("pending") is None or (ii["invoice"] is None) == p["pending"])))
 
 
-def pending_for(ctx: Ctx, customer_id: str) -> list[dict]:
-    items = [ii for ii in ctx.table("invoiceitem").rows.values()
-             if ii["customer"] == customer_id and ii["invoice"] is None]
-    return items
-
-
-def attach_to_invoice(ctx: Ctx, item: dict, inv_id: str) -> dict:
-    """Mark the item as invoiced and return its invoice line."""
-    item["invoice"] = inv_id
-    return {
-        "id": ctx.new_id("il"), "object": "line_item", "amount": item["amount"], "currency": item["currency"],
-        "description": item["description"], "discount_amounts": [], "discountable": item["discountable"],
-        "discounts": [], "invoice": inv_id, "livemode": ctx.livemode, "metadata": dict(item["metadata"]),
-        "parent": {"invoice_item_details": {"invoice_item": item["id"], "proration": False,
-                                            "proration_details": {"credited_items": None}, "subscription": None},
-                   "subscription_item_details": None, "type": "invoice_item_details"},
-        "period": dict(item["period"]), "pretax_credit_amounts": [], "pricing": item["pricing"],
-        "quantity": item["quantity"], "quantity_decimal": str(item["quantity"]), "subscription": None,
-        "subtotal": item["amount"], "taxes": [],
-    }

@@ -1,259 +1,22 @@
-"""Invoices for subscriptions: drafted, finalized and paid at start and at each renewal.
-
-A 0-amount invoice is paid at once with no PaymentIntent (CONTRACTS §3); otherwise the customer's
-default card is charged through a PaymentIntent and a Charge, with the test card's behaviour.
-"""
+"""Invoice routes: retrieve, list, lines, update, pay, finalize, void, delete, and one-off invoices."""
 
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import (
-    CREATED_FILTER,
-    EMPTY_LIST,
-    EMPTY_METADATA,
-    Bool,
-    Enum,
-    Int,
-    Metadata,
-    Str,
-    merge_metadata,
-)
+from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
-from .coupons import discount_amount
-
-# Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
-# never changed in place; code that changes one assigns a new dict.
-NO_AUTOMATIC_TAX = {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None}
-ISSUER_SELF = {"type": "self"}
-NO_PAYMENT_SETTINGS = {"default_mandate": None, "payment_method_options": None, "payment_method_types": None}
-
-
-def _line(ctx: Ctx, inv_id: str, sub: dict, item: dict, period: tuple[int, int], amount: int) -> dict:
-    price = item["price"]
-    qty = item.get("quantity") or 1
-    name = (ctx.find("product", price["product"]) or {}).get("name", "")
-    return {
-        "id": ctx.new_id("il"), "object": "line_item", "amount": amount, "currency": price["currency"],
-        "description": f"{qty} × {name} (at ${price['unit_amount'] / 100:.2f} / {price['recurring']['interval']})",
-        "discount_amounts": EMPTY_LIST, "discountable": True, "discounts": EMPTY_LIST, "invoice": inv_id,
-        "livemode": ctx.livemode, "metadata": dict(item.get("metadata") or {}) or EMPTY_METADATA,
-        "parent": {"invoice_item_details": None, "subscription_item_details": {
-            "invoice_item": None, "proration": False, "proration_details": {"credited_items": None},
-            "subscription": sub["id"], "subscription_item": item["id"]}, "type": "subscription_item_details"},
-        "period": {"end": period[1], "start": period[0]}, "pretax_credit_amounts": EMPTY_LIST,
-        "pricing": {"price_details": {"price": price["id"], "product": price["product"]}, "type": "price_details",
-                    "unit_amount_decimal": str(price["unit_amount"])},
-        "quantity": qty, "quantity_decimal": str(qty), "subscription": sub["id"], "subtotal": amount, "taxes": EMPTY_LIST,
-    }
-
-
-def active_discounts(ctx: Ctx, sub: dict, at: int) -> list[dict]:
-    out = []
-    for di_id in sub.get("discounts") or []:
-        di = ctx.find("discount", di_id)
-        if di and (di["end"] is None or di["end"] > at):
-            out.append(di)
-    return out
-
-
-def draft_subscription_invoice(ctx: Ctx, sub: dict, billing_reason: str, period: tuple[int, int],
-                               now: int, trial: bool = False, invoice_period: tuple[int, int] | None = None) -> dict:
-    """`period` is the service period of the lines; `invoice_period` the invoice's own (the period just
-    ended, for renewals; the start instant for a first invoice)."""
-    invoice_period = invoice_period or (period[0], period[0])
-    cus = ctx.get("customer", sub["customer"])
-    inv_id = ctx.new_id("in")
-    lines, subtotal = [], 0
-    for item in sub["items"]["data"]:
-        amount = 0 if trial else item["price"]["unit_amount"] * (item.get("quantity") or 1)
-        lines.append(_line(ctx, inv_id, sub, item, period, amount))
-        subtotal += amount
-    parent = {"quote_details": None, "subscription_details": {"metadata": dict(sub["metadata"]) or EMPTY_METADATA,
-                                                              "subscription": sub["id"]},
-              "type": "subscription_details"}
-    return build_invoice(ctx, cus, inv_id, lines, subtotal, active_discounts(ctx, sub, now), now,
-                         sub["currency"], sub["collection_method"], billing_reason, parent, invoice_period)
-
-
-def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal: int, discounts: list[dict],
-                  now: int, currency: str, collection_method: str, billing_reason: str, parent: dict | None,
-                  invoice_period: tuple[int, int], description: str | None = None,
-                  metadata: dict | None = None) -> dict:
-    """A draft invoice (recorded with `invoice.created`)."""
-    discount_amounts, remaining = [], subtotal
-    for di in discounts:
-        coupon = ctx.find("coupon", di["source"]["coupon"])
-        off = discount_amount(coupon, remaining, currency) if coupon else 0
-        remaining -= off
-        discount_amounts.append({"amount": off, "discount": di["id"]})
-    total = remaining
-    inv = {
-        "id": inv_id, "object": "invoice", "account_country": "US", "account_name": "tiersync simulator",
-        "account_tax_ids": None, "amount_due": total, "amount_overpaid": 0, "amount_paid": 0,
-        "amount_remaining": total, "amount_shipping": 0, "application": None, "attempt_count": 0,
-        "attempted": False, "auto_advance": True,
-        "automatic_tax": NO_AUTOMATIC_TAX,
-        "automatically_finalizes_at": None, "billing_reason": billing_reason,
-        "collection_method": collection_method, "confirmation_secret": None, "created": now,
-        "currency": currency, "custom_fields": None, "customer": cus["id"], "customer_account": None,
-        "customer_address": cus.get("address"), "customer_email": cus.get("email"),
-        "customer_name": cus.get("name"), "customer_phone": cus.get("phone"),
-        "customer_shipping": cus.get("shipping"), "customer_tax_exempt": cus.get("tax_exempt", "none"),
-        "customer_tax_ids": [], "default_payment_method": None, "default_source": None, "default_tax_rates": [],
-        "description": description, "discounts": [d["id"] for d in discounts], "due_date": None, "effective_at": None,
-        "ending_balance": None, "footer": None, "from_invoice": None,
-        "hosted_invoice_url": None, "invoice_pdf": None, "issuer": ISSUER_SELF,
-        "last_finalization_error": None, "latest_revision": None,
-        "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
-                  "url": f"/v1/invoices/{inv_id}/lines"},
-        "livemode": ctx.livemode, "metadata": dict(metadata or {}) or EMPTY_METADATA, "next_payment_attempt": None,
-        "number": None, "on_behalf_of": None, "parent": parent,
-        "payment_settings": NO_PAYMENT_SETTINGS,
-        "payments": {"object": "list", "data": [], "has_more": False, "total_count": 0,
-                     "url": f"/v1/invoice_payments?invoice={inv_id}"},
-        "period_end": invoice_period[1], "period_start": invoice_period[0],
-        "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0, "receipt_number": None,
-        "rendering": None, "shipping_cost": None, "shipping_details": None, "starting_balance": 0,
-        "statement_descriptor": None, "status": "draft",
-        "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
-                               "voided_at": None},
-        "subtotal": subtotal, "subtotal_excluding_tax": subtotal, "test_clock": cus.get("test_clock"),
-        "total": total, "total_discount_amounts": discount_amounts, "total_excluding_tax": total,
-        "total_pretax_credit_amounts": [{"amount": d["amount"], "credit_balance_transaction": None,
-                                         "discount": d["discount"], "type": "discount"}
-                                        for d in discount_amounts if d["amount"]],
-        "total_taxes": [], "webhooks_delivered_at": None,
-    }
-    ctx.put("invoice", inv)
-    ctx.emit("invoice.created", inv)
-    return inv
-
-
-def finalize(ctx: Ctx, inv: dict, now: int):
-    cus = ctx.get("customer", inv["customer"])
-    seq = cus.get("next_invoice_sequence") or 1
-    cus["next_invoice_sequence"] = seq + 1
-    inv["number"] = f"{cus['invoice_prefix']}-{seq:04d}"
-    inv["status"] = "open"
-    inv["status_transitions"] = {**inv["status_transitions"], "finalized_at": now}
-    inv["effective_at"] = now
-    inv["ending_balance"] = 0
-    base = ctx.sim.public_url
-    inv["hosted_invoice_url"] = f"{base}/i/{inv['id']}"
-    inv["invoice_pdf"] = f"{base}/i/{inv['id']}/pdf"
-    ctx.emit("invoice.finalized", inv)
-
-
-def mark_paid(ctx: Ctx, inv: dict, now: int, amount: int):
-    previous = {"amount_paid": inv["amount_paid"], "amount_remaining": inv["amount_remaining"],
-                "status": inv["status"], "status_transitions": dict(inv["status_transitions"])}
-    inv.update(amount_paid=amount, amount_remaining=0, status="paid", attempted=True, next_payment_attempt=None)
-    inv["status_transitions"] = {**inv["status_transitions"], "paid_at": now}
-    if amount == 0:
-        inv["attempted"] = inv["attempt_count"] > 0
-    return previous
-
-
-def payment_method_for(ctx: Ctx, sub: dict) -> dict | None:
-    pm_id = sub.get("default_payment_method")
-    if not pm_id:
-        cus = ctx.get("customer", sub["customer"])
-        pm_id = cus["invoice_settings"].get("default_payment_method") or cus.get("default_source")
-    return ctx.find("payment_method", pm_id) if pm_id else None
-
-
-def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
-    """Pay an open invoice. Returns 'paid', 'failed' or 'requires_action'."""
-    if inv["amount_due"] == 0:
-        mark_paid(ctx, inv, now, 0)
-        ctx.emit("invoice.paid", inv)
-        ctx.emit("invoice.payment_succeeded", inv)
-        return "paid"
-    if inv["collection_method"] == "send_invoice":
-        return "failed"
-    pm = payment_method_for(ctx, sub)
-    outcome = "failed" if pm is None else payment_methods.behaviour(pm)
-    inv["attempt_count"] += 1
-    inv["attempted"] = True
-    pi = _payment_intent(ctx, inv, pm, now)
-    ctx.emit("payment_intent.created", pi)
-    if outcome == "ok":
-        charge = _charge(ctx, inv, pi, pm, now, paid=True)
-        pi.update(status="succeeded", latest_charge=charge["id"], amount_received=inv["amount_due"])
-        ctx.emit("charge.succeeded", charge)
-        ctx.emit("payment_intent.succeeded", pi)
-        _record_payment(ctx, inv, pi, now, "paid")
-        previous = mark_paid(ctx, inv, now, inv["amount_due"])
-        ctx.emit("invoice.updated", inv, {"status": previous["status"]})
-        ctx.emit("invoice.paid", inv)
-        ctx.emit("invoice.payment_succeeded", inv)
-        return "paid"
-    if outcome == "requires_action":
-        pi.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
-        ctx.emit("payment_intent.requires_action", pi)
-        _record_payment(ctx, inv, pi, now, "open")
-        ctx.emit("invoice.payment_action_required", inv)
-        return "requires_action"
-    reason = outcome.split(":", 1)[1] if ":" in outcome else "generic_decline"
-    if pm is not None:
-        charge = _charge(ctx, inv, pi, pm, now, paid=False, reason=reason)
-        pi["latest_charge"] = charge["id"]
-        ctx.emit("charge.failed", charge)
-    pi.update(status="requires_payment_method", last_payment_error={
-        "code": "card_declined", "decline_code": reason, "message": "Your card was declined.",
-        "type": "card_error"} if pm else {"code": "payment_method_missing", "type": "invalid_request_error",
-                                          "message": "No payment method"})
-    ctx.emit("payment_intent.payment_failed", pi)
-    _record_payment(ctx, inv, pi, now, "open")
-    inv["next_payment_attempt"] = now + 3 * 86400 if inv["billing_reason"] != "subscription_create" else None
-    ctx.emit("invoice.payment_failed", inv)
-    return "failed"
-
-
-def _record_payment(ctx: Ctx, inv: dict, pi: dict, now: int, status: str):
-    payment = {"id": ctx.new_id("inpay"), "object": "invoice_payment", "amount_paid": pi["amount_received"],
-               "amount_requested": pi["amount"], "created": now, "currency": inv["currency"], "invoice": inv["id"],
-               "is_default": True, "livemode": ctx.livemode,
-               "payment": {"payment_intent": pi["id"], "type": "payment_intent"}, "status": status,
-               "status_transitions": {"canceled_at": None, "paid_at": now if status == "paid" else None}}
-    inv["payments"] = {**inv["payments"], "data": [payment], "total_count": 1}
-
-
-def _payment_intent(ctx: Ctx, inv: dict, pm: dict | None, now: int) -> dict:
-    pi = {
-        "id": ctx.new_id("pi"), "object": "payment_intent", "amount": inv["amount_due"], "amount_capturable": 0,
-        "amount_received": 0, "application": None, "capture_method": "automatic", "client_secret": None,
-        "confirmation_method": "automatic", "created": now, "currency": inv["currency"],
-        "customer": inv["customer"], "description": "Subscription creation"
-        if inv["billing_reason"] == "subscription_create" else "Subscription update",
-        "last_payment_error": None, "latest_charge": None, "livemode": ctx.livemode, "metadata": EMPTY_METADATA,
-        "next_action": None, "payment_method": pm["id"] if pm else None, "payment_method_types": ["card"],
-        "setup_future_usage": "off_session", "status": "processing",
-    }
-    pi["client_secret"] = f"{pi['id']}_secret_{ctx.new_id('s', 24)[2:]}"
-    return ctx.put("payment_intent", pi)
-
-
-def _charge(ctx: Ctx, inv: dict, pi: dict, pm: dict, now: int, paid: bool, reason: str = "") -> dict:
-    card = pm["card"]
-    charge = {
-        "id": ctx.new_id("ch"), "object": "charge", "amount": inv["amount_due"],
-        "amount_captured": inv["amount_due"] if paid else 0, "amount_refunded": 0, "captured": paid,
-        "created": now, "currency": inv["currency"], "customer": inv["customer"], "description": None,
-        "failure_code": None if paid else "card_declined",
-        "failure_message": None if paid else "Your card was declined.", "livemode": ctx.livemode,
-        "metadata": EMPTY_METADATA, "outcome": {"network_status": "approved_by_network" if paid else "declined_by_network",
-                                    "reason": None if paid else reason, "risk_level": "normal",
-                                    "seller_message": "Payment complete." if paid else "The bank did not return any further details with this decline.",
-                                    "type": "authorized" if paid else "issuer_declined"},
-        "paid": paid, "payment_intent": pi["id"], "payment_method": pm["id"],
-        "payment_method_details": {"card": {"brand": card["brand"], "last4": card["last4"],
-                                            "exp_month": card["exp_month"], "exp_year": card["exp_year"]},
-                                   "type": "card"},
-        "refunded": False, "status": "succeeded" if paid else "failed",
-    }
-    return ctx.put("charge", charge)
+from .billing_math import in_range
+from .invoicing import (
+    after_invoice_paid,
+    attach_to_invoice,
+    build_invoice,
+    collect,
+    finalize,
+    mark_paid,
+    pending_for,
+    subscription_of,
+)
 
 
 @route("GET", "/v1/invoices/{inv_id}")
@@ -267,7 +30,6 @@ LIST = {"customer": Str(), "subscription": Str(), "status": Enum("draft", "open"
 
 @route("GET", "/v1/invoices", LIST, listing=True)
 def list_(ctx: Ctx, p: dict):
-    from .customers import in_range
 
     def keep(inv):
         return ((p.get("customer") is None or inv["customer"] == p["customer"])
@@ -302,17 +64,11 @@ def update(ctx: Ctx, p: dict, inv_id: str):
     return inv
 
 
-def subscription_of(inv: dict) -> str | None:
-    parent = inv.get("parent") or {}
-    return (parent.get("subscription_details") or {}).get("subscription")
-
-
 @route("POST", "/v1/invoices/{inv_id}/pay", {"payment_method": Str(), "paid_out_of_band": Bool(),
                                              "off_session": Bool()})
 def pay(ctx: Ctx, p: dict, inv_id: str):
     """Pay an open (or draft: finalized first) invoice now, e.g. after the customer fixed their card.
     A decline is a 402, and its attempt and events are still recorded, as at Stripe."""
-    from .subscriptions import after_invoice_paid
     inv = ctx.get("invoice", inv_id)
     now = ctx.now(inv["customer"])
     if inv["status"] == "draft":
@@ -363,7 +119,6 @@ CREATE = {"customer": Str(required=True), "description": Str(), "metadata": Meta
 @route("POST", "/v1/invoices", CREATE)
 def create(ctx: Ctx, p: dict):
     """A one-off invoice, with the customer's pending invoice items when asked (`include`)."""
-    from .invoice_items import attach_to_invoice, pending_for
     cus = ctx.get("customer", p["customer"], "customer")
     collection = p.get("collection_method") or "charge_automatically"
     if collection == "send_invoice" and p.get("days_until_due") is None:
@@ -405,43 +160,3 @@ def void(ctx: Ctx, p: dict, inv_id: str):
     inv["status_transitions"] = {**inv["status_transitions"], "voided_at": ctx.now(inv["customer"])}
     ctx.emit("invoice.voided", inv, {"status": "open"})
     return inv
-
-
-def _proration_line(ctx: Ctx, inv: dict, sub: dict, amount: int) -> dict:
-    item = sub["items"]["data"][0]
-    line = _line(ctx, inv["id"], sub, item, (item["current_period_start"], item["current_period_end"]), amount)
-    line["description"] = "Proration for the plan change" if amount >= 0 else "Unused time (proration credit)"
-    line["parent"]["subscription_item_details"]["proration"] = True
-    line["discountable"] = False
-    return line
-
-
-def _set_lines(inv: dict, lines: list[dict], subtotal: int):
-    inv["lines"] = {**inv["lines"], "data": lines, "total_count": len(lines)}
-    discount = sum(d["amount"] for d in inv["total_discount_amounts"])
-    total = subtotal - discount
-    due = max(total, 0)
-    inv.update(subtotal=subtotal, subtotal_excluding_tax=subtotal, total=total, total_excluding_tax=total,
-               amount_due=due, amount_remaining=due)
-
-
-def add_proration(ctx: Ctx, inv: dict, sub: dict, amount: int):
-    """Add pending proration (credit or charge) from plan changes to a renewal invoice."""
-    if amount:
-        lines = [*inv["lines"]["data"], _proration_line(ctx, inv, sub, amount)]
-        _set_lines(inv, lines, inv["subtotal"] + amount)
-
-
-def replace_with_proration(ctx: Ctx, inv: dict, sub: dict, amount: int):
-    """An immediate plan-change invoice (`always_invoice`) bills only the proration."""
-    inv["total_discount_amounts"] = []
-    inv["discounts"] = []
-    _set_lines(inv, [_proration_line(ctx, inv, sub, amount)] if amount else [], amount)
-
-
-def add_item_to_draft(ctx: Ctx, inv: dict, item: dict):
-    from .invoice_items import attach_to_invoice
-    if inv["status"] != "draft":
-        raise InvalidRequest("You can only add invoice items to draft invoices.", param="invoice")
-    line = attach_to_invoice(ctx, item, inv["id"])
-    _set_lines(inv, [*inv["lines"]["data"], line], inv["subtotal"] + line["amount"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import CREATED_FILTER, Bool, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
+from .billing_math import in_range
+from .catalog import new_price, new_product
 
 DEFAULT_PRICE_DATA = Obj({
     "currency": Str(required=True), "unit_amount": Int(min=0), "unit_amount_decimal": Str(),
@@ -25,25 +27,9 @@ UPDATE = {**FIELDS, "default_price": Str()}
 
 @route("POST", "/v1/products", CREATE)
 def create(ctx: Ctx, p: dict):
-    prod_id = p.get("id") or ctx.new_id("prod", 14)
-    if ctx.find("product", prod_id):
-        raise InvalidRequest("Product already exists.", code="resource_already_exists", param="id")
-    now = ctx.now()
-    prod = {
-        "id": prod_id, "object": "product", "active": p.get("active", True), "created": now,
-        "default_price": None, "description": p.get("description"), "images": p.get("images") or [],
-        "livemode": ctx.livemode, "marketing_features": p.get("marketing_features") or [],
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "name": p["name"],
-        "package_dimensions": None, "shippable": p.get("shippable"),
-        "statement_descriptor": p.get("statement_descriptor"), "tax_code": p.get("tax_code"),
-        "tax_details": None, "type": p.get("type") or "service", "unit_label": p.get("unit_label"),
-        "updated": now, "url": p.get("url"),
-    }
-    ctx.put("product", prod)
-    ctx.emit("product.created", prod)
+    prod = new_product(ctx, p)
     if p.get("default_price_data"):
-        from .prices import new_price
-        price = new_price(ctx, {**p["default_price_data"], "product": prod_id}, "default_price_data")
+        price = new_price(ctx, {**p["default_price_data"], "product": prod["id"]}, "default_price_data")
         prod["default_price"] = price["id"]
     return prod
 
@@ -91,7 +77,6 @@ LIST = {"active": Bool(), "ids": List(Str()), "url": Str(), "created": CREATED_F
 
 @route("GET", "/v1/products", LIST, listing=True)
 def list_(ctx: Ctx, p: dict):
-    from .customers import in_range
     active, ids, url, created = p.get("active"), p.get("ids"), p.get("url"), p.get("created")
 
     def keep(prod):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
+from .billing_math import in_range
 from .coupons import refresh_validity
 
 RESTRICTIONS = Obj({"first_time_transaction": Bool(), "minimum_amount": Int(min=1),
@@ -80,7 +81,6 @@ LIST = {"active": Bool(), "code": Str(), "coupon": Str(), "customer": Str(), "cr
 
 @route("GET", "/v1/promotion_codes", LIST, listing=True)
 def list_(ctx: Ctx, p: dict):
-    from .customers import in_range
 
     def keep(pc):
         return ((p.get("active") is None or pc["active"] == p["active"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InvalidRequest
 from ..params import Enum, Str
 from ..routing import Ctx, route
 from .billing_portal import activate_default_portal
@@ -43,7 +44,6 @@ def restore_world(ctx: Ctx, p: dict):
     """Put back the seeded world of `tiersync serve` (same ids and secrets) after scenarios changed it."""
     restorer = getattr(ctx.sim, "world_restorer", None)
     if restorer is None:
-        from ..errors import InvalidRequest
         raise InvalidRequest("This simulator has no seeded world to restore (it was not started by a Stack).",
                              status=404)
     restorer()

@@ -4,9 +4,6 @@ at period end, and time-driven transitions run by test clocks (`advance_to`)."""
 
 from __future__ import annotations
 
-import calendar
-from datetime import UTC, datetime
-
 from ..errors import InvalidRequest
 from ..params import (
     CREATED_FILTER,
@@ -22,8 +19,11 @@ from ..params import (
     merge_metadata,
 )
 from ..routing import Ctx, paginate, route, snapshot
-from . import invoices, payment_methods
+from . import invoicing, payment_methods
+from .billing_math import discount_amount, in_range, period_end
+from .catalog import plan_from_price
 from .coupons import new_discount, usable_coupon
+from .invoicing import after_invoice_paid
 from .promotion_codes import redeemable
 
 INCOMPLETE_EXPIRES_AFTER = 23 * 3600
@@ -62,38 +62,7 @@ CANCEL = {"invoice_now": Bool(), "prorate": Bool(),
           "cancellation_details": Obj({"comment": Str(), "feedback": Str()})}
 
 
-# ---- time ------------------------------------------------------------------------------------------
-
-def add_months(ts: int, months: int) -> int:
-    d = datetime.fromtimestamp(ts, UTC)
-    month0 = d.month - 1 + months
-    year, month = d.year + month0 // 12, month0 % 12 + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
-    return int(d.replace(year=year, month=month, day=day).timestamp())
-
-
-def period_end(start: int, recurring: dict) -> int:
-    n = recurring.get("interval_count") or 1
-    interval = recurring["interval"]
-    if interval == "month":
-        return add_months(start, n)
-    if interval == "year":
-        return add_months(start, 12 * n)
-    return start + n * (7 * 86400 if interval == "week" else 86400)
-
-
 # ---- building blocks --------------------------------------------------------------------------------
-
-def plan_from_price(price: dict) -> dict:
-    rec = price["recurring"]
-    return {"id": price["id"], "object": "plan", "active": price["active"], "amount": price["unit_amount"],
-            "amount_decimal": price["unit_amount_decimal"], "billing_scheme": price["billing_scheme"],
-            "created": price["created"], "currency": price["currency"], "interval": rec["interval"],
-            "interval_count": rec["interval_count"], "livemode": price["livemode"], "metadata": price["metadata"],
-            "meter": rec.get("meter"), "nickname": price["nickname"], "product": price["product"],
-            "tiers_mode": None, "transform_usage": None, "trial_period_days": rec.get("trial_period_days"),
-            "usage_type": rec.get("usage_type", "licensed")}
-
 
 def plan_for(ctx: Ctx, price: dict) -> dict:
     """The legacy `plan` view of a price: one shared object per price, refreshed when the price changes."""
@@ -255,21 +224,21 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
     ctx.put("subscription", sub)
 
     mark = len(ctx.events)
-    inv = invoices.draft_subscription_invoice(ctx, sub, "subscription_create", (now, first_end), now,
+    inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_create", (now, first_end), now,
                                               trial=bool(trial_end))
     sub["latest_invoice"] = inv["id"]
     _drop_used_once_discounts(ctx, sub)
     if inv["amount_due"] == 0:
         # trial or 100%-off: paid at once, no PaymentIntent; a single `created` already in its final status
-        invoices.finalize(ctx, inv, now)
-        invoices.collect(ctx, inv, sub, now)
+        invoicing.finalize(ctx, inv, now)
+        invoicing.collect(ctx, inv, sub, now)
         sub["status"] = "trialing" if trial_end else "active"
         _emit_at(ctx, mark, "customer.subscription.created", sub)
     else:
         _emit_at(ctx, mark, "customer.subscription.created", sub)
-        invoices.finalize(ctx, inv, now)
+        invoicing.finalize(ctx, inv, now)
         if behaviour != "default_incomplete" and collection == "charge_automatically":
-            if invoices.collect(ctx, inv, sub, now) == "paid":
+            if invoicing.collect(ctx, inv, sub, now) == "paid":
                 after_invoice_paid(ctx, sub, inv, now)
     if p.get("cancel_at_period_end") or p.get("cancel_at"):
         before = snapshot(sub)
@@ -306,7 +275,7 @@ def _check_can_pay(ctx: Ctx, sub: dict, behaviour: str, subtotal: int, trial_end
         return
     if behaviour == "default_incomplete":
         return
-    pm = invoices.payment_method_for(ctx, sub)
+    pm = invoicing.payment_method_for(ctx, sub)
     if pm is None:
         # a discount may still bring the amount to 0
         if _discounted_total(ctx, sub, subtotal) == 0:
@@ -324,9 +293,8 @@ def _check_can_pay(ctx: Ctx, sub: dict, behaviour: str, subtotal: int, trial_end
 
 
 def _discounted_total(ctx: Ctx, sub: dict, subtotal: int) -> int:
-    from .coupons import discount_amount
     total = subtotal
-    for di in invoices.active_discounts(ctx, sub, sub["created"]):
+    for di in invoicing.active_discounts(ctx, sub, sub["created"]):
         coupon = ctx.find("coupon", di["source"]["coupon"])
         total -= discount_amount(coupon, total, sub["currency"]) if coupon else 0
     return total
@@ -341,13 +309,6 @@ def _drop_used_once_discounts(ctx: Ctx, sub: dict):
             continue
         keep.append(di_id)
     sub["discounts"] = keep
-
-
-def after_invoice_paid(ctx: Ctx, sub: dict, inv: dict, now: int, automatic: bool = False):
-    if sub["status"] in ("incomplete", "past_due", "unpaid"):
-        before = {"status": sub["status"]}
-        sub["status"] = "active"
-        _emit_updated(ctx, sub, before, automatic)
 
 
 # ---- update -----------------------------------------------------------------------------------------
@@ -490,16 +451,16 @@ def take_pending_prorations(ctx: Ctx, sub_id: str) -> int:
 
 
 def _invoice_now(ctx: Ctx, sub: dict, now: int, reason: str, automatic: bool = False) -> dict:
-    inv = invoices.draft_subscription_invoice(ctx, sub, reason, period_of(sub), now,
+    inv = invoicing.draft_subscription_invoice(ctx, sub, reason, period_of(sub), now,
                                               invoice_period=(now, now))
     extra = take_pending_prorations(ctx, sub["id"])
     if reason == "subscription_update":
-        invoices.replace_with_proration(ctx, inv, sub, extra)
+        invoicing.replace_with_proration(ctx, inv, sub, extra)
     else:
-        invoices.add_proration(ctx, inv, sub, extra)
+        invoicing.add_proration(ctx, inv, sub, extra)
     sub["latest_invoice"] = inv["id"]
-    invoices.finalize(ctx, inv, now)
-    if invoices.collect(ctx, inv, sub, now) == "paid":
+    invoicing.finalize(ctx, inv, now)
+    if invoicing.collect(ctx, inv, sub, now) == "paid":
         after_invoice_paid(ctx, sub, inv, now, automatic)
     return inv
 
@@ -514,7 +475,7 @@ def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requ
     sub["canceled_at"] = sub["canceled_at"] or now
     sub["cancellation_details"] = {**sub["cancellation_details"], **(details or {}), "reason": reason}
     for inv in ctx.table("invoice").rows.values():
-        if invoices.subscription_of(inv) == sub["id"] and inv["status"] == "draft":
+        if invoicing.subscription_of(inv) == sub["id"] and inv["status"] == "draft":
             inv["status"] = "void"
     ctx.emit("customer.subscription.deleted", sub, automatic=automatic)
     return sub
@@ -582,8 +543,8 @@ def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
     elif what == "finalize":
         inv = _pending_draft(ctx, sub)
         inv["automatically_finalizes_at"] = None
-        invoices.finalize(ctx, inv, at)
-        outcome = invoices.collect(ctx, inv, sub, at)
+        invoicing.finalize(ctx, inv, at)
+        outcome = invoicing.collect(ctx, inv, sub, at)
         if outcome == "paid":
             after_invoice_paid(ctx, sub, inv, at, automatic=True)
         else:
@@ -597,7 +558,7 @@ def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
 
 def _retry_payment(ctx: Ctx, sub: dict, at: int):
     inv = ctx.get("invoice", sub["latest_invoice"])
-    if invoices.collect(ctx, inv, sub, at) == "paid":
+    if invoicing.collect(ctx, inv, sub, at) == "paid":
         after_invoice_paid(ctx, sub, inv, at, automatic=True)
         return
     retries_done = inv["attempt_count"] - 1
@@ -618,9 +579,9 @@ def _renew(ctx: Ctx, sub: dict, at: int, before: dict):
     new_period = (at, period_end(at, sub["items"]["data"][0]["price"]["recurring"]))
     set_period(sub, new_period)
     _save_items(ctx, sub)
-    inv = invoices.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
+    inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
                                               invoice_period=(old_start, at))
-    invoices.add_proration(ctx, inv, sub, take_pending_prorations(ctx, sub["id"]))
+    invoicing.add_proration(ctx, inv, sub, take_pending_prorations(ctx, sub["id"]))
     inv["automatically_finalizes_at"] = at + RENEWAL_FINALIZE_DELAY
     sub["latest_invoice"] = inv["id"]
     _drop_used_once_discounts(ctx, sub)
@@ -636,15 +597,15 @@ def _end_trial(ctx: Ctx, sub: dict, at: int, emit_previous: dict | None):
     _save_items(ctx, sub)
     sub["trial_end"] = at
     sub["billing_cycle_anchor"] = at
-    pm = invoices.payment_method_for(ctx, sub)
+    pm = invoicing.payment_method_for(ctx, sub)
     if pm is None and sub["trial_settings"]["end_behavior"]["missing_payment_method"] == "cancel":
         cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
         return
-    inv = invoices.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
+    inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
                                               invoice_period=(at, at))
     sub["latest_invoice"] = inv["id"]
-    invoices.finalize(ctx, inv, at)
-    outcome = invoices.collect(ctx, inv, sub, at)
+    invoicing.finalize(ctx, inv, at)
+    outcome = invoicing.collect(ctx, inv, sub, at)
     sub["status"] = "active" if outcome == "paid" else "past_due"
     if emit_previous is not None:
         _emit_updated(ctx, sub, before, automatic=True)
@@ -697,7 +658,6 @@ LIST = {"customer": Str(), "price": Str(), "status": Enum(*STATUSES), "test_cloc
 
 @route("GET", "/v1/subscriptions", LIST, listing=True)
 def list_(ctx: Ctx, p: dict):
-    from .customers import in_range
     status = p.get("status")
 
     def status_ok(s):

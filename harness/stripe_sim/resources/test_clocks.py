@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import Int, Str
 from ..routing import Ctx, paginate, route
+from .customers import delete as delete_customer
 from .subscriptions import next_due, run_transition
 
 DELETES_AFTER = 30 * 86400
@@ -49,7 +50,6 @@ def delete(ctx: Ctx, p: dict, clock_id: str):
     """Deleting a clock deletes its customers (and so cancels their subscriptions), as at Stripe."""
     _check_mode(ctx)
     clock = ctx.get("test_helpers.test_clock", clock_id)
-    from .customers import delete as delete_customer
     for cus in [c for c in ctx.table("customer").rows.values() if c.get("test_clock") == clock_id]:
         delete_customer(ctx, {}, cus["id"])
     ctx.table("test_helpers.test_clock").remove(clock_id)
