@@ -1,4 +1,4 @@
-"""The simulator's objects against the reference field lists (`../shared/reference/stripe/`) and the SDK.
+"""The simulator's objects against the reference field lists (`tests/data/reference/`) and the SDK.
 
 Every one of the 14 resources (and the deleted_* variants) is created through the official SDK, retrieved,
 and checked: each `required` field is present, null only where the schema says nullable, `object` is right,
@@ -18,14 +18,10 @@ import stripe
 from tiersync.stripe_sim import StripeSim, mock_stripe
 from tiersync.stripe_sim.resources.event_types import BILLING_EVENT_TYPES, OTHER_FAMILIES
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "stripe"
-SCHEMAS = REFERENCE / "schemas_2026-10-28.json"
-EVENT_TYPES = REFERENCE / "event_types_2026-10-28.json"
-
-pytestmark = pytest.mark.skipif(
-    not (SCHEMAS.is_file() and EVENT_TYPES.is_file()),
-    reason=f"reference data not found at {REFERENCE} (it sits beside the project on the development machine; "
-           "a plain clone does not have it)")
+# derived from the stripe npm package's type files by scripts/vendor_reference.py (see the README there)
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
+SCHEMAS = REFERENCE / "stripe_fields_2026-10-28.json"
+EVENT_TYPES = REFERENCE / "stripe_event_types_2026-10-28.json"
 
 SDK_CLASSES = {
     "customer": stripe.Customer, "product": stripe.Product, "price": stripe.Price, "coupon": stripe.Coupon,
@@ -43,7 +39,7 @@ DELETED = ["deleted_customer", "deleted_product", "deleted_coupon", "deleted_sub
 
 @pytest.fixture(scope="module")
 def schemas() -> dict:
-    return json.loads(SCHEMAS.read_text())["schemas"]
+    return json.loads(SCHEMAS.read_text())["resources"]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +60,7 @@ def shape_problems(schema: dict, kind: str, obj: dict) -> list[str]:
     for name in schema["required"]:
         if name not in obj:
             problems.append(f"required field {name!r} is missing")
-        elif obj[name] is None and not schema["properties"][name]["nullable"]:
+        elif obj[name] is None and name not in schema["nullable"]:
             problems.append(f"field {name!r} is null but the schema does not allow null")
     if kind.startswith("deleted_"):
         if obj.get("deleted") is not True:
@@ -79,7 +75,7 @@ def shape_problems(schema: dict, kind: str, obj: dict) -> list[str]:
 def optional_nulls(schema: dict, obj: dict) -> set[str]:
     """Optional fields sent as null though the schema types them `name?: T` (absent or a T, never null)."""
     return {name for name, value in obj.items() if value is None and name not in schema["required"]
-            and name in schema["properties"] and not schema["properties"][name]["nullable"]}
+            and name in schema["optional"] and name not in schema["nullable"]}
 
 
 def to_plain(obj) -> dict:
