@@ -97,10 +97,20 @@ class BillingSync:
         return self._get(f"/v1/subscriptions/{sub_id}", expand=["items.data.price.product"])
 
     def customer_subscriptions(self, customer_id: str) -> list:
-        # prices expanded, products not: on a list the leading `data` counts as a level, and Stripe refuses
-        # more than four (`data.items.data.price.product` is five); products are read by id (`product`)
-        return self._get("/v1/subscriptions", customer=customer_id, status="all", limit=20,
+        """The customer's subscriptions, each item's price and product expanded. On a list Stripe counts the
+        leading `data` as a level and allows four, so `data.items.data.price.product` (five) is refused:
+        prices are expanded, products read by id (once each)."""
+        subs = self._get("/v1/subscriptions", customer=customer_id, status="all", limit=20,
                          expand=["data.items.data.price"])["data"]
+        products: dict[str, dict] = {}
+        for sub in subs:
+            for item in sub["items"]["data"]:
+                price = item["price"]
+                if isinstance(price["product"], str):
+                    if price["product"] not in products:
+                        products[price["product"]] = self.product(price["product"])
+                    price["product"] = products[price["product"]]
+        return subs
 
     def product(self, product_id: str) -> dict:
         return self._get(f"/v1/products/{product_id}")
@@ -139,13 +149,9 @@ class BillingSync:
                 return None, None  # the first payment is still pending: no change yet
             return "free", None
         best, best_sub = None, None
-        products: dict[str, dict] = {}  # read once per sync, however many items share one
         for sub in entitled:
             for item in sub["items"]["data"]:
-                product = item["price"]["product"]
-                if isinstance(product, str):
-                    product = products.get(product) or products.setdefault(product, self.product(product))
-                tier, warning = resolve_plan(product, self.settings.tiers)
+                tier, warning = resolve_plan(item["price"]["product"], self.settings.tiers)
                 if warning:
                     log.warning("plan metadata variant: %s", warning)
                 if best is None or self.tier_rank[tier] > self.tier_rank[best]:
