@@ -1,8 +1,8 @@
 """The simulator's ASGI app: request log, faults and Backend API auth around the routes.
 
 Order per call: read the body -> log it -> fault plan -> secret-key check (``/v1`` Backend API
-routes only; ``/v1/client/...`` is Frontend API) -> route. ``/__sim/...`` admin routes skip
-logging, faults and auth.
+routes only; ``/v1/client/...`` is Frontend API) -> route. ``/_sim/...`` control routes (control.py)
+skip logging, faults and auth, and refuse foreign origins and non-JSON bodies instead.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..server import replaying_receive
 from . import errors
+from .control import control_routes, is_control_path, refusal
 from .faults import FaultRule, redact_headers, redact_value
 from .pages import page_routes
-from .routes import backend_routes, clerk_endpoint, json_body
+from .routes import backend_routes, parse_json
 
 if TYPE_CHECKING:
     from .sim import ClerkSim
 
-ADMIN_PREFIX = "/__sim"
 IN_PROCESS_SCOPE_KEY = "tiersync.in_process"
 
 
@@ -58,8 +58,8 @@ def _parse_logged_body(raw: bytes) -> Any:
         return None
     text = raw.decode("utf-8", errors="replace")
     try:
-        return redact_value(json.loads(text))
-    except ValueError:
+        return redact_value(parse_json(text.encode()))
+    except errors.ClerkAPIError:  # not JSON, or too deep to walk: the route refuses it, the log keeps text
         from urllib.parse import parse_qs
 
         form = parse_qs(text, keep_blank_values=True)
@@ -74,12 +74,19 @@ class SimMiddleware:
         self.sim = sim
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if is_control_path(scope["path"]):
+            failure = refusal(self.sim, scope["method"], headers)
+            if failure is None:
+                await self.app(scope, receive, send)
+            else:
+                await JSONResponse(failure.body(), status_code=failure.status)(scope, receive, send)
             return
         raw = await _read_body(receive)
         replay = replaying_receive(raw, receive)
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         request = Request(scope)
         record = self.sim.request_log.record(
             time=self.sim.clock.now(),
@@ -170,91 +177,6 @@ async def _sleep_unless_disconnected(delay: float, receive: Receive) -> bool:
     return bool(done)
 
 
-# -- admin routes ----------------------------------------------------------------------------
-
-
-def admin_routes(sim: ClerkSim) -> list[Route]:
-    def ok(data: Any) -> JSONResponse:
-        return JSONResponse(data)
-
-    @clerk_endpoint
-    async def info(request: Request) -> Response:
-        return ok(sim.info())
-
-    @clerk_endpoint
-    async def reset(request: Request) -> Response:
-        sim.reset()
-        return ok({"reset": True})
-
-    @clerk_endpoint
-    async def requests(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.request_log.clear()
-            return ok({"cleared": True})
-        return ok([r.to_json() for r in sim.request_log.entries])
-
-    @clerk_endpoint
-    async def faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.clear_faults()
-            return ok({"cleared": True})
-        if request.method == "GET":
-            return ok([r.describe() for r in sim.faults.rules()])
-        body = await json_body(request, required=True)
-        try:
-            rule = sim.set_fault(**body)
-        except (TypeError, ValueError) as exc:
-            raise errors.param_value_invalid("fault", str(exc)) from exc
-        return ok(rule.describe())
-
-    @clerk_endpoint
-    async def webhook_endpoints(request: Request) -> Response:
-        if request.method == "GET":
-            return ok([e.describe() for e in sim.webhooks.endpoints.values()])
-        body = await json_body(request, required=True)
-        try:
-            endpoint = sim.add_webhook_endpoint(body.get("url", ""), events=body.get("events"), secret=body.get("secret"))
-        except ValueError as exc:
-            raise errors.param_value_invalid("url", str(exc)) from exc
-        return ok(endpoint.describe())
-
-    @clerk_endpoint
-    async def deliveries(request: Request) -> Response:
-        return ok([{**d.__dict__, "ok": d.ok} for d in sim.webhooks.deliveries])
-
-    @clerk_endpoint
-    async def outbox(request: Request) -> Response:
-        return ok([m.__dict__ for m in sim.outbox])
-
-    @clerk_endpoint
-    async def session_claims(request: Request) -> Response:
-        body = await json_body(request, required=True)
-        sim.set_session_claims(body.get("claims"))
-        return ok({"claims": sim.backend.session_claims_template})
-
-    @clerk_endpoint
-    async def clock(request: Request) -> Response:
-        body = await json_body(request)
-        advance = body.get("advance", 0)
-        if not isinstance(advance, int | float) or isinstance(advance, bool):
-            raise errors.param_format_invalid("advance", "advance must be a number of seconds.")
-        sim.clock.advance(advance)
-        return ok({"offset": sim.clock.offset, "now": sim.clock.now()})
-
-    p = ADMIN_PREFIX
-    return [
-        Route(f"{p}/info", info, methods=["GET"]),
-        Route(f"{p}/reset", reset, methods=["POST"]),
-        Route(f"{p}/requests", requests, methods=["GET", "DELETE"]),
-        Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route(f"{p}/webhook_endpoints", webhook_endpoints, methods=["GET", "POST"]),
-        Route(f"{p}/webhook_deliveries", deliveries, methods=["GET"]),
-        Route(f"{p}/outbox", outbox, methods=["GET"]),
-        Route(f"{p}/session_claims", session_claims, methods=["POST"]),
-        Route(f"{p}/clock", clock, methods=["POST"]),
-    ]
-
-
 def build_app(sim: ClerkSim) -> ASGIApp:
     async def not_found(request: Request, exc: Exception) -> Response:
         failure = errors.route_not_found(request.url.path)
@@ -271,7 +193,7 @@ def build_app(sim: ClerkSim) -> ASGIApp:
         *backend_routes(sim),
         *page_routes(sim),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
-        *admin_routes(sim),
+        *control_routes(sim),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
     return SimMiddleware(app, sim)

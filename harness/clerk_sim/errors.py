@@ -100,6 +100,10 @@ def malformed_request_body(detail: str) -> ClerkAPIError:
     return _one(400, "malformed request", f"The request body could not be parsed as JSON: {detail}", "malformed_request")
 
 
+def body_too_deep(limit: int) -> ClerkAPIError:
+    return _one(400, "malformed request", f"The request body nests deeper than {limit} levels.", "malformed_request")
+
+
 def body_not_an_object() -> ClerkAPIError:
     return _one(400, "malformed request", "The request body must be a JSON object.", "malformed_request")
 
@@ -174,6 +178,35 @@ def identifier_not_found() -> ClerkAPIError:
 def password_incorrect() -> ClerkAPIError:
     message = "Password is incorrect. Try again, or use another method."
     return _one(422, message, message, "form_password_incorrect", param_name="password")
+
+
+# -- control routes (/_sim) ------------------------------------------------------------------
+
+
+def foreign_origin(origin: str) -> ClerkAPIError:
+    return _one(
+        403,
+        "forbidden origin",
+        f"Control routes answer only the simulator's own pages and loopback origins, not {origin}.",
+        "origin_invalid",
+    )
+
+
+def unsupported_media_type(content_type: str) -> ClerkAPIError:
+    return _one(
+        415,
+        "unsupported media type",
+        f"Control routes take JSON bodies sent as application/json, not {content_type or 'no content type'}.",
+        "unsupported_media_type",
+    )
+
+
+# -- simulator failures ----------------------------------------------------------------------
+
+
+def simulator_failure(what: str) -> ClerkAPIError:
+    """An unexpected error inside the simulator (a bug of ours, not an injected fault)."""
+    return _one(500, "internal error", f"The simulator failed on this request ({what}).", "internal_clerk_error")
 
 
 # -- faults ----------------------------------------------------------------------------------

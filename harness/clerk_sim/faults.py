@@ -13,12 +13,13 @@ A fault rule targets an endpoint and fails either the next ``count`` matching ca
 Endpoint patterns: ``"[METHOD ]PATH"``; ``{name}`` matches one path segment, ``*`` anything.
 E.g. ``"PATCH /v1/users/{user_id}/metadata"``, ``"/v1/jwks"``, ``"GET /v1/users*"``.
 
-Every call to the simulator (except its ``/__sim`` admin routes) lands in the request log
+Every call to the simulator (except its ``/_sim`` control routes) lands in the request log
 with the fault it got, if any. Secrets are redacted before they are stored.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import threading
@@ -60,6 +61,7 @@ class FaultRule:
     injected: int = 0
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
         if self.rate is not None:
@@ -70,8 +72,29 @@ class FaultRule:
             raise ValueError("give count >= 1 or a rate")
         if self.kind == "error" and not 500 <= self.status <= 599:
             raise ValueError("error faults use a 5xx status")
+        if not 0 <= self.retry_after <= 86400:
+            raise ValueError("retry_after must be between 0 and 86400 seconds")
+        if not (math.isfinite(self.delay) and 0 <= self.delay <= 3600):
+            raise ValueError("delay must be between 0 and 3600 seconds")
         self._method, self._path = compile_endpoint(self.endpoint)
         self._random = random.Random(self.seed)
+
+    def _check_types(self) -> None:
+        """Rules also arrive as JSON over ``/_sim/faults``: a wrong type is a ValueError naming the field."""
+        def number(value: Any, *, whole: bool) -> bool:
+            kinds = int if whole else int | float
+            return isinstance(value, kinds) and not isinstance(value, bool)
+
+        for name, ok in (("endpoint", isinstance(self.endpoint, str) and self.endpoint.strip()),
+                         ("kind", isinstance(self.kind, str)),
+                         ("count", self.count is None or number(self.count, whole=True)),
+                         ("rate", self.rate is None or number(self.rate, whole=False)),
+                         ("status", number(self.status, whole=True)),
+                         ("retry_after", number(self.retry_after, whole=True)),
+                         ("delay", number(self.delay, whole=False)),
+                         ("seed", self.seed is None or number(self.seed, whole=True))):
+            if not ok:
+                raise ValueError(f"fault {name} has the wrong type or is empty: {getattr(self, name)!r}")
 
     def matches(self, method: str, path: str) -> bool:
         return (self._method is None or self._method == method.upper()) and bool(self._path.match(path))

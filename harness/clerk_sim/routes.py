@@ -39,11 +39,39 @@ def clerk_endpoint(fn: Handler) -> Handler:
             return await fn(request)
         except errors.ClerkAPIError as exc:
             return error_response(exc)
-        except Exception:  # noqa: BLE001 - a simulator bug must not become a traceback page
+        except Exception as exc:  # noqa: BLE001 - a simulator bug must not become a traceback page
             log.exception("clerk simulator: unexpected error in %s %s", request.method, request.url.path)
-            return error_response(errors.injected_server_error(500))
+            return error_response(errors.simulator_failure(type(exc).__name__))
 
     return wrapper
+
+
+# Deeper bodies are refused before anything walks them (deep merge, redaction, size checks recurse).
+MAX_JSON_DEPTH = 64
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (a scalar is 0, ``{}`` is 1)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parsed JSON, or a Clerk-shaped 400 (malformed, invalid UTF-8, or nested deeper than MAX_JSON_DEPTH)."""
+    try:
+        value = json.loads(raw)
+    except RecursionError as exc:
+        raise errors.body_too_deep(MAX_JSON_DEPTH) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.malformed_request_body(str(exc)) from exc
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise errors.body_too_deep(MAX_JSON_DEPTH)
+    return value
 
 
 async def json_body(request: Request, *, required: bool = False) -> dict[str, Any]:
@@ -52,10 +80,7 @@ async def json_body(request: Request, *, required: bool = False) -> dict[str, An
         if required:
             raise errors.body_not_an_object()
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.malformed_request_body(str(exc)) from exc
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise errors.body_not_an_object()
     return body

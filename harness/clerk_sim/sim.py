@@ -128,7 +128,7 @@ class ClerkSim:
             "sign_in_url": f"{self.base_url}/sign-in",
             "sign_up_url": f"{self.base_url}/sign-up",
             "clerk_js_url": f"{self.base_url}/clerk.js",
-            "admin_url": f"{self.base_url}/__sim",
+            "admin_url": f"{self.base_url}/_sim",
             "instance_id": self.instance_id,
             "session_token_lifetime": self.backend.session_token_lifetime,
         }

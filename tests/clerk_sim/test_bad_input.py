@@ -151,3 +151,32 @@ def test_fuzzed_requests_never_5xx(http: httpx.Client, user_id: str, endpoint, b
         assert "errors" in response.json()
     for get_path in ("/v1/users", "/v1/sessions"):
         assert http.get(get_path, params=query).status_code < 500
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize("depth", [65, 900, 5000, 100_000])
+def test_deeply_nested_bodies_are_a_400_not_a_500(http: httpx.Client, user_id: str, depth: int) -> None:
+    before = _SIM.get_user(user_id)
+    for method, path, body in [
+        ("POST", "/v1/users", _nested(depth)),
+        ("PATCH", f"/v1/users/{user_id}/metadata", b'{"public_metadata":' + _nested(depth) + b"}"),
+        ("PUT", f"/v1/users/{user_id}/metadata", b'{"private_metadata":' + _nested(depth) + b"}"),
+        ("PATCH", f"/v1/users/{user_id}", b'{"unsafe_metadata":' + _nested(depth) + b"}"),
+        ("POST", "/v1/jwt_templates", b'{"name": "deep", "claims":' + _nested(depth) + b"}"),
+    ]:
+        error = assert_clerk_error(http.request(method, path, content=body), 400, "malformed_request")
+        assert "deeper than 64" in error["long_message"]
+    assert _SIM.get_user(user_id) == before
+    assert http.get("/v1/users").status_code == 200
+
+
+def test_metadata_nested_within_the_limit_is_stored(http: httpx.Client, user_id: str) -> None:
+    nested: dict = {"leaf": 1}
+    for _ in range(60):
+        nested = {"a": nested}
+    response = http.patch(f"/v1/users/{user_id}/metadata", json={"private_metadata": {"deep": nested}})
+    assert response.status_code == 200, response.text
+    assert response.json()["private_metadata"]["deep"] == nested
