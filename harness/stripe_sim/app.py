@@ -28,7 +28,7 @@ from .errors import (
     StripeError,
     mask_key,
 )
-from .expand import apply_expand
+from .expand import apply_expand, check_depth
 from .params import check_fields, decode_form
 from .routing import API_VERSION, ROUTES, Ctx
 from .store import Store
@@ -176,6 +176,8 @@ class StripeSim:
             if raw:
                 form.update(decode_form(raw))
             params = check_fields(route.params, form)
+            if params.get("expand"):
+                check_depth(params["expand"])  # refused before the request runs, like Stripe
             idem = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
             if idem:
                 out_headers["Idempotency-Key"] = idem

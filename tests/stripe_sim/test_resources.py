@@ -494,14 +494,16 @@ def test_expand_nested_on_subscription(client):
     both = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["customer", "items.data.price.product"]})
     assert both.customer.id == cus.id and both.customer.email is None
     assert both["items"].data[0].price.product.name == "Pro"
-    listed = client.v1.subscriptions.list(params={"expand": ["data.items.data.price"]}).data  # data counts: 4 levels
-    assert listed[0]["items"].data[0].price.product == price.product
+    # four levels on a list, the leading `data` counted (Stripe's deepest allowed)
+    path = "data.customer.invoice_settings.default_payment_method"
+    listed = client.v1.subscriptions.list(params={"expand": [path]}).data
+    assert listed[0].customer.invoice_settings.default_payment_method.card.last4 == "4242"
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.subscriptions.retrieve(sub.id, params={"expand": ["items.data.price.nope"]})
-    assert err(info.value)["param"] == "expand[0]"
+    assert err(info.value)["message"] == "This property cannot be expanded (items.data.price.nope)."
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.subscriptions.retrieve(sub.id, params={"expand": ["items.data.price.product.default_price.product"]})
-    assert "more than 4 levels" in err(info.value)["message"]
+    assert err(info.value)["code"] == "property_expansion_max_depth"
 
 
 # ---- test / live separation ---------------------------------------------------------------------------
