@@ -2,9 +2,10 @@
 `items.data.price.product` or, on lists, `data.customer`. Copies only what it changes.
 
 As in Stripe: a path has at most four levels, and on a list the leading `data` is one of them
-(`check_depth`, before the request runs); only the fields Stripe marks expandable expand, and a path
-walks only through inline objects and lists that lead to one (`expandable_fields.py`, derived from
-the official SDK's types). Anything else is "This property cannot be expanded (<path so far>)."
+(`check_depth`, before the request runs); only fields Stripe lists as expandable may be named
+(`expandable_fields.py`, derived from the official SDK's types): ids become objects, and naming an inline
+object or list (`items.data.price`) is accepted and changes nothing. Anything else (a scalar, metadata,
+a field the object lacks) is "This property cannot be expanded (<path so far>)."
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def apply_expand(ctx: Ctx, obj: dict, paths: list[str]) -> dict:
             if segments[0] != "data":
                 raise _cannot(segments[0], hint=f" You may want to try expanding 'data.{path}' instead.")
             if len(segments) == 1:
-                raise _cannot("data")
+                continue  # the list's own objects, already there
             obj = _step_list(ctx, obj, None, segments, 1)
         else:
             obj = _expand(ctx, obj, obj.get("object"), segments, 0)
@@ -79,15 +80,13 @@ def _expand(ctx: Ctx, node: dict, type_name: str | None, segments: list[str], k:
                 new_value = [_expand(ctx, v, None, segments, k + 1) if isinstance(v, dict) else v for v in new_value]
             elif isinstance(new_value, dict):
                 new_value = _expand(ctx, new_value, None, segments, k + 1)
-    elif last:  # an inline object or list: walked through, never expanded itself
-        raise _cannot(prefix)
-    elif value is None:
+    elif last or value is None:  # naming an inline object or list is accepted and changes nothing
         return node
     elif kind == "l":
         if segments[k + 1] != "data" or not isinstance(value, dict):
             raise _cannot(".".join(segments[:k + 2]))
         if k + 1 == len(segments) - 1:
-            raise _cannot(".".join(segments[:k + 2]))
+            return node  # `items.data`: the list's own objects, already there
         new_value = _step_list(ctx, value, spec[1], segments, k + 2)
     elif kind == "a":
         new_value = [_expand(ctx, v, spec[1], segments, k + 1) if isinstance(v, dict) else v for v in value]

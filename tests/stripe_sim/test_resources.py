@@ -498,6 +498,9 @@ def test_expand_nested_on_subscription(client):
     path = "data.customer.invoice_settings.default_payment_method"
     listed = client.v1.subscriptions.list(params={"expand": [path]}).data
     assert listed[0].customer.invoice_settings.default_payment_method.card.last4 == "4242"
+    # naming an inline object (a subscription item's price) is accepted and changes nothing
+    listed = client.v1.subscriptions.list(params={"expand": ["data.items.data.price"]}).data
+    assert listed[0]["items"].data[0].price.product == price.product
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.subscriptions.retrieve(sub.id, params={"expand": ["items.data.price.nope"]})
     assert err(info.value)["message"] == "This property cannot be expanded (items.data.price.nope)."
