@@ -191,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)
     from .cli_run import add_commands as add_run_commands
     add_run_commands(sub)
+    from .production.commands import add_commands as add_production_commands
+    add_production_commands(sub)
     return parser
 
 
