@@ -39,9 +39,17 @@ def cmd_serve(args) -> int:
         return _serve_stripe_only(args, keys_from(args))
     from .stack import Stack
     keys = keys_from(args)
+    profile = None
+    if args.profile:  # the world seeded for the user's app; the reference receiver has its own profile
+        from .profile_load import ProfileError, load_profile
+        try:
+            profile = load_profile(args.profile)
+        except ProfileError as exc:
+            print(f"tiersync serve: the profile cannot be used: {exc}", file=sys.stderr)
+            return 2
     stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port,
-                  receiver_port=None if args.no_receiver else args.receiver_port, stripe_keys=keys,
-                  accept_any_key=args.accept_any_key, database=args.database)
+                  receiver_port=None if args.no_receiver or profile else args.receiver_port, stripe_keys=keys,
+                  accept_any_key=args.accept_any_key, database=args.database, profile=profile)
     stack.stripe_sim.webhooks.concurrency = args.webhook_concurrency
     try:
         stack.start()
@@ -171,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--clerk-port", type=int, default=12121, help="Clerk simulator port (0: any)")
     serve.add_argument("--receiver-port", type=int, default=8787, help="reference receiver port (0: any)")
     serve.add_argument("--no-receiver", action="store_true", help="only the simulators (and the seeded world)")
+    serve.add_argument("--profile", help="seed the world for your app's profile (tiersync.toml); no receiver")
     serve.add_argument("--stripe-only", action="store_true", help="only the Stripe simulator, empty")
     serve.add_argument("--database", default=":memory:", help="the receiver's SQLite file (default: in memory)")
     serve.add_argument("--json", action="store_true", help="print one JSON line describing the stack, then serve")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .catalog import catalog_dir
+from .profile_load import PROFILE_FILE
 from .signer import mask
 
 
@@ -25,7 +27,9 @@ def add_commands(sub):
     run.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
     run.add_argument("--target", help="with --stack: your receiver's base URL")
     run.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
-    run.add_argument("--webhook-path", default="/webhook/stripe", help="the receiver's webhook path")
+    run.add_argument("--profile", help=f"your app's profile (default: ./{PROFILE_FILE} when you give a target; "
+                     "the reference receiver uses its own)")
+    run.add_argument("--webhook-path", help="the receiver's webhook path (default: the profile's)")
     run.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
     run.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
     run.add_argument("--seed", type=int, help="seed for generated users (faker)")
@@ -34,6 +38,26 @@ def add_commands(sub):
     run.add_argument("--html", help="write a self-contained HTML report here")
     run.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
     run.set_defaults(func=cmd_run)
+
+    init = sub.add_parser("init", help=f"write a commented {PROFILE_FILE} (your app's profile) to edit")
+    init.add_argument("path", nargs="?", default=PROFILE_FILE, help=f"where to write it (default ./{PROFILE_FILE})")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_init)
+
+
+def cmd_init(args) -> int:
+    from .profile_init import write_profile
+    try:
+        path = write_profile(args.path, force=args.force)
+    except FileExistsError as exc:
+        print(f"tiersync init: {exc}")
+        return 2
+    except OSError as exc:
+        print(f"tiersync init: cannot write {args.path} ({exc.strerror or exc})")
+        return 2
+    print(f"wrote {path}: the seed's conventions (plug-saas: free 6 / pro 10 / developer unlimited). Edit it to "
+          f"describe your app, then: tiersync run --profile {path} --target-cmd '...'")
+    return 0
 
 
 def _load(args, console: Console):
@@ -65,17 +89,37 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _target(args):
+def _profile(args, console: Console):
+    """The app's profile: --profile, else ./tiersync.toml when a target of the user's is given; None (the
+    reference receiver's own) otherwise."""
+    from .profile_load import find_profile, load_profile
+    given = getattr(args, "profile", None)
+    yours = bool(getattr(args, "target_cmd", None) or getattr(args, "stack", None) or getattr(args, "target", None))
+    if given and not yours:
+        raise SystemExit("tiersync run: --profile describes your app: give --target-cmd or --stack/--target too "
+                         "(without them tiersync runs its reference receiver, which has its own profile)")
+    path = given or (find_profile() if yours else None)
+    if path is None:
+        return None
+    profile = load_profile(path)
+    console.print(f"[dim]profile {path}: {profile.name}, tiers "
+                  f"{' / '.join(f'{t.name} {t.limit}' for t in profile.tiers)}[/]", highlight=False)
+    return profile
+
+
+def _target(args, profile=None):
     from .engine.target import command_target, point_endpoint, reference_target, remote_target
     if args.target_cmd and args.stack:
         raise SystemExit("tiersync run: give either --target-cmd or --stack/--target, not both")
+    webhook_path = getattr(args, "webhook_path", None)
     if args.stack or args.target:
         if not (args.stack and args.target):
             raise SystemExit("tiersync run: --stack and --target go together")
-        target = remote_target(args.stack, args.target, args.webhook_secret, args.webhook_path)
+        target = remote_target(args.stack, args.target, args.webhook_secret, webhook_path, profile=profile)
         point_endpoint(target)
     elif args.target_cmd:
-        target = command_target(args.target_cmd, webhook_path=args.webhook_path, timeout=args.start_timeout)
+        target = command_target(args.target_cmd, webhook_path=webhook_path, timeout=args.start_timeout,
+                                profile=profile)
     else:
         target = reference_target()
     target.probe_url, target.probe_cmd = args.probe_url, args.probe_cmd
@@ -93,13 +137,31 @@ def cmd_run(args) -> int:
     if not scenarios:
         console.print("no scenarios to run")
         return 2
+    from .profile_load import ProfileError
     try:
-        target = _target(args)
+        profile = _profile(args, console)
+    except ProfileError as exc:
+        console.print(f"[red]tiersync run: the profile cannot be used:[/] {escape(str(exc))}", highlight=False)
+        return 2
+    try:
+        target = _target(args, profile)
     except TargetError as exc:
         console.print(f"[red]tiersync run: cannot start the target:[/] {mask(str(exc))}", highlight=False)
         return 2
     except Exception as exc:  # e.g. the stack's simulators are not reachable
         console.print(f"[red]tiersync run: cannot reach the target:[/] {mask(repr(exc))}", highlight=False)
+        return 2
+    from .profile_probe import check_app
+    try:
+        mismatches = check_app(target)
+    except Exception as exc:  # the app or Clerk unreachable: say so before 50 scenarios fail on it
+        mismatches = [f"could not ask the app: {mask(repr(exc))}"]
+    if mismatches:
+        target.close()
+        console.print(f"[red]tiersync run: the app's answers do not match its profile "
+                      f"({escape(getattr(args, 'profile', None) or target.profile.name)}):[/]", highlight=False)
+        for line in mismatches:
+            console.print(f"  {mask(line)}", highlight=False, markup=False)
         return 2
     view = TerminalView(console, total=len(scenarios))
     console.print(f"Running {len(scenarios)} scenarios against the {target.kind} target "

@@ -136,6 +136,16 @@ class Checkout(Call):
     def pointer_shape(cls, v):
         return check_pointer(v)
 
+    def body_for(self, tier: str) -> dict[str, Any]:
+        """The body with "{tier}" filled in."""
+        def fill(value):
+            if isinstance(value, str):
+                return value.replace("{tier}", tier)
+            if isinstance(value, dict):
+                return {k: fill(v) for k, v in value.items()}
+            return [fill(v) for v in value] if isinstance(value, list) else value
+        return fill(self.body)
+
     @field_validator("body")
     @classmethod
     def names_tier(cls, v):

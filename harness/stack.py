@@ -1,6 +1,7 @@
-"""The whole world on loopback: the Stripe simulator, the Clerk simulator, a seeded Stripe account
-(products `pro` / `enterprise` with `metadata.plan`, monthly prices, the portal activated, a one-time
-100%-off promotion code, a webhook endpoint for the receiver) and, optionally, the reference receiver.
+"""The whole world on loopback: the Stripe simulator, the Clerk simulator, a seeded Stripe account (a
+product per paid tier of the app profile with its `metadata.plan`, monthly prices, the portal activated, a
+one-time 100%-off promotion code, a webhook endpoint for the receiver), the profile's JWT templates in Clerk
+and, optionally, the reference receiver (whose own profile is the default: free / pro / enterprise).
 `tiersync serve`, the demo, the tests and the scenario engine all stand on this."""
 
 from __future__ import annotations
@@ -10,20 +11,22 @@ import socket
 from dataclasses import dataclass, field
 
 from .clerk_sim import ClerkSim
+from .profile import Profile
+from .profile_load import reference_profile
 from .server import ThreadedServer
 from .stripe_sim import StripeSim
 
 RECEIVER_EVENTS = ["checkout.session.completed", "customer.subscription.created",
                    "customer.subscription.updated", "customer.subscription.deleted"]
-TIER_PRICES = {"pro": 2900, "enterprise": 9900}
 PROMO_CODE = "LAUNCH100"
 
 
 @dataclass
 class World:
     """What the seeding created (test mode), by name."""
-    products: dict[str, str] = field(default_factory=dict)
-    prices: dict[str, str] = field(default_factory=dict)
+    products: dict[str, str] = field(default_factory=dict)  # paid tier -> product id
+    prices: dict[str, str] = field(default_factory=dict)  # paid tier -> monthly price id
+    plans: dict[str, str] = field(default_factory=dict)  # paid tier -> the product's metadata.plan
     portal_config: str | None = None
     coupon: str | None = None
     promotion_code: str | None = None
@@ -33,8 +36,9 @@ class World:
 
 
 def seed_world(stripe_sim: StripeSim, webhook_url: str | None, *, mode: str = "test",
-               app_url: str = "http://127.0.0.1:8787") -> World:
-    """Create the account's billing objects through the simulator's own operations (no HTTP)."""
+               app_url: str = "http://127.0.0.1:8787", profile: Profile | None = None) -> World:
+    """Create the account's billing objects through the simulator's own operations (no HTTP): a product and
+    a monthly price for each paid tier of `profile` (default: the reference receiver's)."""
     from .stripe_sim.resources import (
         billing_portal,
         coupons,
@@ -43,14 +47,16 @@ def seed_world(stripe_sim: StripeSim, webhook_url: str | None, *, mode: str = "t
         promotion_codes,
         webhook_endpoints,
     )
+    profile = profile or reference_profile()
     world = World()
     ctx = stripe_sim.context(mode)
     with stripe_sim._lock:
-        for tier, amount in TIER_PRICES.items():
-            prod = products.create(ctx, {"name": f"{tier.capitalize()} Plan", "metadata": {"plan": tier}})
+        for tier, amount in profile.tier_amounts().items():
+            plan = profile.tier(tier).plan_value
+            prod = products.create(ctx, {"name": f"{tier.capitalize()} Plan", "metadata": {"plan": plan}})
             price = prices.new_price(ctx, {"product": prod["id"], "unit_amount": amount, "currency": "usd",
                                            "recurring": {"interval": "month"}, "lookup_key": f"{tier}_monthly"})
-            world.products[tier], world.prices[tier] = prod["id"], price["id"]
+            world.products[tier], world.prices[tier], world.plans[tier] = prod["id"], price["id"], plan
         conf = billing_portal.activate_default_portal(ctx, default_return_url=app_url + "/", features={
             "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
             "payment_method_update": {"enabled": True}, "invoice_history": {"enabled": True}})
@@ -61,10 +67,24 @@ def seed_world(stripe_sim: StripeSim, webhook_url: str | None, *, mode: str = "t
         world.coupon, world.promotion_code, world.promotion_code_id = coupon["id"], promo["code"], promo["id"]
         if webhook_url:
             we = webhook_endpoints.create(ctx, {"url": webhook_url, "enabled_events": RECEIVER_EVENTS,
-                                                "description": "reference receiver"})
+                                                "description": profile.name})
             world.webhook_endpoint, world.webhook_secret = we["id"], we["secret"]
         stripe_sim.commit(ctx)
     return world
+
+
+def seed_clerk(clerk_sim: ClerkSim, profile: Profile):
+    """The JWT templates the app's tokens are minted with, as the profile declares them (made, or put back
+    as declared when a scenario changed one)."""
+    backend = clerk_sim.backend
+    existing = {t["name"]: t for t in backend.list_templates()}
+    for template in profile.auth.jwt_templates:
+        body = {"name": template.name, "claims": template.claims,
+                **({"lifetime": template.lifetime} if template.lifetime else {})}
+        if template.name in existing:
+            backend.update_template(existing[template.name]["id"], body)
+        else:
+            backend.create_template(body)
 
 
 def _free_port(host: str) -> int:
@@ -87,10 +107,13 @@ class Stack:
     def __init__(self, *, host: str = "127.0.0.1", stripe_port: int = 0, clerk_port: int = 0,
                  receiver_port: int | None = 0, database: str = ":memory:", seed: int | None = None,
                  stripe_keys: dict[str, str] | None = None, accept_any_key: bool = False,
-                 receiver_factory=None):
+                 receiver_factory=None, profile: Profile | None = None):
         """`receiver_factory(settings, storage) -> ASGI app` serves another receiver in place of the reference
-        one (the mutation tests' broken receivers); it is called again on every reset: a fresh app per world."""
+        one (the mutation tests' broken receivers); it is called again on every reset: a fresh app per world.
+        `profile`: the app the world is seeded for (tiers, JWT templates, env names); default the reference
+        receiver's. The bundled reference receiver is only served with its own profile."""
         self.host = host
+        self.profile = profile or reference_profile()
         self.stripe_sim = StripeSim(stripe_keys, accept_any_key=accept_any_key, seed=seed)
         self.clerk_sim = ClerkSim()
         self._ports = (stripe_port, clerk_port, receiver_port)
@@ -117,9 +140,7 @@ class Stack:
                 receiver_url = self.receiver_server.url
             else:
                 receiver_url = None
-            self.clerk_sim.allow_origin(receiver_url or f"http://{self.host}")
-            self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
-                                    app_url=receiver_url or "http://127.0.0.1:8787")
+            self._seed(receiver_url)
             self.stripe_sim.world_restorer = self.restore_world  # POST /_sim/world/restore
             if receiver_url:
                 self._start_receiver(receiver_url)
@@ -128,11 +149,29 @@ class Stack:
             raise
         return self
 
+    def _seed(self, app_url: str | None, webhook_url: str | None = None):
+        """Seed the world for the app at `app_url` (its webhook at the profile's path unless given)."""
+        self.clerk_sim.allow_origin(app_url or f"http://{self.host}")
+        if webhook_url is None and app_url:
+            webhook_url = app_url + self.profile.webhook.path
+        self.world = seed_world(self.stripe_sim, webhook_url, app_url=app_url or "http://127.0.0.1:8787",
+                                profile=self.profile)
+        seed_clerk(self.clerk_sim, self.profile)
+
+    def seed_for_app(self, app_url: str, webhook_url: str | None = None):
+        """Forget everything and seed the world for an app the stack does not serve (a command, a Worker)."""
+        self.stripe_sim.reset()
+        self.clerk_sim.reset()
+        self._seed(app_url, webhook_url)
+
     def _start_receiver(self, receiver_url: str):
         from tiersync.receiver import Settings, create_app
         from tiersync.receiver.storage import Storage
         self.settings = Settings.from_env(self.receiver_env(receiver_url))
         self.settings = dataclasses.replace(self.settings, database=self.database)
+        if self.profile.tier_names != reference_profile().tier_names:
+            raise ValueError(f"the bundled reference receiver has its own tiers; a stack for the profile "
+                             f"{self.profile.name!r} serves no receiver (receiver_port=None)")
         if self.receiver_factory is None:
             self.receiver_app = create_app(self.settings, storage=Storage(self.database))
             self.receiver_server.app = self.receiver_app
@@ -162,9 +201,7 @@ class Stack:
         self.stripe_sim.reset()
         self.clerk_sim.reset()
         receiver_url = self.receiver_server.url if self.receiver_server else None
-        self.clerk_sim.allow_origin(receiver_url or f"http://{self.host}")
-        self.world = seed_world(self.stripe_sim, f"{receiver_url}/webhook/stripe" if receiver_url else None,
-                                app_url=receiver_url or "http://127.0.0.1:8787")
+        self._seed(receiver_url)
         if self.receiver_app is not None:
             from tiersync.receiver.sync import BillingSync
             self.settings = dataclasses.replace(self.settings, **{
@@ -191,7 +228,7 @@ class Stack:
             for tier, prod_id in world.products.items():
                 prod = ctx.find("product", prod_id)
                 if prod is not None:
-                    prod["metadata"], prod["active"] = {"plan": tier}, True
+                    prod["metadata"], prod["active"] = {"plan": world.plans.get(tier, tier)}, True
             for mode in ("test", "live"):
                 table = sim.store.ns(mode).table("webhook_endpoint")
                 for we in list(table.rows.values()):
@@ -213,6 +250,7 @@ class Stack:
         sim.webhooks.drop_pending()
         sim.api_faults.clear()
         self.clerk_sim.clear_faults()
+        seed_clerk(self.clerk_sim, self.profile)
 
     def _fresh_storage(self):
         """An empty receiver store: a new in-memory database, or the file emptied."""
@@ -232,20 +270,26 @@ class Stack:
 
     # ---- what others need to connect --------------------------------------------------------------
     def receiver_env(self, receiver_url: str | None = None, port: int | None = None) -> dict[str, str]:
-        """The seed's environment variables for a receiver on this stack."""
+        """The environment for the app on this stack, under the names its profile says it reads (the seed's
+        names for the reference receiver): keys, simulator URLs, the webhook secret, each paid tier's price id."""
         receiver_url = receiver_url or (self.receiver_server.url if self.receiver_server else
                                         f"http://{self.host}:{port or 8787}")
-        env = {
-            "STRIPE_SECRET_KEY": self.stripe_sim.test_key, "STRIPE_API_BASE": self.stripe_server.url,
-            "STRIPE_WEBHOOK_SECRET": self.world.webhook_secret or "",
-            "STRIPE_PRICE_ID_PRO": self.world.prices["pro"],
-            "STRIPE_PRICE_ID_ENTERPRISE": self.world.prices["enterprise"],
-            "STRIPE_PORTAL_CONFIG_ID": self.world.portal_config,
-            "CLERK_SECRET_KEY": self.clerk_sim.secret_key, "CLERK_PUBLISHABLE_KEY": self.clerk_sim.publishable_key,
-            "CLERK_API_URL": self.clerk_server.url, "CLERK_FRONTEND_URL": self.clerk_server.url,
-            "FRONTEND_URL": receiver_url, "PORT": str(port or receiver_url.rsplit(":", 1)[1].split("/")[0]),
+        names = self.profile.env
+        settings = {
+            names.stripe_secret_key: self.stripe_sim.test_key, names.stripe_api_base: self.stripe_server.url,
+            names.stripe_webhook_secret: self.world.webhook_secret or "",
+            names.stripe_portal_config: self.world.portal_config,
+            names.clerk_secret_key: self.clerk_sim.secret_key,
+            names.clerk_publishable_key: self.clerk_sim.publishable_key,
+            names.clerk_api_url: self.clerk_server.url, names.clerk_frontend_url: self.clerk_server.url,
+            names.clerk_jwt_key: self.clerk_sim.jwt_public_key_pem, names.frontend_url: receiver_url,
+            names.port: str(port or receiver_url.rsplit(":", 1)[1].split("/")[0]),
+            **{tier.price_env: self.world.prices[tier.name] for tier in self.profile.paid_tiers},
+            **names.values,
         }
-        return env
+        return {name: value for name, value in settings.items() if name}  # "": the app does not read it
+
+    app_env = receiver_env
 
     def info(self) -> dict:
         world = dataclasses.asdict(self.world) if self.world else {}
@@ -255,6 +299,8 @@ class Stack:
                        "world": world},
             "clerk": self.clerk_sim.info(),
         }
+        if not self.receiver_server:  # for the user's app: its settings under its own names
+            out["app"] = {"profile": self.profile.name, "env": self.app_env()}
         if self.receiver_server:
             out["receiver"] = {"url": self.receiver_server.url,
                                "webhook_url": f"{self.receiver_server.url}/webhook/stripe",

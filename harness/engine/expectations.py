@@ -3,47 +3,13 @@ the whole step until it holds or N seconds pass (eventual consistency)."""
 
 from __future__ import annotations
 
-import base64
 import json
-import shlex
-import subprocess
 import time
 
+from .app import claims_of, clerk_metadata, expected_limit, observed_tier, read_usage
 from .context import RunContext, StepFailed
 
-
-def _claims(token: str) -> dict:
-    part = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-
-
-def observed_tier(ctx: RunContext, name: str) -> str | None:
-    """The tier the target reports for a user: a probe if configured, else the app's /api/me."""
-    user = ctx.user(name)
-    t = ctx.target
-    if t.probe_url:
-        r = ctx.http.get(t.probe_url.replace("{user_id}", user["id"]))
-        try:
-            return r.json().get("tier")
-        except ValueError:
-            return r.text.strip()
-    if t.probe_cmd:
-        out = subprocess.run(t.probe_cmd.replace("{user_id}", shlex.quote(user["id"])), shell=True,
-                             capture_output=True, text=True, timeout=30)
-        return out.stdout.strip() or None
-    if t.receiver_url:
-        r = ctx.http.get(f"{t.receiver_url}/api/me", headers={"Authorization": f"Bearer {ctx.token_for(name)}"})
-        if r.status_code == 200:
-            return r.json().get("tier")
-        return f"(/api/me answered {r.status_code})"
-    return clerk_metadata(ctx, name).get("plan") or "free"
-
-
-def clerk_metadata(ctx: RunContext, name: str) -> dict:
-    r = ctx.clerk("GET", f"/v1/users/{ctx.user(name)['id']}")
-    if r.status_code != 200:
-        raise StepFailed(f"Clerk: GET user failed {r.status_code}")
-    return r.json().get("public_metadata") or {}
+__all__ = ["CHECKS", "clerk_metadata", "observed_tier", "run_expect"]
 
 
 def check_tier(ctx, spec):
@@ -63,14 +29,14 @@ def check_clerk_metadata(ctx, spec):
 
 
 def check_usage(ctx, spec):
-    token = ctx.token_for(spec["user"])
-    r = ctx.http.get(f"{ctx.target.receiver_url}/api/usage", headers={"Authorization": f"Bearer {token}"})
-    if r.status_code != 200:
-        return f"/api/usage answered {r.status_code}: {r.text[:200]}"
-    body = r.json()
-    for key in ("limit", "used", "tier"):
-        if key in spec and body.get(key) != spec[key]:
-            return f"/api/usage {key} is {body.get(key)!r}, expected {spec[key]!r} ({body})"
+    """What the app's usage answer says, read through the profile's pointers."""
+    seen = read_usage(ctx, spec["user"])
+    wanted = {k: expected_limit(spec[k]) if k == "limit" else spec[k] for k in ("limit", "used", "tier") if k in spec}
+    for key, value in wanted.items():
+        if seen.get(key) != value:
+            shown = "unlimited" if key == "limit" and seen.get(key) is None else repr(seen.get(key))
+            want = "unlimited" if key == "limit" and value is None else repr(value)
+            return f"the app's usage answer says {key} {shown}, expected {want} ({seen['answer']})"
     return None
 
 
@@ -90,12 +56,18 @@ def check_response(ctx, spec):
 
 
 def check_responses(ctx, spec):
+    """The last `requests` step: how many metered calls succeeded, how many were refused at the limit (with
+    the profile's limit status)."""
+    metered = ctx.target.profile.api.metered
+    limit_status = metered.limit_status if metered else 429
     ok = sum(1 for x in ctx.last_requests if x["status"] < 300)
-    limited = sum(1 for x in ctx.last_requests if x["status"] == 429)
+    limited = sum(1 for x in ctx.last_requests if x["status"] == limit_status)
     if "ok" in spec and ok != spec["ok"]:
         return f"{ok} requests succeeded, expected {spec['ok']}"
     if "limited" in spec and limited != spec["limited"]:
-        return f"{limited} requests were refused with 429, expected {spec['limited']}"
+        others = sorted({x["status"] for x in ctx.last_requests if x["status"] >= 300 and x["status"] != limit_status})
+        return (f"{limited} requests were refused with {limit_status} (limit reached), expected {spec['limited']}"
+                + (f"; other answers: {others}" if others else ""))
     return None
 
 
@@ -147,7 +119,7 @@ def check_jwt_claim(ctx, spec):
             raise StepFailed(f"no saved token {spec['token']!r}")
     else:
         token = ctx.token_for(spec["user"], spec.get("template"))
-    seen = _claims(token).get(spec["claim"])
+    seen = claims_of(token).get(spec["claim"])
     return None if seen == spec.get("is") else f"claim {spec['claim']} is {seen!r}, expected {spec.get('is')!r}"
 
 

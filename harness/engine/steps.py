@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import stripe
 
 from ..signer import build_request
+from .app import app_token, checkout_via_app, metered_calls
 from .context import RunContext, StepFailed
 from .model import CARDS
 
@@ -94,17 +95,9 @@ def step_checkout(ctx: RunContext, a) -> str:
     user = ctx.user(a.user)
     price = ctx.price_for(a.tier, a.price)
     session_id = None
-    if a.via == "receiver" and ctx.target.receiver_url and a.tier and not a.price:
-        token = ctx.token_for(a.user)
-        started = time.perf_counter()
-        r = ctx.http.post(f"{ctx.target.receiver_url}/api/create-checkout", json={"tier": a.tier},
-                          headers={"Authorization": f"Bearer {token}"})
-        ctx.record("POST", "/api/create-checkout", r.status_code, json.dumps({"tier": a.tier}), r.text[:1000],
-                   (time.perf_counter() - started) * 1000)
-        if r.status_code >= 400:
-            raise StepFailed(f"the receiver refused /api/create-checkout: {r.status_code} {r.text[:300]}")
-        body = r.json()
-        session_id = body.get("id") or body.get("sessionId") or body.get("url", "").rsplit("/", 1)[-1]
+    if a.via == "receiver" and ctx.target.receiver_url and a.tier and not a.price \
+            and ctx.target.profile.api.checkout:
+        session_id = checkout_via_app(ctx, a.user, a.tier)  # the app's own checkout call, per its profile
     else:
         params = {"mode": "subscription", "line_items": [{"price": price, "quantity": 1}],
                   "client_reference_id": user["id"], "metadata": {"userId": user["id"]},
@@ -363,12 +356,8 @@ def step_token(ctx: RunContext, a) -> str:
 def step_requests(ctx: RunContext, a) -> str:
     if a.token and a.token not in ctx.tokens:
         raise StepFailed(f"no saved token {a.token!r}: add a `token` step with save_as: {a.token}")
-    token = ctx.tokens[a.token] if a.token else ctx.token_for(a.user)
-    ctx.last_requests = []
-    for _ in range(a.count):
-        r = ctx.http.post(f"{ctx.target.receiver_url}/api/data", headers={"Authorization": f"Bearer {token}"})
-        ctx.last_requests.append({"status": r.status_code, "body": r.text[:300]})
-    ctx.record("POST", f"/api/data x{a.count}", ctx.last_requests[-1]["status"], "", ctx.last_requests[-1]["body"])
+    token = ctx.tokens[a.token] if a.token else app_token(ctx, a.user)
+    ctx.last_requests = metered_calls(ctx, token, a.count)  # the app's metered call, per its profile
     ok = sum(1 for x in ctx.last_requests if x["status"] < 300)
     return f"{a.user} made {a.count} requests: {ok} ok, {a.count - ok} refused"
 

@@ -124,20 +124,20 @@ def _wait_listening(port: int, proc: subprocess.Popen, timeout: float, log_path:
                       f"Its output so far:\n{output()}")
 
 
-def command_target(cmd: str, *, webhook_path: str = "/webhook/stripe", timeout: float = 60.0) -> Target:
-    """Start the simulators and the world, then `cmd` (with `{port}` filled in) with the seed's settings in
-    its environment; wait until it listens."""
+def command_target(cmd: str, *, webhook_path: str | None = None, timeout: float = 60.0,
+                   profile: Profile | None = None) -> Target:
+    """Start the simulators and the world seeded for `profile`, then `cmd` (with `{port}` filled in) with
+    the settings under the names the profile says the app reads; wait until it listens."""
     from ..stack import Stack
+    profile = profile or reference_profile()
+    webhook_path = webhook_path or profile.webhook.path
     port = _free_port()
-    stack = Stack(receiver_port=None)
+    stack = Stack(receiver_port=None, profile=profile)
     stack.start()
-    from ..stack import seed_world
     receiver_url = f"http://127.0.0.1:{port}"
-    stack.stripe_sim.reset()
-    stack.world = seed_world(stack.stripe_sim, receiver_url + webhook_path, app_url=receiver_url)
-    stack.clerk_sim.allow_origin(receiver_url)
+    stack.seed_for_app(receiver_url, receiver_url + webhook_path)
     log_path = f"/tmp/tiersync-target-{port}.log"
-    env = {**os.environ, **stack.receiver_env(receiver_url, port=port), "RECEIVER_SKIP_REMOTE_CHECK": "0",
+    env = {**os.environ, **stack.app_env(receiver_url, port=port), "RECEIVER_SKIP_REMOTE_CHECK": "0",
            "RECEIVER_DATABASE": log_path.replace(".log", ".sqlite")}  # the reference receiver's own file
     log = open(log_path, "wb")  # noqa: SIM115  (kept open for the child's lifetime)
     try:
@@ -147,7 +147,7 @@ def command_target(cmd: str, *, webhook_path: str = "/webhook/stripe", timeout: 
         stack.stop()
         raise TargetError(f"cannot start the target command {shlex.quote(cmd)}: {exc}") from None
     target = _from_stack("command", stack, stack.info(), receiver_url)
-    target.webhook_url = receiver_url + webhook_path
+    target.webhook_url, target.profile = receiver_url + webhook_path, profile
     target.process, target.log_path = proc, log_path
     try:
         _wait_listening(port, proc, timeout, log_path)
@@ -158,8 +158,11 @@ def command_target(cmd: str, *, webhook_path: str = "/webhook/stripe", timeout: 
 
 
 def remote_target(stack_file: str, target_url: str, webhook_secret: str | None,
-                  webhook_path: str = "/webhook/stripe") -> Target:
-    """A stack already running (`tiersync serve --json` saved to a file) and a receiver at `target_url`."""
+                  webhook_path: str | None = None, profile: Profile | None = None) -> Target:
+    """A stack already running (`tiersync serve --json` saved to a file, served with the same profile) and
+    the app at `target_url`."""
+    profile = profile or reference_profile()
+    webhook_path = webhook_path or profile.webhook.path
     try:
         info = json.loads(Path(stack_file).read_text())
     except OSError as exc:
@@ -170,7 +173,12 @@ def remote_target(stack_file: str, target_url: str, webhook_secret: str | None,
         if key not in info:
             raise TargetError(f"{stack_file}: no {key!r} section; save the output of `tiersync serve --json`")
     target = _from_stack("remote", None, info, target_url.rstrip("/"))
-    target.webhook_url = target_url.rstrip("/") + webhook_path
+    target.webhook_url, target.profile = target_url.rstrip("/") + webhook_path, profile
+    missing = [t.name for t in profile.paid_tiers if t.name not in target.world.get("prices", {})]
+    if missing:
+        raise TargetError(f"{stack_file}: the stack's world has no price for tier {', '.join(missing)} of the "
+                          f"profile {profile.name!r} (it has {', '.join(target.world.get('prices', {})) or 'none'}); "
+                          f"start it with `tiersync serve --profile FILE --json`")
     if webhook_secret:
         target.webhook_secret = webhook_secret
     if not target.webhook_secret:
