@@ -179,6 +179,10 @@ class StripeSim:
             if params.get("expand"):
                 check_depth(params["expand"])  # refused before the request runs, like Stripe
             idem = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
+            if idem is not None and not 1 <= len(idem) <= 255:
+                raise InvalidRequest(f"Idempotent key length is {len(idem)}, which is outside accepted lengths. "
+                                     "Idempotent Keys must be 1-255 characters long. If you're looking for a "
+                                     "decent generator, try using a UUID defined by IETF RFC 4122.")
             if idem:
                 out_headers["Idempotency-Key"] = idem
                 replay = self._idempotent_replay(headers, idem, method, path, raw)

@@ -37,7 +37,9 @@ def decode_form(body: str) -> dict:
     """Decode bracket form-encoding. `a[]` appends; `a[0]` indexes; `a[k]` is a dict key."""
     root: dict = {}
     try:
-        pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=False, max_num_fields=10000)
+        pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=False, max_num_fields=10000, errors="strict")
+    except UnicodeDecodeError:  # percent-encoded bytes that are not UTF-8: refused, never stored as U+FFFD
+        raise InvalidRequest("Invalid request: the parameters must be valid UTF-8 once percent-decoded.") from None
     except ValueError as exc:  # too many fields
         raise InvalidRequest(f"Invalid request body: {exc}") from None
     for key, value in pairs:
@@ -111,6 +113,37 @@ class Str(Field):
         return value
 
 
+class Email(Str):
+    """An e-mail address: Stripe refuses what cannot be one ("Invalid email address: x", email_invalid)."""
+
+    _SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    def __init__(self, max_length: int = 512, **kw):
+        super().__init__(max_length=max_length, **kw)
+
+    def check(self, value, name):
+        value = super().check(value, name)
+        if not self._SHAPE.match(value):
+            raise invalid(name, f"Invalid email address: {value}", "email_invalid")
+        return value
+
+
+class Url(Str):
+    """A URL the browser is sent to: http(s) with a host, else Stripe's "Not a valid URL" (url_invalid).
+    `javascript:` and other schemes never reach a hosted page's links."""
+
+    _SHAPE = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+    def __init__(self, max_length: int = 5000, **kw):
+        super().__init__(max_length=max_length, **kw)
+
+    def check(self, value, name):
+        value = super().check(value, name)
+        if not self._SHAPE.match(value):
+            raise invalid(name, "Not a valid URL", "url_invalid")
+        return value
+
+
 class Enum(Str):
     def __init__(self, *choices: str, **kw):
         super().__init__(choices=choices, **kw)
@@ -124,7 +157,7 @@ class Int(Field):
     def check(self, value, name):
         if isinstance(value, int) and not isinstance(value, bool):
             n = value
-        elif isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+        elif isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value):  # " 5" is refused, as by Stripe
             n = int(value)
         else:
             raise invalid(name, f"Invalid integer: {_show(value)}", "parameter_invalid_integer")

@@ -8,7 +8,7 @@ Creating a session without one fails with Stripe's message, the seed guide's liv
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import Bool, Enum, List, Metadata, Obj, Str, merge_metadata
+from ..params import Bool, Enum, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
 
 FEATURES = Obj({
@@ -24,10 +24,10 @@ FEATURES = Obj({
                                 "products": List(Obj({"product": Str(required=True), "prices": List(Str())}))}),
 })
 BUSINESS = Obj({"headline": Str(), "privacy_policy_url": Str(), "terms_of_service_url": Str()})
-CONFIG_FIELDS = {"business_profile": BUSINESS, "default_return_url": Str(), "features": FEATURES,
+CONFIG_FIELDS = {"business_profile": BUSINESS, "default_return_url": Url(), "features": FEATURES,
                  "metadata": Metadata(), "name": Str(), "login_page": Obj({"enabled": Bool(required=True)})}
 CONFIG_UPDATE = {**CONFIG_FIELDS, "active": Bool()}
-SESSION = {"customer": Str(required=True), "configuration": Str(), "return_url": Str(), "locale": Str(),
+SESSION = {"customer": Str(required=True), "configuration": Str(), "return_url": Url(), "locale": Str(),
            "flow_data": Obj({"type": Enum("payment_method_update", "subscription_cancel", "subscription_update",
                                           "subscription_update_confirm", required=True),
                              "subscription_cancel": Obj({"subscription": Str(required=True),

@@ -8,7 +8,7 @@ subscription and invoice as Stripe does and records the events in Stripe's order
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
+from ..params import Bool, Email, Enum, Int, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import invoicing, payment_methods
 from .billing_math import discount_amount
@@ -20,8 +20,8 @@ LINE_ITEM = Obj({"price": Str(), "quantity": Int(min=1, max=999999),
                  "adjustable_quantity": Obj({"enabled": Bool(required=True), "maximum": Int(), "minimum": Int()})})
 CREATE = {
     "mode": Enum("payment", "setup", "subscription", required=True), "line_items": List(LINE_ITEM, max_items=20),
-    "success_url": Str(max_length=5000), "cancel_url": Str(max_length=5000), "return_url": Str(),
-    "ui_mode": Enum("hosted", "embedded", "custom"), "customer": Str(), "customer_email": Str(),
+    "success_url": Url(), "cancel_url": Url(), "return_url": Url(),
+    "ui_mode": Enum("hosted", "embedded", "custom"), "customer": Str(), "customer_email": Email(),
     "client_reference_id": Str(max_length=200), "metadata": Metadata(),
     "subscription_data": Obj({"metadata": Metadata(), "trial_period_days": Int(min=1, max=730),
                               "description": Str(), "trial_end": Int(min=0),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import CREATED_FILTER, Enum, Int, List, Metadata, Obj, Str, merge_metadata
+from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
 from .billing_math import in_range
@@ -18,7 +18,7 @@ INVOICE_SETTINGS = Obj({
 })
 SHIPPING = Obj({"address": ADDRESS, "name": Str(required=True), "phone": Str()})
 FIELDS = {
-    "address": ADDRESS, "balance": Int(), "description": Str(), "email": Str(max_length=512),
+    "address": ADDRESS, "balance": Int(), "description": Str(), "email": Email(),
     "invoice_prefix": Str(max_length=12), "invoice_settings": INVOICE_SETTINGS, "metadata": Metadata(),
     "name": Str(max_length=256), "phone": Str(max_length=20), "preferred_locales": List(Str()),
     "shipping": SHIPPING, "tax_exempt": Enum("exempt", "none", "reverse"),

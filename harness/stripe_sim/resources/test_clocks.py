@@ -21,10 +21,19 @@ def _check_mode(ctx: Ctx):
         raise InvalidRequest("Test clocks are only available in test mode.")
 
 
+MAX_AHEAD = 2 * 366 * 86400  # Stripe: a clock may not be set more than two years ahead
+
+
+def _check_ahead(target: int, base: int):
+    if target > base + MAX_AHEAD:
+        raise InvalidRequest("The frozen_time cannot be more than two years in the future.", param="frozen_time")
+
+
 @route("POST", "/v1/test_helpers/test_clocks", {"frozen_time": Int(min=0, required=True), "name": Str(max_length=300)})
 def create(ctx: Ctx, p: dict):
     _check_mode(ctx)
     now = ctx.now()
+    _check_ahead(p["frozen_time"], now)
     clock = {"id": ctx.new_id("clock"), "object": "test_helpers.test_clock", "created": now,
              "deletes_after": now + DELETES_AFTER, "frozen_time": p["frozen_time"], "livemode": False,
              "name": p.get("name"), "status": "ready", "status_details": {}}
@@ -65,6 +74,7 @@ def advance(ctx: Ctx, p: dict, clock_id: str):
     if target <= clock["frozen_time"]:
         raise InvalidRequest("The test clock's frozen_time cannot be set to a time before or equal to its current "
                              "frozen_time.", param="frozen_time")
+    _check_ahead(target, clock["frozen_time"])
     advance_clock(ctx, clock, target)
     return clock
 

@@ -1,0 +1,130 @@
+"""Requests Stripe refuses, refused here with the error Stripe gives (HTTP status, type, code, param,
+message), through the official SDK in both transports (in-process and server). A simulator that accepts
+one of these lets an app pass here and fail in production (#16, #17.9). Each case also checks that the
+refusal changed nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import stripe
+
+from tests.stripe_sim.test_bad_input import assert_error, raw, raw_error  # noqa: F401  (raw: a fixture)
+
+IRE = stripe.InvalidRequestError
+
+
+def _product(c):
+    return c.v1.products.create(params={"name": "Pro"}).id
+
+
+def _sub(c):
+    price = c.v1.prices.create(params={"currency": "usd", "unit_amount": 1000, "product": _product(c),
+                                       "recurring": {"interval": "month"}})
+    cus = c.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                        "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    return c.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+
+
+_URL_REFUSAL = (IRE, 400, "invalid_request_error", "url_invalid")
+
+# (call(client), exception, status, type, code, param, message)
+CASES = [
+    # expansion: four levels at most, a list's leading `data` counted (CONTRACTS.md section 4)
+    pytest.param(lambda c: (_sub(c), c.v1.subscriptions.list(params={"expand": ["data.items.data.price.product"]})),
+                 IRE, 400, "invalid_request_error", "property_expansion_max_depth", None,
+                 "You cannot expand more than 4 levels of a property. Property: data.items.data.price.product",
+                 id="expand-five-levels-on-list"),
+    pytest.param(lambda c: c.v1.subscriptions.retrieve(_sub(c).id, params={
+        "expand": ["items.data.price.product.default_price"]}),
+        IRE, 400, "invalid_request_error", "property_expansion_max_depth", None,
+        "You cannot expand more than 4 levels of a property. Property: items.data.price.product.default_price",
+        id="expand-five-levels-on-retrieve"),
+    pytest.param(lambda c: c.v1.customers.create(params={"expand": ["a.b.c.d.e"]}),
+                 IRE, 400, "invalid_request_error", "property_expansion_max_depth", None,
+                 "You cannot expand more than 4 levels of a property. Property: a.b.c.d.e",
+                 id="expand-five-levels-on-create"),
+    pytest.param(lambda c: c.v1.customers.create(params={"email": "a@b.co", "expand": ["email"]}),
+                 IRE, 400, "invalid_request_error", None, None, "This property cannot be expanded (email).",
+                 id="expand-scalar"),
+    pytest.param(lambda c: c.v1.subscriptions.retrieve(_sub(c).id, params={"expand": ["metadata"]}),
+                 IRE, 400, "invalid_request_error", None, None, "This property cannot be expanded (metadata).",
+                 id="expand-metadata"),
+    pytest.param(lambda c: c.v1.subscriptions.retrieve(_sub(c).id, params={"expand": ["id"]}),
+                 IRE, 400, "invalid_request_error", None, None, "This property cannot be expanded (id).",
+                 id="expand-own-id"),
+    pytest.param(lambda c: c.v1.subscriptions.retrieve(_sub(c).id, params={"expand": ["items.data.price.nope"]}),
+                 IRE, 400, "invalid_request_error", None, None,
+                 "This property cannot be expanded (items.data.price.nope).", id="expand-unknown-nested"),
+    pytest.param(lambda c: (_sub(c), c.v1.subscriptions.list(params={"expand": ["customer"]})),
+                 IRE, 400, "invalid_request_error", None, None,
+                 "This property cannot be expanded (customer). You may want to try expanding 'data.customer' "
+                 "instead.", id="expand-list-without-data"),
+    # input Stripe does not coerce (#17.9)
+    pytest.param(lambda c: c.v1.prices.create(params={"currency": "usd", "unit_amount": " 5", "product": _product(c)}),
+                 IRE, 400, "invalid_request_error", "parameter_invalid_integer", "unit_amount",
+                 "Invalid integer:  5", id="integer-with-space"),
+    pytest.param(lambda c: c.v1.customers.create(params={"email": "not-an-email"}),
+                 IRE, 400, "invalid_request_error", "email_invalid", "email",
+                 "Invalid email address: not-an-email", id="email-invalid"),
+    pytest.param(lambda c: c.v1.checkout.sessions.create(params={
+        "mode": "subscription", "success_url": "javascript:alert(document.cookie)",
+        "line_items": [{"price": "price_x", "quantity": 1}]}),
+        *_URL_REFUSAL, "success_url", "Not a valid URL", id="success-url-javascript"),
+    pytest.param(lambda c: c.v1.checkout.sessions.create(params={
+        "mode": "subscription", "success_url": "https://app.example/ok", "cancel_url": "data:text/html,x",
+        "line_items": [{"price": "price_x", "quantity": 1}]}),
+        *_URL_REFUSAL, "cancel_url", "Not a valid URL", id="cancel-url-data"),
+    pytest.param(lambda c: c.v1.billing_portal.sessions.create(params={
+        "customer": c.v1.customers.create().id, "return_url": "javascript:alert(1)"}),
+        *_URL_REFUSAL, "return_url", "Not a valid URL", id="portal-return-url-javascript"),
+    pytest.param(lambda c: c.v1.customers.create(params={"email": "a@b.co"},
+                                                 options={"idempotency_key": "k" * 256}),
+                 IRE, 400, "invalid_request_error", None, None,
+                 re.compile(r"^Idempotent key length is 256, which is outside accepted lengths\. Idempotent Keys "
+                            r"must be 1-255 characters long\."), id="idempotency-key-too-long"),
+    pytest.param(lambda c: c.v1.test_helpers.test_clocks.create(params={"frozen_time": 99_999_999_999}),
+                 IRE, 400, "invalid_request_error", None, "frozen_time",
+                 "The frozen_time cannot be more than two years in the future.", id="test-clock-far-future"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc_type", "status", "type_", "code", "param", "message"), CASES)
+def test_refused_like_stripe(client, call, exc_type, status, type_, code, param, message):
+    with pytest.raises(exc_type) as info:
+        call(client)
+    assert_error(info.value, status, type_, code, param, message)
+
+
+def test_advancing_a_clock_more_than_two_years_is_refused(client):
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_800_000_000})
+    with pytest.raises(IRE) as info:
+        client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": 1_800_000_000 + 3 * 366 * 86400})
+    assert_error(info.value, 400, "invalid_request_error", None, "frozen_time",
+                 "The frozen_time cannot be more than two years in the future.")
+    assert client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == 1_800_000_000
+
+
+def test_refused_create_makes_nothing(client):
+    with pytest.raises(IRE):
+        client.v1.customers.create(params={"email": "bad", "metadata": {"k": "v"}})
+    with pytest.raises(IRE):
+        client.v1.customers.create(params={"email": "a@b.co", "expand": ["data.a.b.c.d"]})
+    with pytest.raises(IRE):
+        client.v1.customers.create(params={"email": "a@b.co"}, options={"idempotency_key": "k" * 256})
+    with pytest.raises(IRE):
+        client.v1.test_helpers.test_clocks.create(params={"frozen_time": 99_999_999_999})
+    assert client.v1.customers.list().data == []
+    assert client.v1.test_helpers.test_clocks.list().data == []
+    assert client.v1.events.list().data == []
+
+
+@pytest.mark.parametrize("body", [b"email=a%40b.co&metadata[plan]=%ff%fe", b"email=a%40b.co&name=%c3%28",
+                                  b"metadata[%ff]=x"])
+def test_percent_encoded_invalid_utf8_is_refused_not_stored(raw, body):  # noqa: F811  (the fixture)
+    status, err = raw_error(raw("POST", "/v1/customers", body))
+    assert status == 400 and err["type"] == "invalid_request_error"
+    assert "UTF-8" in err["message"]
+    status, _, listed = raw("GET", "/v1/customers")
+    assert status == 200 and b"\\ufffd" not in listed and b'"data":[]' in listed
