@@ -300,7 +300,8 @@ class Stack:
             "clerk": self.clerk_sim.info(),
         }
         if not self.receiver_server:  # for the user's app: its settings under its own names
-            out["app"] = {"profile": self.profile.name, "env": self.app_env()}
+            env = {k: v for k, v in self.app_env().items() if v}  # no endpoint yet: the run points one
+            out["app"] = {"profile": self.profile.name, "env": env}
         if self.receiver_server:
             out["receiver"] = {"url": self.receiver_server.url,
                                "webhook_url": f"{self.receiver_server.url}/webhook/stripe",

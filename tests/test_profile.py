@@ -148,3 +148,48 @@ def test_resolve_pointer():
     with pytest.raises(KeyError) as info:
         resolve_pointer(doc, "/usage/used")
     assert info.value.args[0] == "used"
+
+
+def test_init_command_writes_and_refuses_to_overwrite(tmp_path, capsys):
+    from tiersync.cli import main
+    path = tmp_path / "tiersync.toml"
+    assert main(["init", str(path)]) == 0
+    assert load_profile(path).name == "plug-saas" and "tiersync run --profile" in capsys.readouterr().out
+    path.write_text("# mine\n" + path.read_text())
+    assert main(["init", str(path)]) == 2
+    assert "exists; use --force" in capsys.readouterr().out and path.read_text().startswith("# mine")
+    assert main(["init", str(path), "--force"]) == 0 and path.read_text() == SEED_PROFILE
+
+
+def test_world_and_env_follow_the_seed_profile():
+    from tiersync.stack import Stack
+    profile = parse_profile(tomllib.loads(SEED_PROFILE))
+    with Stack(receiver_port=None, profile=profile) as stack:
+        world = stack.world
+        assert sorted(world.prices) == ["developer", "pro"]
+        ctx = stack.stripe_sim.context("test")
+        assert ctx.find("product", world.products["developer"])["metadata"] == {"plan": "developer"}
+        assert ctx.find("price", world.prices["pro"])["unit_amount"] == 2900
+        env = stack.app_env("http://127.0.0.1:8799")
+        assert env["STRIPE_PRICE_ID_DEVELOPER"] == world.prices["developer"]
+        assert env["STRIPE_PRICE_ID_PRO"] == world.prices["pro"] and env["CLERK_JWT_TEMPLATE"] == "pan-api"
+        assert env["CLERK_SECRET_KEY"] == stack.clerk_sim.secret_key
+        assert not {"STRIPE_API_BASE", "CLERK_API_URL", "PORT", "STRIPE_PRICE_ID_ENTERPRISE"} & set(env)
+        templates = {t["name"]: t for t in stack.clerk_sim.backend.list_templates()}
+        assert templates["pan-api"]["claims"] == {"plan": "{{user.public_metadata.plan}}"}
+        # a scenario changes the template and a product's plan; the world is put back as the profile says
+        stack.clerk_sim.backend.update_template(templates["pan-api"]["id"], {"name": "pan-api", "claims": {"plan": "x"}})
+        ctx.find("product", world.products["pro"])["metadata"] = {"plan": "Pro"}
+        stack.restore_world()
+        again = {t["name"]: t for t in stack.clerk_sim.backend.list_templates()}
+        assert again["pan-api"]["claims"] == {"plan": "{{user.public_metadata.plan}}"}
+        ctx = stack.stripe_sim.context("test")
+        assert ctx.find("product", world.products["pro"])["metadata"] == {"plan": "pro"}
+        stack.seed_for_app("http://127.0.0.1:8799", "http://127.0.0.1:8799/webhook/stripe")
+        assert "pan-api" in {t["name"] for t in stack.clerk_sim.backend.list_templates()}
+
+
+def test_the_reference_receiver_is_served_only_with_its_own_profile():
+    from tiersync.stack import Stack
+    with pytest.raises(ValueError, match="serves no receiver"):
+        Stack(profile=parse_profile(tomllib.loads(SEED_PROFILE))).start()

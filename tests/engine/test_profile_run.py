@@ -211,3 +211,27 @@ def test_stack_for_the_reference_profile_refuses_another(tmp_path, capsys):
                      "--target", "http://127.0.0.1:9", "--webhook-secret", "whsec_" + "x" * 32])
     assert code == 2
     assert "no price for tier plus, max" in " ".join(capsys.readouterr().out.split())
+
+
+def test_tier_read_from_a_jwt_claim(tmp_path, capsys):
+    jwt_source = PROFILE.replace('[tier_source]\nkind = "clerk_metadata"\nkey = "level"\n', textwrap.dedent("""
+        [tier_source]
+        kind = "jwt_claim"
+        template = "app-token"
+        claim = "level"
+
+        [auth]
+        token_template = "app-token"
+
+        [[auth.jwt_templates]]
+        name = "app-token"
+        claims = { level = "{{user.public_metadata.level}}" }
+        """))
+    assert "jwt_claim" in jwt_source
+    profile, folder = _setup(tmp_path, jwt_source)
+    ok = main(["run", folder, "--profile", profile, "--target-cmd", _command()])
+    buggy = main(["run", folder, "--profile", profile, "-k", "cancel",
+                  "--target-cmd", _command("BUG_KEEPS_TIER_AFTER_CANCEL=1")])
+    out = " ".join(capsys.readouterr().out.split())
+    assert ok == 0 and "3 passed, 0 failed" in out
+    assert buggy == 1 and "tier of cy is 'max', expected 'basic'" in out
