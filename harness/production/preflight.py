@@ -15,7 +15,7 @@ from .clerk_audit import CLERK_API, ClerkReader, instance_check, template_check
 from .expectations import AppExpectations, seed_conventions
 from .keys import key_checks, key_mode, settings_checks
 from .report import FAIL, PASS, SKIP, WARN, Check, Redactor, exit_code, render_json, render_table
-from .settings import SettingsError, load_settings
+from .settings import SettingsError, add_settings_arguments, settings_from
 from .stripe_audit import (
     STRIPE_API,
     AuditAborted,
@@ -32,10 +32,7 @@ def add_commands(sub):
     p = sub.add_parser("preflight", help="audit the live Stripe account, Clerk instance, app settings and URL "
                        "(read-only)", description=__doc__)
     p.add_argument("--url", help="the deployed app's base URL (https://your-worker.workers.dev)")
-    p.add_argument("--env-file", action="append", default=[], help="a .dev.vars / .env file (repeatable)")
-    p.add_argument("--wrangler", help="a wrangler.toml whose [vars] the app gets")
-    p.add_argument("--wrangler-env", help="read [env.NAME.vars] instead of [vars]")
-    p.add_argument("--from-env", action="store_true", help="read the app's variables from this environment too")
+    add_settings_arguments(p)
     p.add_argument("--tiers", help="the app's paid tiers, comma-separated (without a profile)")
     p.add_argument("--mode", choices=("live", "test"), default="live", help="the mode going live (default live)")
     p.add_argument("--stripe-key", default=os.environ.get("TIERSYNC_STRIPE_KEY"),
@@ -59,11 +56,7 @@ def _expectations(args, settings) -> AppExpectations:
 def cmd_preflight(args) -> int:
     redact = Redactor([args.stripe_key, args.stripe_test_key, args.clerk_key])
     try:
-        if not (args.env_file or args.wrangler or args.from_env):
-            raise SettingsError("no settings given: pass --env-file (.dev.vars / .env), --wrangler wrangler.toml "
-                                "and/or --from-env")
-        settings = load_settings(args.env_file, args.wrangler, args.wrangler_env, args.from_env,
-                                 names=AppExpectations().all_env())
+        settings = settings_from(args, AppExpectations().all_env())
         redact.add_settings(settings.values)
         exp = _expectations(args, settings)
         checks = run_checks(args, settings, exp)

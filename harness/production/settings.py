@@ -112,3 +112,17 @@ def load_settings(env_files: list[str] = (), wrangler: str | None = None, wrangl
         add({n: v for n, v in os.environ.items() if v and (n in names or n.startswith(prefixes))},
             "the environment")
     return settings
+
+
+def add_settings_arguments(parser):
+    parser.add_argument("--env-file", action="append", default=[], help="a .dev.vars / .env file (repeatable)")
+    parser.add_argument("--wrangler", help="a wrangler.toml whose [vars] the app gets")
+    parser.add_argument("--wrangler-env", help="read [env.NAME.vars] instead of [vars]")
+    parser.add_argument("--from-env", action="store_true", help="read the app's variables from this environment")
+
+
+def settings_from(args, names: list[str], required: bool = True) -> AppSettings:
+    if required and not (args.env_file or args.wrangler or args.from_env):
+        raise SettingsError("no settings given: pass --env-file (.dev.vars / .env), --wrangler wrangler.toml "
+                            "and/or --from-env")
+    return load_settings(args.env_file, args.wrangler, args.wrangler_env, args.from_env, names=names)
