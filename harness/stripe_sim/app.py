@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from .. import jsonbytes
 from ..server import replaying_receive
-from . import resources  # noqa: F401  (registers every route)
+from . import resources, search  # noqa: F401  (registers every route)
 from .api_faults import ApiFaults
 from .clock import Clock
 from .errors import (
@@ -248,6 +248,14 @@ class StripeSim:
 
     def _match(self, method: str, path: str):
         path = unquote(path)
+        literal = _literal_routes().get(path)  # `/v1/customers/search` before `/v1/customers/{id}`
+        if literal:
+            if method in literal:
+                return literal[method], {}
+            raise _unrecognized(method, path, 405)
+        parts = path.split("/")
+        if len(parts) > 3 and (parts[2], parts[3]) in NOT_IDS:
+            raise _unrecognized(method, path, 404)
         allowed = False
         for r in ROUTES:
             m = r.pattern.match(path)
@@ -255,13 +263,7 @@ class StripeSim:
                 if r.method == method:
                     return r, m.groupdict()
                 allowed = True
-        if allowed:
-            raise InvalidRequest(f"Unrecognized request URL ({method}: {path}). Please see "
-                                 "https://stripe.com/docs or we can help at https://support.stripe.com/.",
-                                 status=405)
-        raise InvalidRequest(f"Unrecognized request URL ({method}: {path}). Please see "
-                             "https://stripe.com/docs or we can help at https://support.stripe.com/.",
-                             status=404)
+        raise _unrecognized(method, path, 405 if allowed else 404)
 
     def _authenticate(self, headers) -> str:
         auth = headers.get("authorization", "").strip()
@@ -353,6 +355,27 @@ class StripeSim:
 
 
 HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
+
+# Stripe endpoints under a collection that the simulator does not serve: they are Stripe's own paths, never an
+# object id (`POST /v1/invoices/create_preview` is no update of an invoice called "create_preview").
+NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming")})
+
+
+def _unrecognized(method: str, path: str, status: int) -> InvalidRequest:
+    return InvalidRequest(f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
+                          "we can help at https://support.stripe.com/.", status=status)
+
+
+_LITERALS: dict[str, dict[str, object]] = {}
+
+
+def _literal_routes() -> dict[str, dict[str, object]]:
+    """Routes without path parameters by path and method, built once (every route registers at import)."""
+    if not _LITERALS:
+        for r in ROUTES:
+            if "{" not in r.template:
+                _LITERALS.setdefault(r.template, {})[r.method] = r
+    return _LITERALS
 
 
 def _dump(obj) -> bytes:
