@@ -5,11 +5,13 @@ offers. Loaded and checked by tiersync.profile_load; docs/profile.md describes e
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 UNLIMITED = "unlimited"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Part(BaseModel):
@@ -46,6 +48,13 @@ class Tier(Part):
     price_env: str | None = None  # the env variable carrying this paid tier's price id; none for the free tier
     plan: str | None = None  # the product's metadata.plan for this tier; default: the tier name
     amount: int = Field(default=0, ge=0)  # monthly price in cents in the simulated world; 0: chosen by order
+
+    @field_validator("price_env")
+    @classmethod
+    def env_name(cls, v):
+        if v is not None and not _ENV_NAME.fullmatch(v):
+            raise ValueError(f"not an environment variable name (found {v!r})")
+        return v
 
     @field_validator("limit", mode="before")
     @classmethod
@@ -225,8 +234,16 @@ class Env(Part):
     @field_validator(*ENV_SETTINGS)
     @classmethod
     def env_name(cls, v):
-        if v and not v.replace("_", "a").isalnum():
+        if v and not _ENV_NAME.fullmatch(v):
             raise ValueError(f"not an environment variable name (found {v!r})")
+        return v
+
+    @field_validator("values")
+    @classmethod
+    def value_names(cls, v):
+        bad = [k for k in v if not _ENV_NAME.fullmatch(k)]
+        if bad:
+            raise ValueError(f"not an environment variable name (found {', '.join(map(repr, bad))})")
         return v
 
 

@@ -193,3 +193,27 @@ def test_the_reference_receiver_is_served_only_with_its_own_profile():
     from tiersync.stack import Stack
     with pytest.raises(ValueError, match="serves no receiver"):
         Stack(profile=parse_profile(tomllib.loads(SEED_PROFILE))).start()
+
+
+def test_env_values_and_price_env_names_are_checked():
+    found = problems_of(MINIMAL.replace('"PRICE_TEAM"', '"PRICE-TEAM"') + '\n[env.values]\n"A B" = "x"\n')
+    assert "tiers[1] (team).price_env: not an environment variable name (found 'PRICE-TEAM')" in found
+    assert "env.values: not an environment variable name (found 'A B')" in found
+
+
+def test_serve_with_a_profile_seeds_its_world_and_prints_the_apps_env(tmp_path):
+    import json
+    import subprocess
+    import sys
+    path = write_profile(tmp_path / "tiersync.toml")
+    proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "serve", "--profile", str(path), "--json",
+                             "--port", "0", "--clerk-port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert sorted(info["stripe"]["world"]["prices"]) == ["developer", "pro"] and "receiver" not in info
+    env = info["app"]["env"]
+    assert env["STRIPE_PRICE_ID_DEVELOPER"] == info["stripe"]["world"]["prices"]["developer"]
+    assert env["CLERK_JWT_TEMPLATE"] == "pan-api" and "STRIPE_WEBHOOK_SECRET" not in env
