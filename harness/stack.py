@@ -300,7 +300,9 @@ class Stack:
             "clerk": self.clerk_sim.info(),
         }
         if not self.receiver_server:  # for the user's app: its settings under its own names
-            env = {k: v for k, v in self.app_env().items() if v}  # no endpoint yet: the run points one
+            # no endpoint yet (the run points one at the app with its secret), and the app's URL is its own
+            unknown = {self.profile.env.frontend_url, self.profile.env.port}
+            env = {k: v for k, v in self.app_env().items() if v and k not in unknown}
             out["app"] = {"profile": self.profile.name, "env": env}
         if self.receiver_server:
             out["receiver"] = {"url": self.receiver_server.url,
