@@ -37,6 +37,9 @@ def cmd_serve(args) -> int:
     for_serving()
     if args.stripe_only:
         return _serve_stripe_only(args, keys_from(args))
+    if args.worker:
+        from .worker.serve import serve_worker
+        return serve_worker(args, keys_from(args), _print_stack, _wait_for_stop_signal)
     from .stack import Stack
     keys = keys_from(args)
     profile = None
@@ -178,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_STRIPE_PORT, help="Stripe simulator port (0: any)")
     serve.add_argument("--clerk-port", type=int, default=12121, help="Clerk simulator port (0: any)")
     serve.add_argument("--receiver-port", type=int, default=8787, help="reference receiver port (0: any)")
+    serve.add_argument("--worker", metavar="PATH", help="serve this Cloudflare Worker (wrangler.toml folder or entry "
+                       "file) in Miniflare on --receiver-port, in place of the reference receiver")
     serve.add_argument("--no-receiver", action="store_true", help="only the simulators (and the seeded world)")
     serve.add_argument("--profile", help="seed the world for your app's profile (tiersync.toml); no receiver")
     serve.add_argument("--stripe-only", action="store_true", help="only the Stripe simulator, empty")
@@ -202,8 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(sub)
     from .production.commands import add_commands as add_production_commands
     add_production_commands(sub)
-    from .repro.cli import add_commands as add_repro_commands
-    add_repro_commands(sub)
     return parser
 
 

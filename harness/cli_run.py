@@ -24,6 +24,8 @@ def add_commands(sub):
     run.add_argument("paths", nargs="*", help="scenario files or folders (default: the catalog)")
     run.add_argument("-k", dest="keyword", help="only scenarios whose name, group or tags contain this")
     run.add_argument("--target-cmd", help="launch your receiver: e.g. 'uvicorn myapp:app --port {port}'")
+    run.add_argument("--worker", metavar="PATH", help="run a Cloudflare Worker in Miniflare: its wrangler.toml folder "
+                     "or entry file (docs/worker.md)")
     run.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
     run.add_argument("--target", help="with --stack: your receiver's base URL")
     run.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
@@ -36,8 +38,6 @@ def add_commands(sub):
     run.add_argument("--junit", help="write a JUnit XML report here")
     run.add_argument("--json", dest="json_out", help="write a JSON report here")
     run.add_argument("--html", help="write a self-contained HTML report here")
-    run.add_argument("--record", metavar="DIR", help="write each scenario's Stripe events and delivery attempts "
-                                                     "here, as incident files `tiersync repro` reads")
     run.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
     run.set_defaults(func=cmd_run)
 
@@ -96,11 +96,16 @@ def _profile(args, console: Console):
     reference receiver's own) otherwise."""
     from .profile_load import find_profile, load_profile
     given = getattr(args, "profile", None)
-    yours = bool(getattr(args, "target_cmd", None) or getattr(args, "stack", None) or getattr(args, "target", None))
+    worker = getattr(args, "worker", None)
+    yours = bool(getattr(args, "target_cmd", None) or getattr(args, "stack", None) or getattr(args, "target", None)
+                 or worker)
     if given and not yours:
         raise SystemExit("tiersync run: --profile describes your app: give --target-cmd or --stack/--target too "
                          "(without them tiersync runs its reference receiver, which has its own profile)")
     path = given or (find_profile() if yours else None)
+    if path is None and worker:  # a Worker's profile may sit beside its wrangler.toml
+        from .worker.target import worker_profile_path
+        path = worker_profile_path(worker)
     if path is None:
         return None
     profile = load_profile(path)
@@ -111,10 +116,14 @@ def _profile(args, console: Console):
 
 def _target(args, profile=None):
     from .engine.target import command_target, point_endpoint, reference_target, remote_target
-    if args.target_cmd and args.stack:
-        raise SystemExit("tiersync run: give either --target-cmd or --stack/--target, not both")
+    if sum(map(bool, (args.target_cmd, args.stack or args.target, getattr(args, "worker", None)))) > 1:
+        raise SystemExit("tiersync run: give one of --target-cmd, --worker or --stack/--target")
     webhook_path = getattr(args, "webhook_path", None)
-    if args.stack or args.target:
+    if getattr(args, "worker", None):
+        from .worker.target import worker_target
+        target = worker_target(args.worker, webhook_path=webhook_path, timeout=min(args.start_timeout, 30),
+                               profile=profile)
+    elif args.stack or args.target:
         if not (args.stack and args.target):
             raise SystemExit("tiersync run: --stack and --target go together")
         target = remote_target(args.stack, args.target, args.webhook_secret, webhook_path, profile=profile)
@@ -169,14 +178,12 @@ def cmd_run(args) -> int:
     console.print(f"Running {len(scenarios)} scenarios against the {target.kind} target "
                   f"({target.webhook_url or target.receiver_url})")
     try:
-        on_result = view.on_result
-        if getattr(args, "record", None):
-            from .repro.record import recorder
-            on_result = recorder(target, args.record, then=view.on_result)
-        run = run_scenarios(scenarios, target, seed=args.seed, on_result=on_result)
+        run = run_scenarios(scenarios, target, seed=args.seed, on_result=view.on_result)
     finally:
         target.close()
     view.summary(run)
+    for note in getattr(target, "notes", list)():  # e.g. hosts a Worker tried to reach
+        console.print(f"[yellow]{mask(note)}[/]", highlight=False, markup=False)
     for path, render in ((args.junit, to_junit), (args.json_out, to_json), (args.html, to_html)):
         if path:
             Path(path).write_text(render(run), encoding="utf-8")

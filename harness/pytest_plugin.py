@@ -103,6 +103,8 @@ _OPTIONS = [
                                     "bundled catalog; default: the whole catalog"),
     ("target-cmd", "store", "CMD", "start the receiver under test with this shell command ({port} is filled in; "
                                    "the seed's environment variables are set)"),
+    ("worker", "store", "PATH", "run this Cloudflare Worker (its wrangler.toml folder or entry file) in Miniflare "
+                                "as the receiver under test (docs/worker.md)"),
     ("stack", "store", "FILE", "a running stack: the JSON line of `tiersync serve --json` saved to FILE"),
     ("target", "store", "URL", "with --tiersync-stack: the base URL of the receiver under test"),
     ("webhook-secret", "store", "WHSEC", "with --tiersync-stack: the whsec_ your receiver verifies with"),
@@ -222,6 +224,12 @@ def _make_target(config: pytest.Config):
     secret, _ = _option(config, "webhook-secret")
     path = (_option(config, "webhook-path")[0] or "/webhook/stripe").strip()
     timeout = float(_option(config, "target-timeout")[0] or 60)
+    worker, worker_base = _option(config, "worker")
+    if worker:
+        if cmd or stack_file or url:
+            raise pytest.UsageError("tiersync: --tiersync-worker goes alone (not with -target-cmd or -stack)")
+        from tiersync.worker.target import worker_target
+        return worker_target(str(_resolve_path(worker, worker_base)), webhook_path=path, timeout=min(timeout, 30))
     if cmd and (stack_file or url):
         raise pytest.UsageError("tiersync: give either --tiersync-target-cmd or --tiersync-stack/--tiersync-target")
     if cmd:
@@ -384,6 +392,7 @@ def format_failure(scenario, result, target: TiersyncTarget | None = None) -> st
         for d in failed.deliveries[-5:]:
             lines.append(f"    delivery {d.get('type')} -> {d.get('status')} {d.get('outcome')} "
                          f"{(d.get('response_body') or d.get('error') or '')[:200]}")
+            lines += [f"      | {c[:300]}" for c in (d.get("console") or [])[-12:]]  # a Worker's console
         if failed.state:
             lines.append(f"    state after the step: {json.dumps(failed.state, default=str)[:600]}")
     if target is not None:

@@ -150,7 +150,11 @@ class RunContext:
         params = {"endpoint": self.target.endpoint_id} if self.target.endpoint_id else {}
         if offset:
             params["offset"] = offset
-        return self.sim_get("/_sim/webhooks/log", params)["data"]
+        data = self.sim_get("/_sim/webhooks/log", params)["data"]
+        annotate = getattr(self.target, "annotate_deliveries", None)  # a Worker's console lines per try
+        if annotate is not None:
+            annotate(data)
+        return data
 
     def delivery_count(self) -> int:
         params = {"endpoint": self.target.endpoint_id} if self.target.endpoint_id else {}

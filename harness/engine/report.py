@@ -81,6 +81,8 @@ def _step_html(step) -> str:
                        f"<td>{html.escape(str(d.get('status')))}</td><td>{html.escape(str(d.get('outcome')))}</td>"
                        f"<td>{d.get('latency_ms') or ''}</td><td>{html.escape(', '.join(d.get('faults') or []))}</td>"
                        f"<td>{html.escape((d.get('response_body') or d.get('error') or '')[:120])}</td></tr>"
+                       + (f"<tr><td></td><td colspan='6'>{_pre(chr(10).join(d['console']))}</td></tr>"
+                          if d.get("console") else "")  # the Worker's console output for this try
                        for d in step.deliveries)
         parts.append("<details><summary>webhook deliveries "
                      f"({len(step.deliveries)})</summary><table class='summary'><tr><th>event</th><th>try</th>"
