@@ -24,8 +24,8 @@ FIELDS = {
     "shipping": SHIPPING, "tax_exempt": Enum("exempt", "none", "reverse"),
     "business_name": Str(), "individual_name": Str(), "next_invoice_sequence": Int(min=1),
 }
-CREATE = {**FIELDS, "payment_method": Str(), "test_clock": Str()}
-UPDATE = {**FIELDS, "default_source": Str()}
+CREATE = {**FIELDS, "payment_method": Str(), "test_clock": Str(), "source": Str()}
+UPDATE = {**FIELDS, "default_source": Str(), "source": Str()}
 LIST = {"email": Str(max_length=512), "created": CREATED_FILTER, "test_clock": Str()}
 
 def _address(a):
@@ -70,6 +70,8 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
     attached = None
     if p.get("payment_method"):
         attached = payment_methods.attach(ctx, p["payment_method"], cus, param="payment_method")
+    if p.get("source"):
+        _add_source(ctx, cus, p["source"])
     settings = dict(p.get("invoice_settings") or {})
     if attached and settings.get("default_payment_method") == p["payment_method"]:
         settings["default_payment_method"] = attached["id"]  # the token names the card just attached
@@ -97,6 +99,16 @@ def _apply_invoice_settings(ctx: Ctx, cus: dict, settings: dict, param: str, emi
             out[k] = settings[k]
     cus["invoice_settings"] = out
 
+def _add_source(ctx: Ctx, cus: dict, token: str):
+    """`source=tok_visa`: the legacy way to give a customer a card, still accepted by the API; the card
+    becomes the customer's `default_source`, which invoices charge when no default payment method is set.
+    (Stripe makes a `card_...` object; here it is the card payment method the token stands for.)"""
+    if not (token.startswith("tok_") and token in payment_methods.TOKENS):
+        raise InvalidRequest(f"No such token: '{token}'", code="resource_missing", param="source")
+    card = payment_methods.attach(ctx, token, cus, param="source")
+    cus["default_source"] = card["id"]
+
+
 @route("POST", "/v1/customers", CREATE)
 def create(ctx: Ctx, p: dict):
     return new_customer(ctx, p)
@@ -123,6 +135,8 @@ def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
         _apply_invoice_settings(ctx, cus, p["invoice_settings"] or {}, "invoice_settings", emit=False)
     if "default_source" in p:
         cus["default_source"] = p["default_source"]
+    if p.get("source"):
+        _add_source(ctx, cus, p["source"])
     changed = {k: v for k, v in before.items() if cus.get(k) != v}
     if changed:
         ctx.emit("customer.updated", cus, changed)

@@ -160,3 +160,31 @@ def void(ctx: Ctx, p: dict, inv_id: str):
     inv["status_transitions"] = {**inv["status_transitions"], "voided_at": ctx.now(inv["customer"])}
     ctx.emit("invoice.voided", inv, {"status": "open"})
     return inv
+
+
+@route("POST", "/v1/invoices/{inv_id}/send")
+def send(ctx: Ctx, p: dict, inv_id: str):
+    """Send the invoice to the customer now: a draft is finalized first. "Requests made in test-mode result in
+    no emails being sent, despite sending an invoice.sent event" (API reference, "Send an invoice")."""
+    inv = ctx.get("invoice", inv_id)
+    now = ctx.now(inv["customer"])
+    if inv["status"] == "draft":
+        finalize(ctx, inv, now)
+    if inv["status"] not in ("open", "paid", "uncollectible"):
+        raise InvalidRequest(f"You can't send an invoice that is {inv['status']}.", code="invoice_not_open")
+    ctx.emit("invoice.sent", inv)
+    return inv
+
+
+@route("POST", "/v1/invoices/{inv_id}/mark_uncollectible")
+def mark_uncollectible(ctx: Ctx, p: dict, inv_id: str):
+    """An open invoice the business gives up on: `uncollectible`, no more payment attempts."""
+    inv = ctx.get("invoice", inv_id)
+    if inv["status"] != "open":
+        raise InvalidRequest(f"You can only mark an open invoice as uncollectible; this one is {inv['status']}.",
+                             code="invoice_not_open")
+    previous = {"status": inv["status"], "status_transitions": dict(inv["status_transitions"])}
+    inv.update(status="uncollectible", next_payment_attempt=None)
+    inv["status_transitions"] = {**inv["status_transitions"], "marked_uncollectible_at": ctx.now(inv["customer"])}
+    ctx.emit("invoice.marked_uncollectible", inv, previous)
+    return inv

@@ -234,6 +234,8 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
         invoicing.collect(ctx, inv, sub, now)
         sub["status"] = "trialing" if trial_end else "active"
         _emit_at(ctx, mark, "customer.subscription.created", sub)
+        if trial_end and trial_end - now <= TRIAL_WILL_END_BEFORE:
+            warn_trial_end(ctx, sub)  # a trial shorter than three days is announced at once
     else:
         _emit_at(ctx, mark, "customer.subscription.created", sub)
         invoicing.finalize(ctx, inv, now)
@@ -365,12 +367,16 @@ def update_subscription(ctx: Ctx, sub: dict, p: dict) -> dict:
     if "trial_end" in p and p["trial_end"] is not None:
         if p["trial_end"] == "now":
             if sub["status"] == "trialing":
+                warn_trial_end(ctx, sub)  # "or immediately when a trial is ended early (trial_end=now)"
                 _end_trial(ctx, sub, now, emit_previous=None)
         else:
             sub["trial_end"] = p["trial_end"]
             if sub["status"] == "trialing":
                 set_period(sub, (period_of(sub)[0], p["trial_end"]))
                 _save_items(ctx, sub)
+                ctx.table("trial_warning").remove(sub["id"])  # a moved trial end is announced again
+                if p["trial_end"] - now <= TRIAL_WILL_END_BEFORE:
+                    warn_trial_end(ctx, sub)
     if "cancel_at_period_end" in p or "cancel_at" in p:
         _apply_cancel_settings(ctx, sub, p, now)
     if price_changed:
@@ -485,8 +491,8 @@ def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requ
 
 def next_due(ctx: Ctx, sub: dict) -> tuple[int, str] | None:
     """The next scheduled transition of a subscription: (time, what)."""
-    if sub["status"] in ("canceled", "incomplete_expired"):
-        return None
+    if sub["status"] in ("canceled", "incomplete_expired", "paused"):
+        return None  # a paused subscription waits for `resume`: no renewals, no invoices
     if sub["status"] == "incomplete":
         return sub["created"] + INCOMPLETE_EXPIRES_AFTER, "expire_incomplete"
     candidates = []
@@ -500,7 +506,7 @@ def next_due(ctx: Ctx, sub: dict) -> tuple[int, str] | None:
             candidates.append((open_inv["next_payment_attempt"], "retry_payment"))
     if sub["status"] == "trialing" and sub["trial_end"]:
         warn_at = sub["trial_end"] - TRIAL_WILL_END_BEFORE
-        if not _warned(ctx, sub) and warn_at > sub["trial_start"]:
+        if not _warned(ctx, sub):
             candidates.append((warn_at, "trial_will_end"))
         candidates.append((sub["trial_end"], "trial_end"))
     elif sub["cancel_at"] and sub["cancel_at"] <= end:
@@ -520,6 +526,17 @@ def _warned(ctx: Ctx, sub: dict) -> bool:
     return ctx.table("trial_warning").get(sub["id"]) is not None
 
 
+def warn_trial_end(ctx: Ctx, sub: dict, automatic: bool = False):
+    """`customer.subscription.trial_will_end`, once per trial end: "three days before a subscription's trial
+    period is scheduled to end, or immediately when a trial is ended early (for example, with trial_end=now)
+    ... If a trial is shortened so that fewer than three days remain, this event can fire immediately"
+    (the event's description in Stripe's SDKs, e.g. stripe-ruby V1CustomerSubscriptionTrialWillEndEvent)."""
+    if _warned(ctx, sub):
+        return
+    ctx.table("trial_warning").put({"id": sub["id"]})
+    ctx.emit("customer.subscription.trial_will_end", sub, automatic=automatic)
+
+
 def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
     before = snapshot(sub)
     if what == "expire_incomplete":
@@ -532,8 +549,7 @@ def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
             ctx.emit("invoice.voided", inv, {"status": "open"}, automatic=True)
         _emit_updated(ctx, sub, before, automatic=True)
     elif what == "trial_will_end":
-        ctx.table("trial_warning").put({"id": sub["id"]})
-        ctx.emit("customer.subscription.trial_will_end", sub, automatic=True)
+        warn_trial_end(ctx, sub, automatic=True)
     elif what == "trial_end":
         _end_trial(ctx, sub, at, emit_previous=before)
     elif what == "cancel":
@@ -592,13 +608,23 @@ def _renew(ctx: Ctx, sub: dict, at: int, before: dict):
 
 def _end_trial(ctx: Ctx, sub: dict, at: int, emit_previous: dict | None):
     before = emit_previous or snapshot(sub)
+    missing_pm = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+    if missing_pm == "pause" and invoicing.payment_method_for(ctx, sub) is None:
+        # "the subscription pauses (status paused) and no invoice is created" until it is resumed
+        # (docs.stripe.com/billing/subscriptions/trials, "create free trials without payment")
+        sub["trial_end"] = at
+        sub["status"] = "paused"
+        if emit_previous is not None:
+            _emit_updated(ctx, sub, before, automatic=True)
+        ctx.emit("customer.subscription.paused", sub, automatic=emit_previous is not None)
+        return
     new_period = (at, period_end(at, sub["items"]["data"][0]["price"]["recurring"]))
     set_period(sub, new_period)
     _save_items(ctx, sub)
     sub["trial_end"] = at
     sub["billing_cycle_anchor"] = at
     pm = invoicing.payment_method_for(ctx, sub)
-    if pm is None and sub["trial_settings"]["end_behavior"]["missing_payment_method"] == "cancel":
+    if pm is None and missing_pm == "cancel":
         cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
         return
     inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,

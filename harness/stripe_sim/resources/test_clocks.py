@@ -83,6 +83,9 @@ def advance_clock(ctx: Ctx, clock: dict, target: int):
     customers = {c["id"] for c in ctx.table("customer").rows.values() if c.get("test_clock") == clock["id"]}
     subs = [s for s in ctx.table("subscription").rows.values() if s["customer"] in customers]
     clock["status"] = "advancing"
+    clock["status_details"] = {"advancing": {"target_frozen_time": target}}
+    # Stripe announces the start of an advance (`test_helpers.test_clock.advancing`) and its end (`.ready`)
+    ctx.emit("test_helpers.test_clock.advancing", clock, automatic=True)
     for _ in range(100_000):  # bounded; each step moves time forward
         due = [(d[0], i, d[1]) for i, s in enumerate(subs) if (d := next_due(ctx, s)) and d[0] <= target]
         if not due:
@@ -92,4 +95,5 @@ def advance_clock(ctx: Ctx, clock: dict, target: int):
         run_transition(ctx, subs[i], at, what)
     clock["frozen_time"] = target
     clock["status"] = "ready"
+    clock["status_details"] = {}
     ctx.emit("test_helpers.test_clock.ready", clock, automatic=True)
