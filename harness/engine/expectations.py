@@ -148,7 +148,7 @@ def check_sync_error(ctx, spec):
 
 def check_clerk_writes(ctx, spec):
     user_id = ctx.user(spec["user"])["id"]
-    r = ctx.http.get(f"{ctx.target.clerk_api_url}/__sim/requests")
+    r = ctx.http.get(f"{ctx.target.clerk_api_url}/_sim/requests")
     writes = [e for e in r.json() if e.get("method") in ("PATCH", "PUT") and f"/v1/users/{user_id}" in e.get("path", "")
               and 200 <= (e.get("status") or 0) < 300]
     n = len(writes)

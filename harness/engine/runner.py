@@ -73,7 +73,7 @@ def _begin(ctx: RunContext):
 def _end(ctx: RunContext):
     for call in (lambda: ctx.http.delete(f"{ctx.target.stripe_url}/_sim/webhooks/faults"),
                  lambda: ctx.http.delete(f"{ctx.target.stripe_url}/_sim/api_faults"),
-                 lambda: ctx.http.delete(f"{ctx.target.clerk_api_url}/__sim/faults"),
+                 lambda: ctx.http.delete(f"{ctx.target.clerk_api_url}/_sim/faults"),
                  lambda: ctx.sim_post("/_sim/test_clocks/default", {"test_clock": ""}),
                  ctx.settle):
         try:

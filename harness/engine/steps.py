@@ -307,7 +307,7 @@ def step_api_fault(ctx: RunContext, a) -> str:
         ctx.sim_post("/_sim/api_faults", {"path": a.path, "status": a.status, "count": a.count})
     else:
         kind = {"500": "error", "429": "rate_limit", "timeout": "timeout"}[a.status]
-        r = ctx.http.post(f"{ctx.target.clerk_api_url}/__sim/faults",
+        r = ctx.http.post(f"{ctx.target.clerk_api_url}/_sim/faults",
                           json={"endpoint": a.path, "kind": kind, "count": a.count})
         if r.status_code >= 400:
             raise StepFailed(f"Clerk simulator refused the fault: {r.status_code} {r.text[:200]}")
@@ -324,7 +324,7 @@ def step_roll_secret(ctx: RunContext, a) -> str:
 def step_clear_faults(ctx: RunContext, a) -> str:
     ctx.http.delete(f"{ctx.target.stripe_url}/_sim/webhooks/faults")
     ctx.http.delete(f"{ctx.target.stripe_url}/_sim/api_faults")
-    ctx.http.delete(f"{ctx.target.clerk_api_url}/__sim/faults")
+    ctx.http.delete(f"{ctx.target.clerk_api_url}/_sim/faults")
     return "faults cleared"
 
 

@@ -109,14 +109,14 @@ def test_request_log_records_calls_and_redacts_secrets(csim: ClerkSim, raw_http:
 
 def test_faults_and_log_over_admin_routes(clerk_server: ClerkSimServer) -> None:
     base = clerk_server.url
-    rule = httpx.post(f"{base}/__sim/faults", json={"endpoint": "GET /v1/jwks", "kind": "error", "status": 502}).json()
+    rule = httpx.post(f"{base}/_sim/faults", json={"endpoint": "GET /v1/jwks", "kind": "error", "status": 502}).json()
     assert rule["kind"] == "error" and rule["status"] == 502
-    bad = httpx.post(f"{base}/__sim/faults", json={"endpoint": "/v1/jwks", "kind": "meteor"})
+    bad = httpx.post(f"{base}/_sim/faults", json={"endpoint": "/v1/jwks", "kind": "meteor"})
     assert bad.status_code == 422
     auth = {"Authorization": f"Bearer {clerk_server.sim.secret_key}"}
     assert httpx.get(f"{base}/v1/jwks", headers=auth).status_code == 502
-    log = httpx.get(f"{base}/__sim/requests").json()
+    log = httpx.get(f"{base}/_sim/requests").json()
     assert [(r["path"], r["status"], r["fault"]) for r in log] == [("/v1/jwks", 502, "error")]
-    assert httpx.post(f"{base}/__sim/reset").json() == {"reset": True}
-    assert httpx.get(f"{base}/__sim/requests").json() == []
+    assert httpx.post(f"{base}/_sim/reset").json() == {"reset": True}
+    assert httpx.get(f"{base}/_sim/requests").json() == []
     assert httpx.get(f"{base}/v1/jwks", headers=auth).status_code == 200

@@ -21,7 +21,7 @@ def test_info_and_publishable_key_follow_the_served_address(clerk_server: ClerkS
     pk = info["publishable_key"]
     assert pk.startswith("pk_test_")
     assert base64.b64decode(pk.removeprefix("pk_test_")).decode() == f"127.0.0.1:{clerk_server.port}$"
-    assert httpx.get(f"{clerk_server.url}/__sim/info").json()["secret_key"] == clerk_server.sim.secret_key
+    assert httpx.get(f"{clerk_server.url}/_sim/info").json()["secret_key"] == clerk_server.sim.secret_key
     with clerk_server.sdk_client() as clerk:
         assert clerk.users.list(request={}) == []
 

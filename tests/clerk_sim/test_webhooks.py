@@ -127,11 +127,11 @@ def test_unreachable_endpoint_gives_up_after_the_schedule(fast_sim: ClerkSim) ->
 
 
 def test_admin_route_registers_endpoints_in_server_mode(clerk_server: ClerkSimServer, receiver: Receiver) -> None:
-    registered = httpx.post(f"{clerk_server.url}/__sim/webhook_endpoints", json={"url": receiver.url}).json()
+    registered = httpx.post(f"{clerk_server.url}/_sim/webhook_endpoints", json={"url": receiver.url}).json()
     clerk_server.sim.create_user("served@example.com")
     assert clerk_server.sim.wait_for_webhooks()
     headers, body = receiver.requests[0]
     assert verify(registered["secret"], body, headers)["type"] == "user.created"
-    deliveries = httpx.get(f"{clerk_server.url}/__sim/webhook_deliveries").json()
+    deliveries = httpx.get(f"{clerk_server.url}/_sim/webhook_deliveries").json()
     assert deliveries[0]["ok"] is True
     assert json.loads(body)["data"]["email_addresses"][0]["email_address"] == "served@example.com"
