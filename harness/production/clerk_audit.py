@@ -92,7 +92,8 @@ def template_check(reader: ClerkReader, exp: AppExpectations, settings: AppSetti
     template = next((t for t in templates or [] if isinstance(t, dict) and t.get("name") == name), None)
     where = f"named by {exp.jwt_template_env}" if exp.jwt_template_env and settings.get(exp.jwt_template_env) \
         else "named by the app"
-    wanted = f'{{"{exp.plan_claim}": "{{{{user.public_metadata.{exp.plan_metadata_key}}}}}"}}'
+    source = exp.template_source()
+    wanted = f'{{"{exp.plan_claim}": "{{{{{source}}}}}"}}'
     if template is None:
         names = ", ".join(sorted(t.get("name", "?") for t in templates or [] if isinstance(t, dict))) or "none"
         return Check("clerk.jwt_template", FAIL, f"no JWT template {name!r} ({where}); this instance has: {names}",
@@ -104,7 +105,6 @@ def template_check(reader: ClerkReader, exp: AppExpectations, settings: AppSetti
         except json.JSONDecodeError:
             claims = {}
     value = claims.get(exp.plan_claim) if isinstance(claims, dict) else None
-    source = f"user.public_metadata.{exp.plan_metadata_key}"
     if value is None:
         return Check("clerk.jwt_template", FAIL, f"template {name!r} has no {exp.plan_claim!r} claim: every "
                      "session reads as free", f"add {wanted} to the template's claims")

@@ -36,24 +36,35 @@ class AppExpectations:
     jwt_template_env: str | None = "CLERK_JWT_TEMPLATE"
     jwt_template: str | None = None  # a name fixed in the app's code rather than read from a variable
     plan_claim: str = "plan"
-    plan_metadata_key: str = "plan"
+    plan_metadata_key: str = "plan"  # the Clerk public_metadata key holding the tier
+    free_tier: str = "free"
     source: str = "the seed guide's conventions"
 
     def required_env(self) -> list[str]:
         names = [self.stripe_secret_env, self.webhook_secret_env, self.clerk_secret_env]
-        names += [t.price_env for t in self.paid_tiers]
-        if self.portal_config_env:
-            names.append(self.portal_config_env)
-        return names
+        names += [t.price_env for t in self.paid_tiers] + [self.portal_config_env]
+        return [n for n in names if n]
 
     def all_env(self) -> list[str]:
         extra = [self.stripe_publishable_env, self.clerk_publishable_env, self.jwt_template_env]
         return self.required_env() + [n for n in extra if n]
 
+    def template_source(self) -> str:
+        return f"user.public_metadata.{self.plan_metadata_key}"
+
     def template_name(self, settings: AppSettings) -> str | None:
         if self.jwt_template_env and settings.get(self.jwt_template_env):
             return settings.get(self.jwt_template_env)
         return self.jwt_template
+
+
+def load_expectations(profile_path: str | None, settings: AppSettings, tiers: list[str] | None):
+    """The profile given, else ./tiersync.toml when there is one, else the seed's conventions."""
+    from ..profile_load import find_profile, load_profile
+    path = profile_path or (str(find_profile(".")) if find_profile(".") else None)
+    if path:
+        return from_profile(load_profile(path), path)
+    return seed_conventions(settings, tiers)
 
 
 def seed_conventions(settings: AppSettings, tiers: list[str] | None = None) -> AppExpectations:
@@ -67,27 +78,27 @@ def seed_conventions(settings: AppSettings, tiers: list[str] | None = None) -> A
     return AppExpectations(paid_tiers=[PaidTier(t, PRICE_PREFIX + t.upper(), t) for t in tiers], source=source)
 
 
-def from_profile(profile) -> AppExpectations:
-    """An app profile (tiersync.profile) read for what preflight needs: duck-typed on purpose, so a
-    profile without one of these attributes keeps the seed's default for it."""
-    out = AppExpectations(source=f"the app profile {getattr(profile, 'path', '') or ''}".strip())
-    tiers = getattr(profile, "tiers", None) or []
-    free = getattr(profile, "free_tier", None)
-    for tier in tiers:
-        name = getattr(tier, "name", tier)
-        price_env = getattr(tier, "price_env", None)
-        if name == free or not price_env:
-            continue
-        out.paid_tiers.append(PaidTier(name, price_env, getattr(tier, "plan_value", None) or name))
-    for attr in ("webhook_path", "plan_claim", "jwt_template"):
-        if getattr(profile, attr, None):
-            setattr(out, attr, getattr(profile, attr))
-    if getattr(profile, "events", None):
-        out.events = tuple(profile.events)
-    env = getattr(profile, "env", None) or {}
-    for key, attr in (("stripe_secret_key", "stripe_secret_env"), ("webhook_secret", "webhook_secret_env"),
-                      ("portal_config_id", "portal_config_env"), ("clerk_secret_key", "clerk_secret_env"),
-                      ("clerk_publishable_key", "clerk_publishable_env"), ("jwt_template", "jwt_template_env")):
-        if env.get(key):
-            setattr(out, attr, env[key])
+def from_profile(profile, path: str = "") -> AppExpectations:
+    """What a `tiersync.profile.Profile` says the app reads: its paid tiers and their price variables and
+    `metadata.plan`, its webhook path, its env names ("" = not read), its JWT template and plan claim."""
+    env, source = profile.env, profile.tier_source
+    out = AppExpectations(source=f"the app profile {path}".strip(), free_tier=source.absent or profile.free_tier,
+                          webhook_path=profile.webhook.path)
+    out.paid_tiers = [PaidTier(t.name, t.price_env, t.plan_value) for t in profile.paid_tiers]
+    out.stripe_secret_env = env.stripe_secret_key or out.stripe_secret_env
+    out.webhook_secret_env = env.stripe_webhook_secret or out.webhook_secret_env
+    out.portal_config_env = env.stripe_portal_config or None
+    out.clerk_secret_env = env.clerk_secret_key or out.clerk_secret_env
+    out.clerk_publishable_env = env.clerk_publishable_key or ""
+    if source.kind == "clerk_metadata":
+        out.plan_metadata_key = source.key
+    template = source.template if source.kind == "jwt_claim" else profile.auth.token_template
+    out.jwt_template_env, out.jwt_template = None, template
+    if template:
+        listed = next((t.claims for t in profile.auth.jwt_templates if t.name == template), {})
+        carrying = [k for k, v in listed.items() if "public_metadata" in str(v)]
+        out.plan_claim = source.claim if source.kind == "jwt_claim" else (carrying[0] if carrying else "plan")
+        named_by = [k for k, v in env.values.items() if v == template]
+        if named_by:  # the app reads the template's name from a setting (CLERK_JWT_TEMPLATE = "pan-api")
+            out.jwt_template_env = named_by[0]
     return out

@@ -19,7 +19,7 @@ import time
 import httpx
 import stripe
 
-from .expectations import PRICE_PREFIX, AppExpectations
+from .expectations import AppExpectations
 from .keys import key_mode
 from .report import FAIL, PASS, Check, Redactor
 from .stripe_audit import STRIPE_API
@@ -32,7 +32,8 @@ def add_journey_arguments(p):
     g.add_argument("--journey", action="store_true", help="also buy a tier with a 100%%-off code, then cancel")
     g.add_argument("--live", action="store_true", help="allow the journey in live mode (asks to confirm)")
     g.add_argument("--yes", action="store_true", help="confirm a live journey without the prompt")
-    g.add_argument("--tier", help="the paid tier to buy (default: the first STRIPE_PRICE_ID_* of the settings)")
+    g.add_argument("--tier", help="the paid tier to buy (default: the profile's first paid tier, else the first "
+                   "STRIPE_PRICE_ID_* of the settings)")
     g.add_argument("--stripe-key", default=os.environ.get("TIERSYNC_STRIPE_WRITE_KEY"), help="a Stripe key that may write (default: the settings' "
                    "STRIPE_SECRET_KEY; env TIERSYNC_STRIPE_WRITE_KEY)")
     g.add_argument("--clerk-key", default=os.environ.get("TIERSYNC_CLERK_KEY"),
@@ -91,9 +92,9 @@ class Journey:
         self.clerk_key = args.clerk_key or settings.get(exp.clerk_secret_env)
         redact.add(self.stripe_key)
         redact.add(self.clerk_key)
-        names = [n for n in settings.values if n.startswith(PRICE_PREFIX)]
-        tier = (args.tier or (names[0][len(PRICE_PREFIX):] if names else "")).lower()
-        self.tier, self.price = tier, settings.get(PRICE_PREFIX + tier.upper())
+        wanted = args.tier or (exp.paid_tiers[0].name if exp.paid_tiers else "")
+        tier = next((t for t in exp.paid_tiers if t.name == wanted), None)
+        self.tier, self.price = wanted, settings.get(tier.price_env) if tier else None
         self.sc = stripe.StripeClient(self.stripe_key or "", base_addresses={"api": args.stripe_api_base},
                                       max_network_retries=0).v1
         self.clerk = httpx.Client(base_url=args.clerk_api_url.rstrip("/").removesuffix("/v1") + "/v1", timeout=15,
@@ -108,7 +109,8 @@ class Journey:
         if key_mode(self.clerk_key) != self.mode:
             return f"the journey needs the {self.mode}-mode Clerk secret key (--clerk-key)"
         if not self.tier or not self.price:
-            return f"no price for tier {self.tier or '?'}: pass --tier and settings holding its STRIPE_PRICE_ID_"
+            return (f"no price for tier {self.tier or '?'} ({self.exp.source}): pass --tier and settings holding "
+                    "its price variable")
         return None
 
     # ---- steps ------------------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ class Journey:
         self._record("journey.upgrade", plan, f"{self.tier} reached Clerk",
                      "Stripe's webhook logs for the endpoint (Dashboard > Webhooks) and the app's logs (wrangler tail)")
         self.sc.subscriptions.cancel(sub.id)
-        plan = self._wait_for_plan(user["id"], lambda p: p in (None, "", "free"))
+        plan = self._wait_for_plan(user["id"], lambda p: p in (None, "", self.exp.free_tier))
         self._record("journey.cancel", plan, "back on free after cancelling",
                      "the app's customer.subscription.deleted handling (endpoint subscribed? handler sets free?)")
 

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..profile_load import ProfileError
 from .clerk_audit import CLERK_API, ClerkReader, instance_check, template_check
-from .expectations import AppExpectations, seed_conventions
+from .expectations import AppExpectations, load_expectations
 from .keys import key_checks, key_mode, settings_checks
 from .report import FAIL, PASS, SKIP, WARN, Check, Redactor, exit_code, render_json, render_table
 from .settings import SettingsError, add_settings_arguments, settings_from
@@ -33,6 +34,7 @@ def add_commands(sub):
                        "(read-only)", description=__doc__)
     p.add_argument("--url", help="the deployed app's base URL (https://your-worker.workers.dev)")
     add_settings_arguments(p)
+    p.add_argument("--profile", help="the app profile (default: ./tiersync.toml if any, else the seed's conventions)")
     p.add_argument("--tiers", help="the app's paid tiers, comma-separated (without a profile)")
     p.add_argument("--mode", choices=("live", "test"), default="live", help="the mode going live (default live)")
     p.add_argument("--stripe-key", default=os.environ.get("TIERSYNC_STRIPE_KEY"),
@@ -50,7 +52,7 @@ def add_commands(sub):
 
 def _expectations(args, settings) -> AppExpectations:
     tiers = [t.strip().lower() for t in args.tiers.split(",") if t.strip()] if args.tiers else None
-    return seed_conventions(settings, tiers)
+    return load_expectations(args.profile, settings, tiers)
 
 
 def cmd_preflight(args) -> int:
@@ -60,7 +62,7 @@ def cmd_preflight(args) -> int:
         redact.add_settings(settings.values)
         exp = _expectations(args, settings)
         checks = run_checks(args, settings, exp)
-    except (SettingsError, AuditAborted) as exc:
+    except (SettingsError, AuditAborted, ProfileError) as exc:
         print(f"tiersync preflight: {redact(str(exc))}", file=sys.stderr)
         return 2
     notes = [f"expectations: {exp.source}; mode: {args.mode}; settings: {', '.join(settings.sources())}"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .expectations import AppExpectations
+from ..profile_load import ProfileError
+from .expectations import AppExpectations, load_expectations
 from .keys import key_mode
 from .report import Redactor, exit_code, render_json, render_table
 from .settings import SettingsError, add_settings_arguments, settings_from
@@ -17,7 +18,8 @@ def add_commands(sub):
                        description="Probe a deployed receiver without touching a real customer; --journey adds "
                        "a full purchase with a 100%%-off code, then cancellation (cleaned up afterwards).")
     p.add_argument("--target", required=True, help="the deployed app's base URL")
-    p.add_argument("--webhook-path", default=AppExpectations().webhook_path, help="default /webhook/stripe")
+    p.add_argument("--webhook-path", help="default: the profile's, else /webhook/stripe")
+    p.add_argument("--profile", help="the app profile (default: ./tiersync.toml if any, else the seed's conventions)")
     p.add_argument("--webhook-secret", default=os.environ.get("TIERSYNC_WEBHOOK_SECRET"),
                    help="the endpoint's whsec_ secret (env TIERSYNC_WEBHOOK_SECRET; default: the settings' "
                    "STRIPE_WEBHOOK_SECRET)")
@@ -34,12 +36,12 @@ def add_commands(sub):
 
 
 def cmd_smoke(args) -> int:
-    exp = AppExpectations()
     redact = Redactor([args.webhook_secret, args.other_mode_secret, getattr(args, "stripe_key", None),
                        getattr(args, "clerk_key", None)])
     try:
-        settings = settings_from(args, exp.all_env(), required=False)
-    except SettingsError as exc:
+        settings = settings_from(args, AppExpectations().all_env(), required=False)
+        exp = load_expectations(args.profile, settings, [args.tier] if args.tier else None)
+    except (SettingsError, ProfileError) as exc:
         return _fail(redact, str(exc))
     redact.add_settings(settings.values)
     secret = args.webhook_secret or settings.get(exp.webhook_secret_env)
@@ -49,7 +51,7 @@ def cmd_smoke(args) -> int:
     if not args.target.startswith(("http://", "https://")):
         return _fail(redact, f"--target {args.target!r} is not an http(s) URL")
     mode = args.mode or key_mode(settings.get(exp.stripe_secret_env)) or "live"
-    url = args.target.rstrip("/") + args.webhook_path
+    url = args.target.rstrip("/") + (args.webhook_path or exp.webhook_path)
     if args.journey:
         from .journey import refuse_unless_confirmed
         refusal = refuse_unless_confirmed(args, settings, mode)
