@@ -35,6 +35,8 @@ def add_commands(sub):
     run.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
     run.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
     run.add_argument("--seed", type=int, help="seed for generated users (faker)")
+    run.add_argument("--strict", action="store_true",
+                     help="hardening advice that did not hold (e.g. no livemode guard) fails the run too")
     run.add_argument("--junit", help="write a JUnit XML report here")
     run.add_argument("--json", dest="json_out", help="write a JSON report here")
     run.add_argument("--html", help="write a self-contained HTML report here")
@@ -178,7 +180,7 @@ def cmd_run(args) -> int:
     console.print(f"Running {len(scenarios)} scenarios against the {target.kind} target "
                   f"({target.webhook_url or target.receiver_url})")
     try:
-        run = run_scenarios(scenarios, target, seed=args.seed, on_result=view.on_result)
+        run = run_scenarios(scenarios, target, seed=args.seed, strict=args.strict, on_result=view.on_result)
     finally:
         target.close()
     view.summary(run)

@@ -15,6 +15,7 @@ from ..signer import mask
 from .target import Target
 
 _REF = re.compile(r"\$\{([^}]+)\}")
+_INNER = re.compile(r"\$\{([^${}]+)\}(?=[^{]*\})")  # a reference inside another one
 
 
 class StepFailed(Exception):
@@ -109,6 +110,9 @@ class RunContext:
     def resolve(self, value):
         """Fill in `${...}` references in strings, lists and mappings."""
         if isinstance(value, str):
+            while (inner := _INNER.search(value)) and inner.group(0) != value:  # ${a.${b}}: ${b} first
+                found = self.lookup(inner.group(1))
+                value = value[:inner.start()] + str(found) + value[inner.end():]
             whole = _REF.fullmatch(value)
             if whole:
                 return self.lookup(whole.group(1))

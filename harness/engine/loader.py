@@ -10,9 +10,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..profile import NEEDS
 from .model import SCALAR_FIELD, STEP_MODELS, Scenario, Step
 
-TOP_KEYS = ("name", "catches", "group", "tags", "description", "steps", "targets")
+TOP_KEYS = ("name", "catches", "consequence", "severity", "needs", "group", "tags", "description", "steps", "targets")
 
 
 class ScenarioError(Exception):
@@ -106,6 +107,11 @@ def parse_scenario(data, where: str) -> tuple[Scenario | None, list[str]]:
             steps.append(step)
     if "steps" in data and not steps_raw:
         problems.append(f"{where}: 'steps' is empty")
+    needs = data.get("needs") or []
+    for need in needs if isinstance(needs, list) else []:
+        if need not in NEEDS:
+            problems.append(f"{where}: needs: unknown need {need!r}{_suggest(str(need), NEEDS)} "
+                            f"(one of {', '.join(NEEDS)})")
     if problems:
         return None, problems
     try:

@@ -126,9 +126,17 @@ class AdvanceArgs(Args):
 
 
 class UpdateProductArgs(Args):
-    product: str  # a world tier (pro, enterprise) or a product name from a `product` step
+    """Edit a product's metadata.plan as someone in the Dashboard would."""
+    product: str  # a tier of the app (its seeded product) or a product name from a `product` step
     plan: str | None = None
     remove_plan: bool = False
+    variant: Literal["capitalized", "padded"] | None = None  # the tier's own plan value, miscased or padded
+
+    @model_validator(mode="after")
+    def one_change(self):
+        if sum((self.plan is not None, self.remove_plan, self.variant is not None)) != 1:
+            raise ValueError("give exactly one of plan, remove_plan and variant")
+        return self
 
 
 # ---- webhooks ------------------------------------------------------------------------------------------
@@ -208,10 +216,32 @@ class DropArgs(Args):
 
 
 class ApiFaultArgs(Args):
+    """One API path fails for its next `count` calls. For your own scenarios about your own app: the catalog
+    uses `outage`, which reaches whatever call an app makes."""
     service: Literal["stripe", "clerk"]
     path: str  # stripe: a glob like /v1/subscriptions/*; clerk: "PATCH /v1/users/{user_id}/metadata"
     status: Literal["500", "429", "timeout"] = "500"
     count: int = 1
+
+
+class OutageArgs(Args):
+    """From now until a `recover` step, a service fails every call the app makes to it (or every read, or
+    every write), whichever endpoint or SDK method it uses: 500s, or 429 rate limiting with Retry-After.
+    The engine's own calls to that service fail too, so an outage sits between steps that need none."""
+    service: Literal["stripe", "clerk"]
+    calls: Literal["all", "reads", "writes"] = "all"
+    status: Literal["500", "429"] = "500"
+
+
+class RecoverArgs(Args):
+    """The service answers again (its outage and API faults end)."""
+    service: Literal["stripe", "clerk", "all"] = "all"
+
+
+class ResendArgs(Args):
+    """Deliver an event again, as Stripe does when an answer was lost or someone runs `stripe events
+    resend`: the same event (same id), to the app's endpoint, now."""
+    event_type: str  # the latest event of this type since the scenario began
 
 
 class RollSecretArgs(Args):
@@ -243,10 +273,18 @@ class JwtTemplateArgs(Args):
 
 
 class RequestsArgs(Args):
-    """Make API requests as the user (`POST /api/data`) and remember the answers."""
+    """Make the app's metered call as the user and remember the answers: `count` times, or one more than the
+    monthly limit of a tier (`past_limit_of: free`; `"*"`: the highest limit of any tier)."""
     user: str
-    count: int = 1
+    count: int | None = None
+    past_limit_of: str | None = None
     token: str | None = None  # a token saved by a `token` step (e.g. a stale one); default: a fresh one
+
+    @model_validator(mode="after")
+    def how_many(self):
+        if (self.count is None) == (self.past_limit_of is None):
+            raise ValueError("give count or past_limit_of")
+        return self
 
 
 class WaitArgs(Args):
@@ -311,8 +349,8 @@ class ResponseCheck(Check):
 
 class ResponsesCheck(Check):
     """The answers to the last `requests` step: how many succeeded, how many were refused at the limit."""
-    ok: int | None = None
-    limited: int | None = None
+    ok: int | Ref | None = None
+    limited: int | Ref | None = None
 
 
 class DeliveryCheck(Check):
@@ -406,13 +444,14 @@ STEP_MODELS: dict[str, type[Args]] = {
     "checkout": CheckoutArgs, "subscribe": SubscribeArgs, "change_plan": ChangePlanArgs, "cancel": CancelArgs,
     "advance_clock": AdvanceArgs, "update_product": UpdateProductArgs, "send_event": SendEventArgs,
     "fixture": FixtureArgs, "fault": FaultArgs, "duplicate": DuplicateArgs, "reorder": ReorderArgs,
-    "delay": DelayArgs, "drop": DropArgs, "api_fault": ApiFaultArgs, "clear_faults": ClearFaultsArgs,
+    "delay": DelayArgs, "drop": DropArgs, "api_fault": ApiFaultArgs, "outage": OutageArgs, "recover": RecoverArgs,
+    "resend": ResendArgs, "clear_faults": ClearFaultsArgs,
     "roll_secret": RollSecretArgs, "let_retries_run": RetryArgs, "jwt_template": JwtTemplateArgs,
     "token": TokenArgs, "requests": RequestsArgs, "wait": WaitArgs, "expect": ExpectArgs,
 }
 # shorthand: `- user: ada` means `- user: {name: ada}`
 SCALAR_FIELD = {"user": "name", "cancel": "user", "clear_faults": None, "wait": "seconds", "duplicate": "copies",
-                "delay": "seconds", "drop": "attempts"}
+                "delay": "seconds", "drop": "attempts", "recover": "service", "resend": "event_type"}
 
 
 class Step(BaseModel):
@@ -423,7 +462,10 @@ class Step(BaseModel):
 
 class Scenario(BaseModel):
     name: str
-    catches: str
+    catches: str  # the bug, as its author would describe it
+    consequence: str | None = None  # what a user or the SaaS owner sees when it fails: "a cancelled customer keeps Pro"
+    severity: Literal["bug", "advice"] = "bug"  # advice: hardening, not a user-visible bug (fails only with --strict)
+    needs: list[str] = Field(default_factory=list)  # what the app must offer (tiersync.profile.NEEDS)
     group: str = "general"
     tags: list[str] = Field(default_factory=list)
     description: str | None = None

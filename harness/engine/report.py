@@ -20,7 +20,7 @@ from .runner import RunResult, ScenarioResult
 def to_dict(run: RunResult) -> dict:
     return {
         "target": run.target, "seconds": round(run.seconds, 3), "passed": run.passed, "failed": run.failed,
-        "skipped": run.skipped,
+        "advice": run.advised, "skipped": run.skipped,
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "scenarios": [{**{k: v for k, v in dataclasses.asdict(r).items() if k != "timeline"},
                        "status": r.status, "steps": [dataclasses.asdict(s) for s in r.timeline]}
@@ -39,6 +39,8 @@ def to_junit(run: RunResult) -> str:
         case = ET.SubElement(suite, "testcase", classname=f"tiersync.{r.group}", name=r.name, time=f"{r.seconds:.3f}")
         if r.skipped:
             ET.SubElement(case, "skipped", message=r.message)
+        elif r.advice:  # not a failure: hardening advice, shown beside the case
+            ET.SubElement(case, "system-err").text = mask(r.message[:500])
         elif not r.passed:
             failure = ET.SubElement(case, "failure", message=mask(r.message[:500]))
             failure.text = mask("\n".join(f"{s.index}. {'ok ' if s.ok else 'FAIL'} {s.summary}"
@@ -47,10 +49,15 @@ def to_junit(run: RunResult) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
+def _counts(run: RunResult) -> str:
+    return (f"{run.passed} passed, {run.failed} failed" + (f", {run.advised} advice" if run.advised else "")
+            + (f", {run.skipped} skipped" if run.skipped else ""))
+
+
 # ---- HTML -------------------------------------------------------------------------------------------------
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d1d1f}
-h1{font-size:20px} .pass{color:#137333} .fail{color:#c5221f} .skip{color:#666}
+h1{font-size:20px} .pass{color:#137333} .fail{color:#c5221f} .skip{color:#666} .advice{color:#a15c00}
 table.summary td,table.summary th{padding:4px 10px;text-align:left;border-bottom:1px solid #eee}
 details{border:1px solid #ddd;border-radius:8px;margin:8px 0;padding:6px 12px}
 summary{cursor:pointer;font-weight:600} .catches{color:#555;font-style:italic;margin:4px 0 8px}
@@ -95,25 +102,25 @@ def _step_html(step) -> str:
 
 
 def _scenario_html(r: ScenarioResult) -> str:
-    cls = "skip" if r.skipped else "pass" if r.passed else "fail"
-    mark = {"pass": "✔", "fail": "✘", "skip": "–"}[cls]
+    cls = "skip" if r.skipped else "advice" if r.advice else "pass" if r.passed else "fail"
+    mark = {"pass": "✔", "fail": "✘", "skip": "–", "advice": "!"}[cls]
     return (f'<details id="{html.escape(r.name)}"{" open" if not r.passed else ""}><summary class="{cls}">{mark} '
             f"{html.escape(r.name)} <span class='k'>{html.escape(r.group)} · {r.seconds:.2f} s</span></summary>"
             f'<div class="catches">catches: {html.escape(r.catches)}</div>'
-            + (f'<div class="fail">{html.escape(r.message)}</div>' if r.message else "")
+            + (f'<div class="{"fail" if cls == "fail" else cls}">{html.escape(r.message)}</div>' if r.message else "")
             + "".join(_step_html(s) for s in r.timeline) + "</details>")
 
 
 def to_html(run: RunResult) -> str:
     groups = Counter(r.group for r in run.results)
-    failed = Counter(r.group for r in run.results if not r.passed)
+    failed = Counter(r.group for r in run.results if not r.passed and not r.advice and not r.skipped)
     rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{n}</td><td class='{'fail' if failed[g] else 'pass'}'>"
                    f"{failed[g]}</td></tr>" for g, n in sorted(groups.items()))
     verdict = "pass" if run.ok else "fail"
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tiersync report</title>
 <style>{_CSS}</style></head><body>
 <h1>tiersync run against the {html.escape(run.target)} target:
-<span class="{verdict}">{run.passed} passed, {run.failed} failed{f", {run.skipped} skipped" if run.skipped else ""}</span> in {run.seconds:.1f} s</h1>
+<span class="{verdict}">{_counts(run)}</span> in {run.seconds:.1f} s</h1>
 <table class="summary"><tr><th>group</th><th>scenarios</th><th>failed</th></tr>{rows}</table>
 {"".join(_scenario_html(r) for r in run.results)}
 </body></html>"""
@@ -133,20 +140,25 @@ class TerminalView:
         self.done += 1
         if r.skipped:
             mark = "[dim]–[/]"
+        elif r.advice:
+            mark = "[yellow]![/]"
         else:
             mark = "[green]✔[/]" if r.passed else "[red]✘[/]"
         self.console.print(f"{mark} [{self.done}/{self.total}] {r.name} [dim]({r.group}, {r.seconds:.2f}s)[/]")
-        if not r.passed:
-            self.console.print(f"    [red]{mask(r.message)}[/]\n    [dim]catches: {r.catches}[/]", highlight=False)
+        if r.skipped:
+            self.console.print(f"    [dim]{r.message}[/]", highlight=False, markup=True)
+        elif not r.passed:
+            colour = "yellow" if r.advice else "red"
+            self.console.print(f"    [{colour}]{mask(r.message)}[/]\n    [dim]catches: {r.catches}[/]", highlight=False)
 
     def summary(self, run: RunResult):
-        table = Table("group", "scenarios", "passed", "failed", title="tiersync summary")
+        table = Table("group", "scenarios", "passed", "failed", "advice", "skipped", title="tiersync summary")
         groups = sorted({r.group for r in run.results})
         for g in groups:
             rs = [r for r in run.results if r.group == g]
-            bad = sum(not r.passed for r in rs)
-            table.add_row(g, str(len(rs)), str(len(rs) - bad), f"[red]{bad}[/]" if bad else "0")
+            bad = sum(r.status == "failed" for r in rs)
+            table.add_row(g, str(len(rs)), str(sum(r.status == "passed" for r in rs)), f"[red]{bad}[/]" if bad else "0",
+                          str(sum(r.advice for r in rs)), str(sum(r.skipped for r in rs)))
         self.console.print(table)
-        self.console.print(f"{run.passed} passed, {run.failed} failed" + (f", {run.skipped} skipped" if run.skipped
-                                                                           else ""))
+        self.console.print(_counts(run))
         self.console.print(f"[dim]{len(run.results)} scenarios against the {run.target} target in {run.seconds:.1f}s[/]")

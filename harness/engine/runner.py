@@ -26,10 +26,13 @@ class ScenarioResult:
     seconds: float = 0.0
     timeline: list[StepRecord] = field(default_factory=list)
     skipped: bool = False
+    advice: bool = False  # did not hold, but it is hardening advice, not a user-visible bug (no --strict)
+    consequence: str | None = None
+    evidence: str = ""  # what was seen, for a failure or advice
 
     @property
     def status(self) -> str:
-        return "skipped" if self.skipped else "passed" if self.passed else "failed"
+        return "skipped" if self.skipped else "advice" if self.advice else "passed" if self.passed else "failed"
 
 
 @dataclass
@@ -47,8 +50,12 @@ class RunResult:
         return sum(r.skipped for r in self.results)
 
     @property
+    def advised(self) -> int:
+        return sum(r.advice for r in self.results)
+
+    @property
     def failed(self) -> int:
-        return sum(not r.passed for r in self.results)
+        return sum(not r.passed and not r.advice for r in self.results)
 
     @property
     def ok(self) -> bool:
@@ -95,11 +102,35 @@ def _snapshot(ctx: RunContext, record: StepRecord):
     record.state = state
 
 
-def run_scenario(scenario: Scenario, target: Target, *, seed: int | None = None) -> ScenarioResult:
-    started = time.perf_counter()
-    result = ScenarioResult(scenario.name, scenario.catches, scenario.group, scenario.path, passed=True)
+def skip_reason(scenario: Scenario, target: Target) -> str | None:
+    """Why the app cannot play this scenario (its profile says it lacks what the scenario needs), or None."""
     if "reference" in scenario.targets and not target.reference:
-        result.message, result.skipped = "skipped: needs the reference receiver", True
+        return "needs the reference receiver (it reads what that receiver records, e.g. /admin/sync-errors)"
+    profile = getattr(target, "profile", None)
+    for need in scenario.needs if profile is not None else ():
+        reason = profile.lacks(need)
+        if reason:
+            return f"needs {need}: {reason}"
+    return None
+
+
+def _judge(result: ScenarioResult, scenario: Scenario, evidence: str, strict: bool):
+    """A failure says first what a user or the SaaS owner would see, then the evidence."""
+    result.passed, result.evidence = False, evidence
+    result.advice = scenario.severity == "advice" and not strict
+    lead = "advice (not a user-visible bug): " if result.advice else ""
+    result.message = f"{lead}{scenario.consequence}. Evidence: {evidence}" if scenario.consequence \
+        else f"{lead}{evidence}"
+
+
+def run_scenario(scenario: Scenario, target: Target, *, seed: int | None = None,
+                 strict: bool = False) -> ScenarioResult:
+    started = time.perf_counter()
+    result = ScenarioResult(scenario.name, scenario.catches, scenario.group, scenario.path, passed=True,
+                            consequence=scenario.consequence)
+    reason = skip_reason(scenario, target)
+    if reason:
+        result.message, result.skipped = f"skipped: {reason}", True
         return result
     try:
         target.reset()
@@ -127,8 +158,8 @@ def run_scenario(scenario: Scenario, target: Target, *, seed: int | None = None)
             record.ms = (time.perf_counter() - t0) * 1000
             _snapshot(ctx, record)
             if not record.ok:
-                result.passed, result.failed_step = False, i + 1
-                result.message = f"step {i + 1} ({step.kind}): {record.message.splitlines()[0]}"
+                result.failed_step = i + 1
+                _judge(result, scenario, f"step {i + 1} ({step.kind}): {record.message.splitlines()[0]}", strict)
                 break
     except Exception as exc:
         result.passed, result.message = False, f"could not run: {type(exc).__name__}: {exc}"
@@ -139,12 +170,12 @@ def run_scenario(scenario: Scenario, target: Target, *, seed: int | None = None)
     return result
 
 
-def run_scenarios(scenarios: list[Scenario], target: Target, *, seed: int | None = None,
+def run_scenarios(scenarios: list[Scenario], target: Target, *, seed: int | None = None, strict: bool = False,
                   on_result: Callable[[ScenarioResult], None] | None = None) -> RunResult:
     run = RunResult(target=target.kind)
     started = time.perf_counter()
     for scenario in scenarios:
-        res = run_scenario(scenario, target, seed=seed)
+        res = run_scenario(scenario, target, seed=seed, strict=strict)
         run.results.append(res)
         if on_result:
             on_result(res)

@@ -93,6 +93,7 @@ def _card(a_card: str) -> str:
 
 def step_checkout(ctx: RunContext, a) -> str:
     user = ctx.user(a.user)
+    a = a.model_copy(update={"tier": ctx.resolve(a.tier)})
     price = ctx.price_for(a.tier, a.price)
     session_id = None
     if a.via == "receiver" and ctx.target.receiver_url and a.tier and not a.price \
@@ -139,7 +140,7 @@ def step_checkout(ctx: RunContext, a) -> str:
 
 def step_subscribe(ctx: RunContext, a) -> str:
     user = ctx.user(a.user)
-    price = ctx.price_for(a.tier, a.price)
+    price = ctx.price_for(ctx.resolve(a.tier), a.price)
     if not user.get("customer"):
         params = {"email": user["email"]}
         if a.card != "none":
@@ -165,7 +166,8 @@ def _subscription(ctx: RunContext, name: str):
 
 def step_change_plan(ctx: RunContext, a) -> str:
     sub = _subscription(ctx, a.user)
-    price = ctx.price_for(a.to, None) if not a.to.startswith("price_") else a.to
+    to = ctx.resolve(a.to)
+    price = ctx.price_for(to, None) if not to.startswith("price_") else to
     item = sub["items"].data[0]
     _stripe(ctx.stripe.v1.subscriptions.update, sub.id, params={
         "items": [{"id": item.id, "price": price}], "proration_behavior": a.proration})
@@ -195,12 +197,17 @@ def step_advance_clock(ctx: RunContext, a) -> str:
 
 
 def step_update_product(ctx: RunContext, a) -> str:
-    prod_id = ctx.target.world.get("products", {}).get(a.product) or ctx.products.get(a.product, {}).get("product")
+    name = ctx.resolve(a.product)
+    prod_id = ctx.target.world.get("products", {}).get(name) or ctx.products.get(name, {}).get("product")
     if not prod_id:
-        raise StepFailed(f"no product {a.product!r}")
-    metadata = {"plan": "" if a.remove_plan else a.plan}
+        raise StepFailed(f"no product {name!r}")
+    plan = ctx.resolve(a.plan)
+    if a.variant:
+        current = _stripe(ctx.stripe.v1.products.retrieve, prod_id).to_dict()["metadata"].get("plan") or name
+        plan = current.capitalize() if a.variant == "capitalized" else f" {current} "
+    metadata = {"plan": "" if a.remove_plan else plan}
     _stripe(ctx.stripe.v1.products.update, prod_id, params={"metadata": metadata})
-    return f"product {a.product}: metadata.plan = {None if a.remove_plan else a.plan!r}"
+    return f"product {name}: metadata.plan = {None if a.remove_plan else plan!r}"
 
 
 # ---- webhooks ---------------------------------------------------------------------------------------------
@@ -314,6 +321,54 @@ def step_api_fault(ctx: RunContext, a) -> str:
     return f"{a.service} API fault: next {a.count} x {a.path} -> {a.status}"
 
 
+# which calls an outage hits: Stripe's API (methods it accepts) and Clerk's Backend API
+_STRIPE_METHODS = {"all": [None], "reads": ["GET"], "writes": ["POST", "DELETE"]}
+_CLERK_METHODS = {"all": [""], "reads": ["GET "], "writes": ["POST ", "PATCH ", "PUT ", "DELETE "]}
+
+
+def step_outage(ctx: RunContext, a) -> str:
+    if a.service == "stripe":
+        for method in _STRIPE_METHODS[a.calls]:  # no count: every matching call until cleared
+            ctx.sim_post("/_sim/api_faults", {"path": "/v1/*", "status": a.status,
+                                              **({"method": method} if method else {})})
+    else:
+        kind = {"500": "error", "429": "rate_limit"}[a.status]
+        for method in _CLERK_METHODS[a.calls]:  # rate 1: every matching call until cleared
+            r = ctx.http.post(f"{ctx.target.clerk_api_url}/__sim/faults",
+                              json={"endpoint": f"{method}/v1/*", "kind": kind, "rate": 1.0})
+            if r.status_code >= 400:
+                raise StepFailed(f"Clerk simulator refused the fault: {r.status_code} {r.text[:200]}")
+    what = {"all": "every call", "reads": "every read", "writes": "every write"}[a.calls]
+    return f"{a.service} outage: {what} answers {a.status}" + (" (rate limited)" if a.status == "429" else "")
+
+
+def step_recover(ctx: RunContext, a) -> str:
+    if a.service in ("stripe", "all"):
+        ctx.http.delete(f"{ctx.target.stripe_url}/_sim/api_faults")
+    if a.service in ("clerk", "all"):
+        ctx.http.delete(f"{ctx.target.clerk_api_url}/__sim/faults")
+    return f"{a.service if a.service != 'all' else 'Stripe and Clerk'} answering again"
+
+
+def step_resend(ctx: RunContext, a) -> str:
+    if not ctx.target.endpoint_id:
+        raise StepFailed("resend needs the target's webhook endpoint id")
+    since = {ctx_event["event"] for ctx_event in ctx.deliveries(ctx.scenario_mark)}
+    events = _stripe(ctx.stripe.v1.events.list, params={"type": a.event_type, "limit": 100}).data
+    mine = [e for e in events if e.id in since]
+    if not mine:
+        raise StepFailed(f"no {a.event_type} event was delivered to the app in this scenario")
+    event = max(mine, key=lambda e: e.created)
+    r = ctx.http.post(f"{ctx.target.stripe_url}/v1/events/{event.id}/retry",
+                      data={"webhook_endpoint": ctx.target.endpoint_id},
+                      headers={"Authorization": f"Bearer {ctx.target.stripe_key}"})
+    if r.status_code >= 400:
+        raise StepFailed(f"Stripe refused the resend: {r.status_code} {r.text[:200]}")
+    _wait_deliveries(ctx)
+    last = [d for d in ctx.deliveries(ctx.scenario_mark) if d["event"] == event.id][-1]
+    return f"resent {a.event_type} {event.id}: the app answered {last['status']}"
+
+
 def step_roll_secret(ctx: RunContext, a) -> str:
     if not ctx.target.endpoint_id:
         raise StepFailed("roll_secret needs the target's webhook endpoint id")
@@ -357,9 +412,25 @@ def step_requests(ctx: RunContext, a) -> str:
     if a.token and a.token not in ctx.tokens:
         raise StepFailed(f"no saved token {a.token!r}: add a `token` step with save_as: {a.token}")
     token = ctx.tokens[a.token] if a.token else app_token(ctx, a.user)
+    count = a.count if a.count is not None else _past_limit(ctx, ctx.resolve(a.past_limit_of))
+    a = a.model_copy(update={"count": count})
     ctx.last_requests = metered_calls(ctx, token, a.count)  # the app's metered call, per its profile
     ok = sum(1 for x in ctx.last_requests if x["status"] < 300)
     return f"{a.user} made {a.count} requests: {ok} ok, {a.count - ok} refused"
+
+
+def _past_limit(ctx: RunContext, tier: str) -> int:
+    """One more request than `tier` allows a month ("*": than any tier allows)."""
+    profile = ctx.target.profile
+    if tier == "*":
+        limits = [t.monthly_limit for t in profile.tiers if t.monthly_limit is not None]
+        return max(limits, default=0) + 1
+    if tier not in profile.tier_names:
+        raise StepFailed(f"past_limit_of: {tier!r} is not a tier of the app ({', '.join(profile.tier_names)})")
+    limit = profile.limit_of(tier)
+    if limit is None:
+        raise StepFailed(f"past_limit_of: the {tier} tier has no limit")
+    return limit + 1
 
 
 def step_wait(ctx: RunContext, a) -> str:

@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         target = mutant_target(mutant.create_app)
         try:
-            run = run_scenarios(catalog, target)
+            run = run_scenarios(catalog, target, strict=True)  # advice (a livemode guard) counts here
         finally:
             target.close()
         failed = [r.name for r in run.results if not r.passed]

@@ -16,7 +16,8 @@ class ExactPlanSync(BillingSync):
             if sub["status"] not in ENTITLED:
                 continue
             for item in sub["items"]["data"]:
-                plan = metadata_value(item["price"]["product"], "plan")
+                product = item["price"]["product"]
+                plan = metadata_value(self.product(product) if isinstance(product, str) else product, "plan")
                 if plan is not None and plan not in self.settings.tiers:  # the bug: no .strip().lower()
                     raise SyncProblem("unknown_plan", f"metadata.plan={plan!r} is not a tier")
         return super().tier_for(subs, event_id)
