@@ -24,7 +24,8 @@ class GrantBoughtTierSync(BillingSync):
             return super().sync_customer(customer_id, event_id, user_hint, must_include)
         # checkout.session.completed: the tier of the customer's latest subscription, whatever its status
         sub = self.customer_subscriptions(customer_id)[0]
-        tier, _ = resolve_plan(self.product(sub["items"]["data"][0]["price"]["product"]), self.settings.tiers)
+        product = sub["items"]["data"][0]["price"]["product"]
+        tier, _ = resolve_plan(self.product(product) if isinstance(product, str) else product, self.settings.tiers)
         return self.set_tier(user_hint, tier, customer_id, sub["id"])
 
 
