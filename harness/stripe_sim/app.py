@@ -227,7 +227,7 @@ class StripeSim:
             except StripeError as exc:
                 return exc.status, _dump(exc.body(request_id, ctx.mode))
         with self._lock:
-            self.store.begin()
+            self.store.begin(snapshots=route.method != "GET")  # a read changes nothing: no snapshots
             try:
                 result = route.handler(ctx, params, **path_params)
                 if params.get("expand") and isinstance(result, dict):

@@ -100,6 +100,11 @@ class Ctx:
             raise no_such(noun(kind), obj_id, param, self.store.other_mode_has(self.mode, obj_id))
         return obj
 
+    def touch(self, kind: str, obj: dict | None):
+        """Before changing an object found by scanning a table (not by `get`/`find`): so a failed request
+        puts it back."""
+        self.store.touch(self.mode, kind, obj)
+
     def put(self, kind: str, obj: dict) -> dict:
         return self.store.put(self.mode, kind, obj)
 

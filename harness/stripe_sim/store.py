@@ -149,6 +149,18 @@ class Table:
         self._order: list[str | None] = []
         self._pos: dict[str, int] = {}
         self._by_customer: dict[str, list[str]] | None = {} if index_customer else None
+        self.on_remove = None  # set by the Store during a request, to put back what a failed request removed
+
+    def restore(self, obj: dict, pos: int):
+        """Put back an object removed during a failed request, at its old position."""
+        self.rows[obj["id"]] = obj
+        self._pos[obj["id"]] = pos
+        self._order[pos] = obj["id"]
+        if self._by_customer is not None and isinstance(obj.get("customer"), str):
+            ids = self._by_customer.setdefault(obj["customer"], [])
+            if obj["id"] not in ids:
+                ids.append(obj["id"])
+                ids.sort(key=self._pos.__getitem__)
 
     def __len__(self):
         return len(self.rows)
@@ -176,6 +188,8 @@ class Table:
         pos = self._pos.pop(obj_id, None)
         if pos is not None:
             self._order[pos] = None
+            if self.on_remove is not None:
+                self.on_remove(self, obj_id, obj, pos)
         if obj is not None and self._by_customer is not None and isinstance(obj.get("customer"), str):
             ids = self._by_customer.get(obj["customer"], [])
             if obj_id in ids:
@@ -242,28 +256,72 @@ class Store:
         with self.lock:
             self.modes = {"test": Namespace("test"), "live": Namespace("live")}
             self.journal: list[tuple[str, str, str]] | None = None
+            self._saved: dict[tuple, tuple] | None = None
+            self._removed: list = []
 
-    def begin(self):
-        """Record the objects created from now on, so a failed request can take them back."""
+    def begin(self, snapshots: bool = True):
+        """Start a request: record the objects it creates and, with `snapshots` (a request that may write),
+        the contents of every object it looks up, replaces or removes, so a failed request leaves the store
+        as it found it (all or nothing)."""
         self.journal = []
+        self._saved = {} if snapshots else None
+        self._removed = []
+        if snapshots:
+            for ns in self.modes.values():
+                for table in ns.tables.values():
+                    table.on_remove = self._note_removed
 
     def end(self, rollback: bool):
         journal, self.journal = self.journal or [], None
+        saved, self._saved = self._saved, None
+        removed, self._removed = self._removed, []
+        if saved is not None:
+            for ns in self.modes.values():
+                for table in ns.tables.values():
+                    table.on_remove = None
         if rollback:
             for mode, kind, obj_id in reversed(journal):
                 self.modes[mode].table(kind).remove(obj_id)
+            for table, obj, pos in reversed(removed):
+                if obj is not None and obj["id"] not in table.rows:
+                    table.restore(obj, pos)
+            for (mode, kind, obj_id), (obj, contents) in (saved or {}).items():
+                _restore(contents)
+                table = self.modes[mode].table(kind)
+                if obj_id in table.rows and table.rows[obj_id] is not obj:
+                    table.rows[obj_id] = obj  # a put replaced it with another dict: the original comes back
+
+    def touch(self, mode: str, kind: str, obj: dict | None):
+        """Remember `obj`'s contents before a request changes it (lookups do this themselves; a caller that
+        found an object by scanning a table says so here)."""
+        if self._saved is not None and obj is not None and type(obj) is dict:
+            key = (mode, kind, obj["id"])
+            if key not in self._saved:
+                self._saved[key] = (obj, _snapshot(obj))
+
+    def _note_removed(self, table, obj_id, obj, pos):
+        self._removed.append((table, obj, pos))
 
     def ns(self, mode: str) -> Namespace:
         return self.modes[mode]
 
     def put(self, mode: str, kind: str, obj: dict) -> dict:
         table = self.modes[mode].table(kind)
-        if self.journal is not None and obj["id"] not in table:
-            self.journal.append((mode, kind, obj["id"]))
+        if self.journal is not None:
+            old = table.get(obj["id"])
+            if old is None:
+                self.journal.append((mode, kind, obj["id"]))
+            else:
+                self.touch(mode, kind, old)
+        if self._saved is not None:
+            table.on_remove = self._note_removed
         return table.put(obj)
 
     def find(self, mode: str, kind: str, obj_id: str) -> dict | None:
-        return self.modes[mode].table(kind).get(obj_id)
+        obj = self.modes[mode].table(kind).get(obj_id)
+        if self._saved is not None and obj is not None:
+            self.touch(mode, kind, obj)
+        return obj
 
     def mode_of(self, obj_id: str) -> str | None:
         """The mode that holds an object with this id (ids are unique across modes), or None."""
@@ -278,3 +336,35 @@ class Store:
 
     def scan(self, mode: str, kind: str, pred: Callable[[dict], bool]) -> Iterator[dict]:
         return (o for o in self.modes[mode].table(kind).newest_first() if pred(o))
+
+
+def _snapshot(obj) -> list[tuple]:
+    """The contents of `obj` and of every plain dict and list inside it, each container kept by identity (a
+    subscription's item is the subscription_item row itself): restoring puts the contents back in place, so
+    shared containers stay shared. SharedDicts and the shared empty list never change and are skipped."""
+    out, stack, seen = [], [obj], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is dict:
+            out.append((node, dict(node)))
+            children = node.values()
+        else:
+            out.append((node, list(node)))
+            children = node
+        for child in children:
+            t = type(child)
+            if t is dict or t is list:
+                stack.append(child)
+    return out
+
+
+def _restore(contents: list[tuple]):
+    for node, saved in contents:
+        if type(node) is dict:
+            dict.clear(node)
+            dict.update(node, saved)
+        else:
+            node[:] = saved

@@ -507,7 +507,10 @@ def _seed(sim: StripeSim) -> list[str]:
                               "&lookup_key=pro")
     coupon = post("/v1/coupons", "percent_off=10&duration=once")
     sub = post("/v1/subscriptions", f"customer={cus}&items[0][price]={price}")
-    return [cus, gone, prod, price, coupon, sub, "cus_nope", "price_nope", "evt_00000000000000"]
+    promo = post("/v1/promotion_codes", f"promotion[type]=coupon&promotion[coupon]={coupon}&code=FUZZ10")
+    failing = post("/v1/customers", "payment_method=pm_card_chargeCustomerFail"
+                                    "&invoice_settings[default_payment_method]=pm_card_chargeCustomerFail")
+    return [cus, gone, prod, price, coupon, sub, "cus_nope", "price_nope", "evt_00000000000000", promo, failing]
 
 
 _HEADERS = st.fixed_dictionaries({}, optional={
@@ -569,7 +572,30 @@ def _route_request(route):
 
 
 _ROUTE_REQUESTS = [_route_request(r) for r in ROUTES]
+# Valid changes mixed with one bad part, on the seeded objects (ids: 0 customer, 3 price, 5 subscription,
+# 9 promotion code, 10 a customer whose card fails): a refusal must undo the valid part too (#16).
+_GOOD_PART = st.sampled_from([("metadata[plan]", "changed"), ("description", "changed"), ("metadata[new]", "x"),
+                              ("cancel_at_period_end", "true"), ("name", "changed"), ("email", "changed@x.io")])
+_BAD_PART = st.sampled_from([("items[0][price]", "price_nope"), ("default_payment_method", "pm_nope"),
+                             ("discounts[0][coupon]", "nope"), ("items[0][id]", "si_nope"),
+                             ("invoice_settings[default_payment_method]", "pm_nope"), ("coupon", "nope"),
+                             ("items[0][quantity]", "-1"), ("expand[]", "a.b.c.d.e"), ("expand[]", "metadata")])
+_MIXED = st.one_of(
+    st.tuples(st.just("POST"), st.sampled_from(["/v1/subscriptions/{id}", "/v1/customers/{id}"]),
+              st.sampled_from([[_Id(5), _Id(5)], [_Id(0), _Id(0)]]),
+              st.builds(lambda good, bad, order: (good + [bad]) if order else ([bad] + good),
+                        st.lists(_GOOD_PART, min_size=1, max_size=3), _BAD_PART, st.booleans()),
+              st.just(False), st.just({}), st.just("test")),
+    st.tuples(st.just("POST"), st.just("/v1/subscriptions"), st.just([_Id(0), _Id(0)]),
+              st.builds(lambda cus, extra: [("customer", cus), ("items[0][price]", _Id(3)),
+                                            ("discounts[0][promotion_code]", _Id(9)), *extra],
+                        st.sampled_from([_Id(10), _Id(0)]),
+                        st.lists(st.one_of(_BAD_PART, st.just(("payment_behavior", "error_if_incomplete"))),
+                                 max_size=2)),
+              st.just(False), st.just({}), st.just("test")),
+)
 _REQUEST = st.one_of(
+    _MIXED,
     st.integers(0, len(_ROUTE_REQUESTS) - 1).flatmap(lambda i: _ROUTE_REQUESTS[i]),
     st.tuples(st.sampled_from(["GET", "POST", "DELETE", "PUT", "HEAD"]), st.sampled_from(_TEMPLATES),
               st.lists(_PATH_PART, min_size=2, max_size=2), st.lists(st.tuples(_FUZZ_KEY, _FUZZ_VALUE), max_size=5),
@@ -588,23 +614,53 @@ def _fuzz_one(sim, ids, request):
     encoded = _encode([(k, resolve(v)) for k, v in pairs])
     in_query = in_query and method in ("GET", "DELETE")
     headers = {**headers, "authorization": _auth_header(sim, auth)}
+    before = _store_state(sim)
     resp = sim.handle(method, path, encoded if in_query else "", headers, b"" if in_query else encoded.encode())
     assert resp.status < 500, (method, path, encoded, resp.body)
     payload = json.loads(resp.body)
     if resp.status >= 400:
         assert isinstance(payload.get("error"), dict), payload
         assert isinstance(payload["error"].get("type"), str) and isinstance(payload["error"].get("message"), str)
+        if payload["error"]["type"] != "card_error":
+            # all or nothing: a refused request changed no object, created none, removed none (#16)
+            assert _store_state(sim) == before, (method, path, encoded, resp.body)
+        else:  # a declined payment is recorded, as by Stripe, but redeems no promotion code or coupon
+            assert _store_state(sim, ("promotion_code", "coupon")) == _state_before_of(before, sim), (
+                method, path, encoded, resp.body)
         return
     assert isinstance(payload, dict) and "error" not in payload
     found = payload.get("data") if isinstance(payload.get("data"), list) else [payload]
     ids.extend(o["id"] for o in found if isinstance(o, dict) and isinstance(o.get("id"), str))
 
 
+def _store_state(sim: StripeSim, kinds: tuple[str, ...] | None = None) -> bytes:
+    """Every object of both modes (or of `kinds`), by table and id, and each table's order."""
+    from tiersync import jsonbytes
+    state = {}
+    for mode, ns in sim.store.modes.items():
+        for kind, table in ns.tables.items():
+            if kinds is not None and kind not in kinds:
+                continue
+            if not table.rows and not any(table._order):
+                continue  # a lookup makes an empty table: no state
+            rows = {k: v if isinstance(v, dict) else f"<{type(v).__name__}>" for k, v in table.rows.items()}
+            state[f"{mode}/{kind}"] = {"rows": dict(sorted(rows.items())),
+                                       "order": [i for i in table._order if i is not None]}
+    return jsonbytes.compact(dict(sorted(state.items())))
+
+
+def _state_before_of(before: bytes, sim: StripeSim) -> bytes:
+    """The promotion code and coupon part of a `_store_state` snapshot."""
+    from tiersync import jsonbytes
+    state = jsonbytes.loads(before)
+    return jsonbytes.compact({k: v for k, v in state.items() if k.split("/", 1)[1] in ("promotion_code", "coupon")})
+
+
 @_FUZZ_SETTINGS
 @given(st.data())
 def test_fuzz_handle_never_5xx(data):
     """Random requests (1-4 per example, on a freshly seeded sim): never a 5xx or an exception; every
-    error is `{"error": {"type", "message", ...}}`."""
+    error is `{"error": {"type", "message", ...}}`, and leaves the store exactly as it was."""
     sim = StripeSim(seed=1)
     ids = _seed(sim)
     for request in data.draw(st.lists(_REQUEST, min_size=1, max_size=4), label="requests"):

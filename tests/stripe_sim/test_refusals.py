@@ -128,3 +128,44 @@ def test_percent_encoded_invalid_utf8_is_refused_not_stored(raw, body):  # noqa:
     assert "UTF-8" in err["message"]
     status, _, listed = raw("GET", "/v1/customers")
     assert status == 200 and b"\\ufffd" not in listed and b'"data":[]' in listed
+
+
+# ---- all or nothing (#16): a refused request leaves every object as it was ------------------------------
+
+def test_refused_update_keeps_metadata_and_description(client):
+    sub = _sub(client)
+    client.v1.subscriptions.update(sub.id, params={"metadata": {"plan": "pro"}, "description": "before"})
+    events = len(client.v1.events.list(params={"limit": 100}).data)
+    with pytest.raises(IRE) as info:
+        client.v1.subscriptions.update(sub.id, params={
+            "metadata": {"plan": "changed"}, "description": "after",
+            "items": [{"id": sub["items"].data[0].id, "price": "price_nope"}]})
+    assert_error(info.value, 400, "invalid_request_error", "resource_missing", "items[0][price]",
+                 "No such price: 'price_nope'")
+    again = client.v1.subscriptions.retrieve(sub.id)
+    assert again.metadata.to_dict() == {"plan": "pro"} and again.description == "before"
+    assert again.to_dict() == client.v1.subscriptions.retrieve(sub.id).to_dict()
+    assert len(client.v1.events.list(params={"limit": 100}).data) == events
+
+
+def test_declined_subscription_create_redeems_no_promotion_code(client):
+    price = client.v1.prices.create(params={"currency": "usd", "unit_amount": 1000, "product": _product(client),
+                                            "recurring": {"interval": "month"}})
+    coupon = client.v1.coupons.create(params={"percent_off": 10, "duration": "once"})
+    promo = client.v1.promotion_codes.create(params={"promotion": {"type": "coupon", "coupon": coupon.id},
+                                                     "code": "SAVE10", "max_redemptions": 1})
+    cus = client.v1.customers.create(params={
+        "payment_method": "pm_card_chargeCustomerFail",
+        "invoice_settings": {"default_payment_method": "pm_card_chargeCustomerFail"}})
+    with pytest.raises(stripe.CardError):
+        client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                               "discounts": [{"promotion_code": promo.id}],
+                                               "payment_behavior": "error_if_incomplete"})
+    assert client.v1.promotion_codes.retrieve(promo.id).times_redeemed == 0
+    assert client.v1.coupons.retrieve(coupon.id).times_redeemed == 0
+    assert client.v1.subscriptions.list(params={"customer": cus.id, "status": "all"}).data == []
+    good = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                              "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    client.v1.subscriptions.create(params={"customer": good.id, "items": [{"price": price.id}],
+                                           "discounts": [{"promotion_code": promo.id}]})
+    assert client.v1.promotion_codes.retrieve(promo.id).times_redeemed == 1  # its one redemption still left

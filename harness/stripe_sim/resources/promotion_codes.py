@@ -122,5 +122,6 @@ def redeemable(ctx: Ctx, promo: dict, *, customer: dict | None, amount: int, cur
 def find_by_code(ctx: Ctx, code: str) -> dict | None:
     for pc in ctx.table("promotion_code").rows.values():
         if pc["code"].lower() == code.strip().lower() and pc["active"]:
+            ctx.touch("promotion_code", pc)  # the caller may redeem it
             return pc
     return None

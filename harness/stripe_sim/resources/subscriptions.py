@@ -482,6 +482,7 @@ def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requ
     sub["cancellation_details"] = {**sub["cancellation_details"], **(details or {}), "reason": reason}
     for inv in ctx.table("invoice").rows.values():
         if invoicing.subscription_of(inv) == sub["id"] and inv["status"] == "draft":
+            ctx.touch("invoice", inv)
             inv["status"] = "void"
     ctx.emit("customer.subscription.deleted", sub, automatic=automatic)
     return sub
