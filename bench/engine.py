@@ -3,7 +3,7 @@ receiver as its own process for the CPU split engine/receiver; (2) a replay of s
 reordering on) straight to the receiver, with every end state checked (target: 10,000 events < 30 s).
 
     python bench/engine.py [--quick] [--users N] [--events-per-user N] [--events N] [--concurrency N]
-                           [--workers N ...] [--replay-only] [--profile]
+                           [--replay-only] [--profile]
 """
 
 from __future__ import annotations
@@ -69,14 +69,13 @@ RECEIVER_SECRET = "whsec_benchreplay000000000000000000"
 
 
 def bench_replay(users: int, per_user: int, concurrency: int, total: int | None = None, seed: int = 7,
-                 profile: str | None = None, workers: int = 1) -> dict:
+                 profile: str | None = None) -> dict:
     """Users with subscriptions; for each, `per_user` plan changes whose `customer.subscription.updated` events
     are replayed signed, some twice (enough to make `total` sends), all shuffled; the last state must win.
 
     The simulators and this replay run in this process (the harness side); the reference receiver runs as its
     own process (`python -m tiersync.receiver`, as `tiersync run --target-cmd` runs a user's receiver), so each side's
-    CPU is measured separately (with `workers` > 1, RECEIVER_WORKERS processes, their CPU summed). `profile`: a
-    path for py-spy's samples of the receiver (its first process) during the replay."""
+    CPU is measured separately. `profile`: a path for py-spy's samples of the receiver during the replay."""
     import asyncio
 
     import aiohttp
@@ -116,8 +115,7 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
         rng.shuffle(sends)
         port = free_port()
         env = {**os.environ, **st.receiver_env(port=port), "STRIPE_WEBHOOK_SECRET": RECEIVER_SECRET,
-               "RECEIVER_DATABASE": os.path.join(tmp, "receiver.sqlite"), "PORT": str(port),
-               "RECEIVER_WORKERS": str(workers)}
+               "RECEIVER_DATABASE": os.path.join(tmp, "receiver.sqlite"), "PORT": str(port)}
         receiver = Proc([sys.executable, "-m", "tiersync.receiver"], "receiver", cwd=str(Path(__file__).resolve().parent.parent),
                         env=env, stdout=subprocess.DEVNULL)
         try:
@@ -155,12 +153,11 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
                  if (st.clerk_sim.get_user(u)["public_metadata"] or {}).get("plan") != tier]
     return {"users": users, "events": len(sends), "unique": len(payloads), "setup_s": setup, "replay_s": wall,
             "events_per_s": len(sends) / wall, "non_200": sum(s != 200 for s in statuses), "wrong": len(wrong),
-            "cpu_s": cpu, "receiver_cpu_s": rcpu, "workers": workers, "concurrency": concurrency}
+            "cpu_s": cpu, "receiver_cpu_s": rcpu, "concurrency": concurrency}
 
 
 def report_replay(r: dict):
-    label = "one process" if r["workers"] == 1 else f"RECEIVER_WORKERS={r['workers']}"
-    print(f"replay, receiver as {label}, {r['concurrency']} deliveries in flight: {r['events']} signed events "
+    print(f"replay, {r['concurrency']} deliveries in flight: {r['events']} signed events "
           f"({r['unique']} distinct, the rest duplicates, all shuffled) for {r['users']} users in {r['replay_s']:.1f} s "
           f"= {r['events_per_s']:.0f} events/s; non-200: {r['non_200']}; end states wrong: {r['wrong']} "
           f"(set-up {r['setup_s']:.1f} s)")
@@ -180,10 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int)
     parser.add_argument("--events-per-user", type=int, default=8)
     parser.add_argument("--events", type=int, default=None, help="sends in the replay (default 10,000; --quick 1,000)")
-    # 32 in flight: enough to keep two receiver processes busy (with 16, two were sometimes barely faster than one)
     parser.add_argument("--concurrency", type=int, default=32, help="deliveries in flight in the replay")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="replay once per RECEIVER_WORKERS value (default: 1, then 2: one per core here)")
     parser.add_argument("--replay-only", action="store_true", help="skip the two catalog runs")
     parser.add_argument("--profile", action="store_true", help="py-spy the receiver during the replay")
     args, _ = parser.parse_known_args(argv)
@@ -200,15 +194,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{split['engine']:.1f} s = {100 * split['engine'] / both:.0f}%, receiver {split['receiver']:.1f} s = "
               f"{100 * split['receiver'] / both:.0f}%")
     total = args.events or (1_000 if args.quick else 10_000)
-    for workers in args.workers:
-        with tempfile.TemporaryDirectory() as tmp:
-            spy_out = os.path.join(tmp, "receiver.spy") if args.profile else None
-            r = bench_replay(users, args.events_per_user, args.concurrency, total, profile=spy_out, workers=workers)
-            profile_lines = profile_report(spy_out) if spy_out and os.path.exists(spy_out) else []
-        report_replay(r)
-        if args.profile:
-            print("receiver profile during the replay (py-spy, its first process):")
-            print("\n".join(profile_lines or ["  (py-spy not installed, or no samples)"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        spy_out = os.path.join(tmp, "receiver.spy") if args.profile else None
+        r = bench_replay(users, args.events_per_user, args.concurrency, total, profile=spy_out)
+        profile_lines = profile_report(spy_out) if spy_out and os.path.exists(spy_out) else []
+    report_replay(r)
+    if args.profile:
+        print("receiver profile during the replay (py-spy):")
+        print("\n".join(profile_lines or ["  (py-spy not installed, or no samples)"]))
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -21,12 +21,9 @@ Processes (all on 127.0.0.1, all stopped in a `finally`):
     connections opened by the warm-up. Each worker owns USERS/16 users and sends each user's
     two subscriptions in turn, so every event changes the user's Clerk metadata (plan, customer,
     subscription): the receiver re-fetches the subscription and the customer's subscriptions from the
-    Stripe simulator (both with expand), reads the Clerk user and PATCHes its metadata. Per-request
-    latency percentiles from the client, and each process's CPU per event. Measured first against the receiver
-    of (a) (one process, default settings), then the same with RECEIVER_CPU_AFFINITY=auto (the process and
-    its threads kept on one CPU; `--no-pinned` skips it), then against `python -m tiersync.receiver` with
-    RECEIVER_WORKERS=2 (`--workers`), all on the same database file: the worker processes share the dedupe
-    and the per-customer lock.
+    Stripe simulator (prices expanded, products read by id), reads the Clerk user and PATCHes its metadata.
+    Per-request latency percentiles from the client, and each process's CPU per event. Reported, not a target
+    (issue 15: the reference receiver is plain, with no machinery kept for speed alone).
 `--profile` samples the receiver with py-spy during (a)'s last round and (b) and prints where its time goes (file:function).
 
 Timings are reported, never asserted.
@@ -64,7 +61,6 @@ QUICK_SECONDS = 3.0
 FULL_EVENTS = 800
 QUICK_FULL_EVENTS = 160
 TARGET_RATIO = 0.5
-TARGET_P99_MS = 100.0
 SECRET = "whsec_benchreceiver0000000000000000"
 
 WORLD = r"""
@@ -337,8 +333,7 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
     out.append("")
     out.append(f"Receiver benchmark (b): customer.subscription.updated, {concurrency} in flight, {full[0]['events']} "
                f"events over {users} users x 2 subscriptions (every event changes the user's Clerk metadata); "
-               "`python -m tiersync.receiver` as one process, the same pinned to one CPU, then with RECEIVER_WORKERS "
-               "worker processes")
+               "`python -m tiersync.receiver`")
     width = max(len(f["label"]) for f in full)
     head = (f"{'receiver':<{width}} | {'events/s':>8} | {'p50 ms':>7} | {'p90 ms':>7} | {'p99 ms':>7} | {'max ms':>7} | "
             f"{'not 200+tier':>12} | {'receiver CPU/event (system)':>27} | {'simulators CPU/event':>20} | "
@@ -360,9 +355,8 @@ def render(rounds, full, cpu, load, tool, seconds, profile_lines, users, concurr
     out.append("Targets:")
     out.append(f"  (a) receiver >= {TARGET_RATIO:.0%} of bare (median round)  {ratio:8.2f}   "
                f"{verdict(ratio >= TARGET_RATIO)}")
-    for f in full:
-        out.append(f"  (b) p99 < {TARGET_P99_MS:.0f} ms at {concurrency} concurrent, {f['label']:<{width}} {f['p99']:8.1f}   "
-                   f"{verdict(f['p99'] < TARGET_P99_MS and not f['bad'])}")
+    out.append("  (b) latency: measured above, no target (every event answered 200 with a tier: "
+               f"{'yes' if not any(f['bad'] for f in full) else 'NO'})")
     return "\n".join(out)
 
 
@@ -373,10 +367,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=None, help="full-sync events for (b)")
     ap.add_argument("--no-wrk", action="store_true", help="use the aiohttp load client even if wrk is installed")
     ap.add_argument("--concurrency", type=int, default=CONCURRENT, help="deliveries in flight in (b)")
-    ap.add_argument("--workers", type=int, nargs="*", default=[2],
-                    help="(b) again with RECEIVER_WORKERS=N for each N (default: 2, one per core here)")
-    ap.add_argument("--no-pinned", action="store_true",
-                    help="skip (b) with RECEIVER_CPU_AFFINITY=auto (one process kept on one CPU)")
     ap.add_argument("--profile", action="store_true", help="py-spy the receiver during (a)'s last round and (b)")
     ap.add_argument("--profile-dir", default=None, help="keep py-spy's raw samples there")
     args, _ = ap.parse_known_args(argv)  # run.py passes every benchmark the same options
@@ -393,8 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         world, info = start_world(USERS, recv_port)
         procs.append(world)
         # the rows say which settings they use: none come from the caller's environment
-        env = {**info["env"], "RECEIVER_DATABASE": os.path.join(tmp.name, "receiver.sqlite"),
-               "RECEIVER_CPU_AFFINITY": "", "RECEIVER_WORKERS": "1"}
+        env = {**info["env"], "RECEIVER_DATABASE": os.path.join(tmp.name, "receiver.sqlite")}
         recv = start_server([sys.executable, "-m", "tiersync.receiver"], "receiver", recv_port, env)
         procs.append(recv)
         bare = start_server([sys.executable, "-c", BARE], "bare", bare_port, {})
@@ -434,22 +423,11 @@ def main(argv: list[str] | None = None) -> int:
         cpu["recv_a"] = 1000 * cpu["recv_a"] / max(n_recv, 1)
         cpu["bare_a"] = 1000 * cpu["bare_a"] / max(n_bare, 1)
 
-        # (b): the receiver above (1 process), the same pinned to one CPU, then RECEIVER_WORKERS processes, all on
-        # the same database file
+        # (b): the same receiver process
         users = info["users"]
         full = [measure_full(recv, world, recv_url, users, total, args.concurrency, "w1",
-                             spy_out if args.profile else None, "1 process")]
+                             spy_out if args.profile else None, "reference receiver")]
         recv.stop()
-        more_configs = [] if args.no_pinned else [("1 process, RECEIVER_CPU_AFFINITY=auto", "pinned",
-                                                   {"RECEIVER_CPU_AFFINITY": "auto"})]
-        more_configs += [(f"RECEIVER_WORKERS={n}", f"w{n}", {"RECEIVER_WORKERS": str(n)}) for n in args.workers]
-        for label, tag, settings in more_configs:
-            port = free_port()
-            more = start_server([sys.executable, "-m", "tiersync.receiver"], f"receiver ({label})", port, {**env, **settings})
-            procs.append(more)
-            full.append(measure_full(more, world, f"http://127.0.0.1:{port}/webhook/stripe", users, total,
-                                     args.concurrency, tag, None, label))
-            more.stop()
         profile_lines = {}
         if args.profile:
             for part, path in (("a", spy_a), ("b", spy_out)):

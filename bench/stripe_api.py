@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -232,7 +233,8 @@ class Run:
 
 
 SDK_HTTP = {"pycurl": "PycurlClient", "requests": "RequestsClient", "urllib": "UrllibClient"}
-sdk_http = "pycurl"  # --sdk-http
+# --sdk-http; pycurl is not a dependency of tiersync any more: `pip install -e '.[bench]'` (or '.[dev]')
+sdk_http = "pycurl" if importlib.util.find_spec("pycurl") else "requests"
 
 
 def sdk_client(server: dict):
@@ -504,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fill", type=int, default=FILL_TO, help="customers in the store for the RSS figure (0: skip)")
     ap.add_argument("--no-localstripe", action="store_true", help="skip the localstripe comparison")
     ap.add_argument("--no-parallel", action="store_true", help="skip the 2-client-process run")
-    ap.add_argument("--sdk-http", choices=sorted(SDK_HTTP), default="pycurl",
-                    help="the SDK's HTTP client for the benchmark's clients (default pycurl)")
+    ap.add_argument("--sdk-http", choices=sorted(SDK_HTTP), default=sdk_http,
+                    help="the SDK's HTTP client for the benchmark's clients (default pycurl when installed)")
     args = ap.parse_args(argv)
     global sdk_http
     sdk_http = args.sdk_http

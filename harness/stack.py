@@ -7,6 +7,7 @@ and, optionally, the reference receiver (whose own profile is the default: free 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import socket
 from dataclasses import dataclass, field
 
@@ -119,6 +120,8 @@ class Stack:
         self._ports = (stripe_port, clerk_port, receiver_port)
         self.database = database
         self.receiver_factory = receiver_factory
+        # the receiver's ADMIN_TOKEN (its /admin/sync-errors is closed without one); the engine sends it
+        self.admin_token = "adm_" + secrets.token_urlsafe(18)
         self.world: World | None = None
         self.settings = None
         self.receiver_app = None
@@ -286,6 +289,8 @@ class Stack:
             names.port: str(port or receiver_url.rsplit(":", 1)[1].split("/")[0]),
             **{tier.price_env: self.world.prices[tier.name] for tier in self.profile.paid_tiers},
             **names.values,
+            # the reference receiver's /admin/sync-errors is closed without it; the engine sends it
+            **({"ADMIN_TOKEN": self.admin_token} if self.profile.name == reference_profile().name else {}),
         }
         return {name: value for name, value in settings.items() if name}  # "": the app does not read it
 

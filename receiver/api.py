@@ -1,17 +1,26 @@
-"""The app's JSON API, protected by Clerk session tokens (Authorization: Bearer, or the __session cookie)."""
+"""The app's JSON API, protected by Clerk session tokens (Authorization: Bearer, or the __session cookie);
+/health; /admin/sync-errors (ADMIN_TOKEN). Database and API calls run in worker threads, never on the
+event loop: one waiting call holds up its own request only."""
 
 from __future__ import annotations
 
+import hmac
 import logging
+import sqlite3
 import time
 
+import anyio
 import stripe
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .bodies import MAX_API_BYTES, BodyTooLarge, NotJSON, parse_json, read_body
 from .clerk import TokenVerificationError
 from .sync import SyncProblem, TransientError
+
+# /health waits this long for the database before saying it is unavailable
+HEALTH_DATABASE_WAIT_S = 1.0
 
 log = logging.getLogger("tiersync.receiver")
 
@@ -73,6 +82,9 @@ def protected(handler):
             return await handler(request, claims)
         except _Refused as refused:
             return refused.response
+        except sqlite3.Error as exc:  # e.g. the database file held by another process past the busy timeout
+            log.error("database unavailable on %s: %s", request.url.path, exc)
+            return _error(503, "database unavailable, try again")
     endpoint.__name__ = handler.__name__
     return endpoint
 
@@ -90,7 +102,7 @@ async def me(request: Request, claims: dict):
 async def usage(request: Request, claims: dict):
     tier, _ = await _fresh_tier(request, claims["sub"])
     limit = request.app.state.settings.tiers[tier]
-    used = request.app.state.storage.usage(claims["sub"], period())
+    used = await run_in_threadpool(request.app.state.storage.usage, claims["sub"], period())
     return JSONResponse({"tier": tier, "used": used, "limit": limit, "period": period(),
                          "remaining": None if limit is None else max(0, limit - used)})
 
@@ -99,7 +111,7 @@ async def usage(request: Request, claims: dict):
 async def data(request: Request, claims: dict):
     tier, _ = await _fresh_tier(request, claims["sub"])
     limit = request.app.state.settings.tiers[tier]
-    allowed, used = request.app.state.storage.take_request(claims["sub"], period(), limit)
+    allowed, used = await run_in_threadpool(request.app.state.storage.take_request, claims["sub"], period(), limit)
     if not allowed:
         return JSONResponse({"error": f"monthly limit reached for the {tier} tier ({limit} requests)",
                              "tier": tier, "used": used, "limit": limit}, status_code=429)
@@ -107,25 +119,32 @@ async def data(request: Request, claims: dict):
                          "remaining": None if limit is None else limit - used})
 
 
-async def _json(request: Request) -> dict:
+async def _json_object(request: Request) -> dict:
+    """The body as a JSON object ({} when empty), or `_Refused` with a 413 or 400."""
     try:
-        body = await request.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+        body = await read_body(request, MAX_API_BYTES)
+        value = parse_json(body) if body.strip() else {}
+    except BodyTooLarge as exc:
+        raise _Refused(_error(413, str(exc))) from None
+    except NotJSON as exc:
+        raise _Refused(_error(400, f"the request body is {exc}")) from None
+    if not isinstance(value, dict):
+        raise _Refused(_error(400, "the request body must be a JSON object"))
+    return value
 
 
 @protected
 async def create_checkout(request: Request, claims: dict):
     settings = request.app.state.settings
-    body = await _json(request)
+    body = await _json_object(request)
     tier = str(body.get("tier", "")).strip().lower()
     if tier not in settings.price_ids:
         return _error(400, f"unknown tier {body.get('tier')!r}; one of: {', '.join(settings.price_ids)}")
     user_id = claims["sub"]
     _, info = await _fresh_tier(request, user_id)
     user = info["user"]
-    customer = info["metadata"].get("stripeCustomerId") or request.app.state.storage.customer_for_user(user_id)
+    customer = info["metadata"].get("stripeCustomerId") or \
+        await run_in_threadpool(request.app.state.storage.customer_for_user, user_id)
     params = {
         "mode": "subscription", "line_items": [{"price": settings.price_ids[tier], "quantity": 1}],
         "client_reference_id": user_id, "metadata": {"userId": user_id},
@@ -160,7 +179,8 @@ async def create_checkout(request: Request, claims: dict):
 async def customer_portal(request: Request, claims: dict):
     settings = request.app.state.settings
     _, info = await _fresh_tier(request, claims["sub"])
-    customer = info["metadata"].get("stripeCustomerId") or request.app.state.storage.customer_for_user(claims["sub"])
+    customer = info["metadata"].get("stripeCustomerId") or \
+        await run_in_threadpool(request.app.state.storage.customer_for_user, claims["sub"])
     if not customer:
         return _error(400, "no billing account yet: upgrade first")
     params = {"customer": customer, "return_url": f"{settings.frontend_url}/"}
@@ -175,12 +195,32 @@ async def customer_portal(request: Request, claims: dict):
 
 
 async def health(request: Request):
-    return JSONResponse({"status": "ok", "mode": request.app.state.settings.stripe_mode,
-                         "processed_events": request.app.state.storage.processed_count()})
+    """Answers within HEALTH_DATABASE_WAIT_S: 200 with the count of processed events, or 503 when the
+    database cannot be read (busy, locked by another process, gone)."""
+    state = request.app.state
+    problem = f"busy (no answer within {HEALTH_DATABASE_WAIT_S:g}s)"
+    with anyio.move_on_after(HEALTH_DATABASE_WAIT_S):
+        try:
+            count = await anyio.to_thread.run_sync(state.storage.processed_count, abandon_on_cancel=True)
+        except sqlite3.Error as exc:
+            problem = str(exc)
+        else:
+            return JSONResponse({"status": "ok", "mode": state.settings.stripe_mode, "processed_events": count})
+    return JSONResponse({"status": "unavailable", "mode": state.settings.stripe_mode,
+                         "database": problem}, status_code=503)
 
 
 async def sync_errors(request: Request):
+    """Closed unless ADMIN_TOKEN is set, and then only for a request that sends it (X-Admin-Token)."""
     token = request.app.state.settings.admin_token
-    if token and request.headers.get("x-admin-token") != token:
+    if not token:
+        return _error(404, "not enabled: set ADMIN_TOKEN to read sync errors here")
+    sent = request.headers.get("x-admin-token", "")
+    if not hmac.compare_digest(sent.encode(), token.encode()):  # the time taken says nothing about the token
         return _error(401, "admin token required (X-Admin-Token)")
-    return JSONResponse({"sync_errors": request.app.state.storage.sync_errors()})
+    try:
+        errors = await run_in_threadpool(request.app.state.storage.sync_errors)
+    except sqlite3.Error as exc:
+        log.error("database unavailable on /admin/sync-errors: %s", exc)
+        return _error(503, "database unavailable, try again")
+    return JSONResponse({"sync_errors": errors})

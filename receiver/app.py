@@ -10,7 +10,6 @@ from starlette.routing import Route
 
 from . import api, page
 from .clerk import ClerkGateway
-from .http import CurlTransport, StripeHTTPClient
 from .settings import ConfigError, Settings
 from .storage import Storage
 from .sync import BillingSync, metadata_value
@@ -20,10 +19,9 @@ log = logging.getLogger("tiersync.receiver")
 
 
 def stripe_client(settings: Settings) -> stripe.StripeClient:
-    # the official SDK over libcurl (receiver/http.py): a seventh of httpx's client CPU per call
-    transport = CurlTransport(settings.request_timeout, maxsize=settings.sync_threads + 4,
-                              ca_certs=stripe.ca_bundle_path)
-    kw = {"max_network_retries": 0, "http_client": StripeHTTPClient(transport)}
+    # the SDK's own HTTP client with our timeout; no SDK retries: a prompt 5xx lets Stripe's own retry
+    # schedule redeliver the event, instead of holding the webhook open
+    kw = {"max_network_retries": 0, "http_client": stripe.RequestsClient(timeout=settings.request_timeout)}
     if settings.stripe_api_base:
         kw["base_addresses"] = {"api": settings.stripe_api_base}
     return stripe.StripeClient(settings.stripe_secret_key, **kw)
@@ -70,8 +68,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, clerk: Cle
         check_remote(settings, client)
     storage = storage or Storage(settings.database)
     clerk = clerk or ClerkGateway(settings.clerk_secret_key, settings.clerk_api_url, settings.request_timeout,
-                                  authorized_parties=list(settings.authorized_parties) or None,
-                                  connections=settings.sync_threads + 4)
+                                  authorized_parties=list(settings.authorized_parties) or None)
     app = Starlette(routes=[
         Route("/", page.app_page, methods=["GET"]),
         Route("/health", api.health, methods=["GET"]),

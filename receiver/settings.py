@@ -15,33 +15,6 @@ _FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0":
 DEFAULT_TIERS: dict[str, int | None] = {"free": 5, "pro": 50, "enterprise": None}
 
 
-def parse_cpu_affinity(text: str) -> tuple[tuple[int, ...], str | None]:
-    """RECEIVER_CPU_AFFINITY: "" (the OS decides), "auto" (every CPU this process may use) or a list such as
-    "2,3" or "0-3". Returns (cpus, problem)."""
-    if text.lower() in ("", "off", "none"):
-        return (), None
-    if not hasattr(os, "sched_setaffinity"):
-        return (), "cannot be applied on this system (no sched_setaffinity: Linux only)"
-    allowed = sorted(os.sched_getaffinity(0))
-    if text.lower() == "auto":
-        return tuple(allowed), None
-    def refused(outside) -> tuple[tuple[int, ...], str]:
-        return (), (f"names CPU {', '.join(map(str, outside))}, which this process may not use "
-                    f"(it may use {', '.join(map(str, allowed))})")
-
-    cpus: list[int] = []
-    for part in text.split(","):
-        low, _, high = part.strip().partition("-")
-        if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
-            return (), "is not auto, off or a list of CPU numbers such as 2,3 or 0-3"
-        first, last = int(low), int(high or low)
-        if last > allowed[-1]:  # checked before the range is spelled out: "0-999999999" must not take a while
-            return refused([last])
-        cpus += [c for c in range(first, last + 1) if c not in cpus]
-    outside = [c for c in cpus if c not in allowed]
-    return refused(outside) if outside else (tuple(cpus), None)
-
-
 class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
@@ -69,15 +42,7 @@ class Settings:
     past_due_keeps_plan: bool = True
     webhook_tolerance: int = 300
     admin_token: str | None = None
-    request_timeout: float = 10.0
-    sync_threads: int = 4  # webhook handlers running at once (the rest wait in line)
-    workers: int = 1  # processes serving the receiver (`python -m tiersync.receiver`), sharing the SQLite file
-    # for this long after Clerk was written (or read) with a user's state, an event that leaves the state as
-    # it is makes no Clerk call; after it, such an event re-reads the user (a hand edit is put right)
-    clerk_trust_seconds: float = 60.0
-    # RECEIVER_CPU_AFFINITY: CPUs the receiver's processes run on, process i on the i-th (receiver/serving.py);
-    # empty: wherever the OS schedules them
-    cpu_affinity: tuple[int, ...] = ()
+    request_timeout: float = 10.0  # each Stripe and Clerk call, in seconds
     # origins allowed in a session token's `azp` claim (Clerk's advice against tokens minted for another
     # site); empty: not checked
     authorized_parties: tuple[str, ...] = ()
@@ -140,28 +105,6 @@ class Settings:
         for party in parties:
             if not re.fullmatch(r"https?://[^/\s]+", party):
                 problems.append(f"CLERK_AUTHORIZED_PARTIES ({party}) is not an origin (https://host[:port])")
-        threads = env.get("RECEIVER_SYNC_THREADS", "").strip() or "4"
-        if not threads.isdigit() or not 0 < int(threads) <= 64:
-            problems.append(f"RECEIVER_SYNC_THREADS ({threads}) is not a thread count (1-64)")
-        workers = env.get("RECEIVER_WORKERS", "").strip() or "1"
-        database = env.get("RECEIVER_DATABASE", "receiver.sqlite")
-        if not workers.isdigit() or not 0 < int(workers) <= 64:
-            problems.append(f"RECEIVER_WORKERS ({workers}) is not a process count (1-64)")
-        elif int(workers) > 1 and database == ":memory:":
-            problems.append("RECEIVER_WORKERS > 1 needs a RECEIVER_DATABASE file the workers share, not :memory:")
-        elif int(workers) > 1 and os.name != "posix":
-            problems.append("RECEIVER_WORKERS > 1 needs POSIX file locks (Linux, macOS)")
-        trust = env.get("RECEIVER_CLERK_TRUST_SECONDS", "").strip() or "60"
-        try:
-            trust_seconds = float(trust)
-        except ValueError:
-            trust_seconds = -1.0
-        if not 0 <= trust_seconds <= 86400:
-            problems.append(f"RECEIVER_CLERK_TRUST_SECONDS ({trust}) is not a number of seconds (0-86400)")
-        affinity_text = env.get("RECEIVER_CPU_AFFINITY", "").strip()
-        cpu_affinity, affinity_problem = parse_cpu_affinity(affinity_text)
-        if affinity_problem:
-            problems.append(f"RECEIVER_CPU_AFFINITY ({affinity_text}) {affinity_problem}")
         past_due = env.get("PAST_DUE_KEEPS_PLAN", "").strip().lower() or "true"
         if past_due not in _FLAGS:
             problems.append(f"PAST_DUE_KEEPS_PLAN ({past_due}) is not a flag (true/false)")
@@ -174,13 +117,9 @@ class Settings:
             stripe_api_base=env.get("STRIPE_API_BASE") or None,
             clerk_api_url=(env.get("CLERK_API_URL") or "https://api.clerk.com").rstrip("/").removesuffix("/v1"),
             clerk_frontend_url=(env.get("CLERK_FRONTEND_URL") or "").rstrip("/") or None,
-            database=database,
+            database=env.get("RECEIVER_DATABASE") or "receiver.sqlite",
             past_due_keeps_plan=_FLAGS[past_due],
             admin_token=env.get("ADMIN_TOKEN") or None,
-            sync_threads=int(threads),
-            workers=int(workers),
-            clerk_trust_seconds=trust_seconds,
-            cpu_affinity=cpu_affinity,
             authorized_parties=parties,
         )
 

@@ -8,12 +8,11 @@ missing or unknown plan is a sync error and the user's tier stays as it was (nev
 from __future__ import annotations
 
 import logging
-import time
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import stripe
-
-from .locks import USERS, CustomerLocks
 
 log = logging.getLogger("tiersync.receiver")
 
@@ -22,7 +21,8 @@ ENDED = ("canceled", "unpaid", "incomplete_expired")
 
 
 class TransientError(Exception):
-    """Stripe or Clerk failed or timed out: answer 5xx so Stripe retries the delivery."""
+    """Stripe or Clerk failed in a way a later try may not (5xx, 429, a timeout, no connection, a key it
+    refuses): answer 5xx so Stripe retries the delivery."""
 
 
 class SyncProblem(Exception):
@@ -54,8 +54,6 @@ def metadata_value(obj, key: str):
 
 def resolve_plan(product, tiers: dict) -> tuple[str, str | None]:
     """(tier, warning) from a product's `metadata.plan`, or SyncProblem."""
-    if isinstance(product, str):  # not expanded: nothing to read the plan from
-        raise SyncProblem("missing_plan", f"product {product} was not expanded", {"product": product})
     raw = metadata_value(product, "plan")
     name = product.get("name", "?")
     product_id = product["id"]
@@ -70,6 +68,38 @@ def resolve_plan(product, tiers: dict) -> tuple[str, str | None]:
     return tier, warning
 
 
+class CustomerLocks:
+    """One lock per customer (hashed onto a fixed number of slots, so memory stays bounded; two customers
+    sharing a slot only wait for each other). Two deliveries for one customer handled at once in two threads
+    must not let the one that read the older Stripe state write to Clerk last."""
+
+    def __init__(self, slots: int = 1024):
+        self._locks = [threading.Lock() for _ in range(slots)]
+
+    @contextmanager
+    def hold(self, customer_id: str):
+        with self._locks[hash(customer_id) % len(self._locks)]:
+            yield
+
+
+def stripe_call(call, *args, **params) -> dict:
+    """One Stripe read through the SDK, as a plain dict; its failures sorted into permanent (SyncProblem:
+    retrying the delivery would get the same answer) and transient (TransientError: worth a retry)."""
+    try:
+        return call(*args, params=params).to_dict()
+    except stripe.RateLimitError as exc:
+        raise TransientError(f"Stripe call failed: rate limited (429): {exc.user_message}") from None
+    except stripe.InvalidRequestError as exc:  # 400/404: the request names something Stripe will not serve
+        kind = "not_found" if exc.code == "resource_missing" else "stripe_refused"
+        what = "Stripe has no such object" if kind == "not_found" else f"Stripe refused the request ({exc.http_status})"
+        raise SyncProblem(kind, f"{what}: {exc.user_message}", {"code": exc.code, "param": exc.param}) from None
+    except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+        # the receiver's key, not the event: retried, so that the deliveries succeed once the key is fixed
+        raise TransientError(f"Stripe refused the API key ({exc.http_status}): {exc.user_message}") from None
+    except stripe.StripeError as exc:  # 5xx, no connection, a timeout
+        raise TransientError(f"Stripe call failed: {type(exc).__name__}: {exc.user_message or exc}") from None
+
+
 class BillingSync:
     def __init__(self, settings, stripe_client: stripe.StripeClient, clerk, storage):
         self.settings = settings
@@ -77,31 +107,18 @@ class BillingSync:
         self.clerk = clerk
         self.storage = storage
         self.tier_rank = {t: i for i, t in enumerate(settings.tiers)}  # later in the table = higher
-        self.locks = CustomerLocks(getattr(storage, "path", ":memory:"))
+        self.locks = CustomerLocks()
 
     # ---- Stripe reads ----------------------------------------------------------------------------------
-    # Through the SDK's raw_request: the same auth, versioning, errors and timeouts as its typed methods,
-    # but the answer stays the parsed JSON (a dict) instead of a tree of StripeObjects, which costs more
-    # CPU than the HTTP request itself and is only read here.
-    def _get(self, path: str, **params) -> dict:
-        try:
-            return self.stripe.raw_request("get", path, **params).data
-        except stripe.InvalidRequestError as exc:
-            if exc.code == "resource_missing":
-                raise SyncProblem("not_found", f"Stripe has no such object: {exc.user_message}") from None
-            raise TransientError(f"Stripe refused a request: {exc.user_message}") from None
-        except stripe.StripeError as exc:  # connection errors, 5xx, 429, auth
-            raise TransientError(f"Stripe call failed: {type(exc).__name__}: {exc.user_message or exc}") from None
-
     def subscription(self, sub_id: str) -> dict:
-        return self._get(f"/v1/subscriptions/{sub_id}", expand=["items.data.price.product"])
+        return stripe_call(self.stripe.v1.subscriptions.retrieve, sub_id)
 
     def customer_subscriptions(self, customer_id: str) -> list:
         """The customer's subscriptions, each item's price and product expanded. On a list Stripe counts the
         leading `data` as a level and allows four, so `data.items.data.price.product` (five) is refused:
         prices are expanded, products read by id (once each)."""
-        subs = self._get("/v1/subscriptions", customer=customer_id, status="all", limit=20,
-                         expand=["data.items.data.price"])["data"]
+        subs = stripe_call(self.stripe.v1.subscriptions.list, customer=customer_id, status="all", limit=20,
+                           expand=["data.items.data.price"])["data"]
         products: dict[str, dict] = {}
         for sub in subs:
             for item in sub["items"]["data"]:
@@ -113,13 +130,13 @@ class BillingSync:
         return subs
 
     def product(self, product_id: str) -> dict:
-        return self._get(f"/v1/products/{product_id}")
+        return stripe_call(self.stripe.v1.products.retrieve, product_id)
 
     def checkout_session(self, session_id: str) -> dict:
-        return self._get(f"/v1/checkout/sessions/{session_id}")
+        return stripe_call(self.stripe.v1.checkout.sessions.retrieve, session_id)
 
     def customer_checkout_sessions(self, customer_id: str) -> list:
-        return self._get("/v1/checkout/sessions", customer=customer_id, limit=20)["data"]
+        return stripe_call(self.stripe.v1.checkout.sessions.list, customer=customer_id, limit=20)["data"]
 
     # ---- the sync ----------------------------------------------------------------------------------------
     def user_for(self, customer_id: str, subs: list, hint: str | None = None) -> str | None:
@@ -160,8 +177,8 @@ class BillingSync:
 
     def sync_customer(self, customer_id: str, event_id: str | None, user_hint: str | None = None,
                       must_include: str | None = None) -> Outcome:
-        """Re-fetch and write under one lock per customer (across threads and worker processes): two
-        deliveries handled at once must not let the one that read the older state write last.
+        """Re-fetch and write under the customer's lock: two deliveries handled at once must not let the one
+        that read the older state write last.
         `must_include`: a subscription id the customer's list has to contain; if it does not, that
         subscription is fetched, and its own customer synced."""
         with self.locks.hold(customer_id):
@@ -187,35 +204,14 @@ class BillingSync:
         return self.set_tier(user_id, tier, customer_id, sub_id)
 
     def set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
-        """Make Clerk's metadata say `wanted`, writing only when it does not already.
-
-        The receiver's record of what it last wrote decides which call that takes: a state that differs from
-        the record is written directly (one PATCH, no read: this is the common path, every real change).
-        A state equal to the record needs no call while the write is recent (`clerk_trust_seconds`): one
-        checkout sends several events within seconds, and each Clerk call counts against its rate limit
-        (100 per 10 s on a development instance). Once the write is older, an equal state is confirmed with
-        a read (someone may have edited the user since) and written only if Clerk disagrees. Clerk ends up
-        right either way, and is written at most once per change."""
-        # under the user's lock too: with two customers (two customer locks), two syncs of one user could
-        # otherwise interleave their writes and records, and leave the record saying what Clerk does not
-        with self.locks.hold(user_id, USERS):
-            return self._set_tier(user_id, tier, customer_id, sub_id)
-
-    def _set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
+        """Make the user's Clerk metadata say this, writing only when it does not already: Stripe sends one
+        checkout as several events, and each retry of an event comes here again. Read, compare, then
+        write (Clerk deep-merges public_metadata, so the app's other keys stay)."""
         wanted = {"plan": tier, "stripeCustomerId": customer_id, "subscriptionId": sub_id}
-        written, confirmed_at = self.storage.written_metadata(user_id) or (None, 0.0)
-        if written == wanted:
-            if time.time() - confirmed_at < self.settings.clerk_trust_seconds:
-                return Outcome(user_id, tier, False, "already in sync (written recently)")
-            current = self.clerk.public_metadata(user_id)
-            if all(current.get(k) == v for k, v in wanted.items()):
-                self.storage.record_written_metadata(user_id, wanted)  # confirmed as of now
-                return Outcome(user_id, tier, False, "already in sync")
-            before = current.get("plan")
-        else:
-            before = (written or {}).get("plan", "(not recorded)")
+        current = self.clerk.public_metadata(user_id)
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return Outcome(user_id, tier, False, "already in sync")
         self.clerk.merge_public_metadata(user_id, wanted)
-        self.storage.record_written_metadata(user_id, wanted)
-        if before != tier:
-            log.info("user %s: plan %s -> %s", user_id, before, tier)
+        if current.get("plan") != tier:
+            log.info("user %s: plan %s -> %s", user_id, current.get("plan"), tier)
         return Outcome(user_id, tier, True)

@@ -1,19 +1,23 @@
-"""POST /webhook/stripe: raw body -> verify -> livemode guard -> dedupe (unique constraint) -> dispatch
-through the handler registry -> 2xx; a Stripe or Clerk failure -> 5xx and the claim is released, so
-Stripe's retry is processed afresh. Nothing is lost, nothing is applied twice."""
+"""POST /webhook/stripe, one delivery: raw body (size-limited) -> verify the signature -> livemode guard ->
+claim the event id (a unique constraint: duplicates are answered at once) -> the handler for its type,
+which re-fetches from Stripe and writes to Clerk -> 200. A problem with the event's data is a recorded
+sync error and a 200 (a retry would fail the same way); a Stripe or Clerk failure worth retrying is a
+5xx and the claim is released, so Stripe's retry is processed afresh. Nothing is lost, nothing is
+applied twice."""
 
 from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Callable
 
-import anyio.to_thread
-import orjson
 import stripe
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from .bodies import MAX_WEBHOOK_BYTES, BodyTooLarge, NotJSON, parse_json, read_body
 from .sync import BillingSync, Outcome, SyncProblem, TransientError, metadata_value
 
 log = logging.getLogger("tiersync.receiver")
@@ -31,17 +35,6 @@ def handles(*event_types: str):
     return register
 
 
-def _sync_limiter(state) -> anyio.CapacityLimiter:
-    """Handlers run in at most `settings.sync_threads` threads (RECEIVER_SYNC_THREADS, default 4). Each spends
-    most of its time computing (the SDKs' work) and a little waiting on Stripe and Clerk: a few threads keep
-    both busy, while dozens mostly pass the GIL around (16 in flight: p99 ~270 ms with 40 threads, ~120 ms
-    with 4; bench/receiver.py). Deliveries beyond them wait in line, which costs nothing."""
-    limiter = getattr(state, "sync_limiter", None)
-    if limiter is None:  # made on first use: a CapacityLimiter belongs to the running event loop
-        limiter = state.sync_limiter = anyio.CapacityLimiter(state.settings.sync_threads)
-    return limiter
-
-
 def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -57,7 +50,10 @@ def _is_id(value) -> bool:
 
 async def stripe_webhook(request: Request) -> JSONResponse:
     state = request.app.state
-    payload = await request.body()  # the raw bytes: re-serialised JSON would not verify
+    try:
+        payload = await read_body(request, MAX_WEBHOOK_BYTES)  # the raw bytes: re-serialised JSON would not verify
+    except BodyTooLarge as exc:
+        return _error(413, f"{exc}: not a Stripe event")
     header = request.headers.get("stripe-signature")
     if not header:
         return _error(400, "missing Stripe-Signature header")
@@ -70,52 +66,61 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except UnicodeDecodeError:
         return _error(400, "invalid payload: not UTF-8")
     try:
-        data = orjson.loads(payload)  # several times faster than json.loads on a 5-10 KB event
-    except ValueError:
-        return _error(400, "invalid payload: not JSON")
+        data = parse_json(payload)
+    except NotJSON as exc:
+        return _error(400, f"invalid payload: {exc}")
     # signed does not mean well-formed: a shape the handlers can't read is a 400, never a 500 retried for days
     if not isinstance(data, dict) or not _is_id(data.get("id")) or not _is_id(data.get("type")) \
             or not isinstance(data.get("data"), dict) or not isinstance(data["data"].get("object"), dict):
         return _error(400, "invalid payload: not a Stripe event")
+    try:  # the database and the APIs are waited for in a worker thread, never on the event loop
+        status, body = await run_in_threadpool(handle_event, state, data)
+    except sqlite3.Error as exc:  # e.g. another process holding the database file past the busy timeout
+        log.error("database unavailable for %s %s: %s; answering 503 so Stripe retries", data["type"], data["id"], exc)
+        return _error(503, "database unavailable, retry")
+    return JSONResponse(body, status_code=status)
+
+
+def handle_event(state, data: dict) -> tuple[int, dict]:
+    """(status, body) for a verified, well-formed event."""
     event_id, event_type = data["id"], data["type"]
     if bool(data.get("livemode")) != state.settings.livemode:
         mode = "live" if data.get("livemode") else "test"
         state.storage.record_sync_error("livemode_mismatch", f"{mode}-mode event {event_id} sent to a "
                                         f"{state.settings.stripe_mode}-mode receiver", event_id)
-        return _error(400, f"livemode mismatch: a {mode}-mode event was sent to a "
-                      f"{state.settings.stripe_mode}-mode receiver (check the endpoint and STRIPE_WEBHOOK_SECRET)")
+        return 400, {"error": f"livemode mismatch: a {mode}-mode event was sent to a "
+                     f"{state.settings.stripe_mode}-mode receiver (check the endpoint and STRIPE_WEBHOOK_SECRET)"}
     handler = HANDLERS.get(event_type)
     if handler is None:
-        # once per type at INFO (the endpoint subscribes to more than it handles); the rest at DEBUG,
-        # so a busy endpoint does not spend its time writing the same line
+        # once per type at INFO (the endpoint subscribes to more than it handles); the rest at DEBUG
         level = logging.DEBUG if event_type in _UNHANDLED_SEEN else logging.INFO
         _UNHANDLED_SEEN.add(event_type)
         log.log(level, "ignored unhandled event type %s (%s)", event_type, event_id)
-        return JSONResponse({"received": True, "handled": False})
+        return 200, {"received": True, "handled": False}
     if not _is_id(data["data"]["object"].get("id")):
-        return _error(400, f"invalid payload: {event_type} event without data.object.id")
+        return 400, {"error": f"invalid payload: {event_type} event without data.object.id"}
     # the Dashboard's test events all share a fake id (evt_00000000000000): deduping it would swallow
     # every test after the first, so they are processed (and reported) each time
     claim = "new" if _ZERO_ID.fullmatch(event_id) else state.storage.claim_event(event_id, event_type)
     if claim != "new":
-        return JSONResponse({"received": True, "duplicate": True, "state": claim})
+        return 200, {"received": True, "duplicate": True, "state": claim}
     try:
-        outcome = await anyio.to_thread.run_sync(handler, state.sync, data, limiter=_sync_limiter(state))
+        outcome = handler(state.sync, data)
     except SyncProblem as problem:
         state.storage.record_sync_error(problem.kind, problem.message, event_id, problem.detail)
         log.error("sync error on %s %s: %s", event_type, event_id, problem.message)
         state.storage.finish_event(event_id)
-        return JSONResponse({"received": True, "sync_error": problem.kind})
+        return 200, {"received": True, "sync_error": problem.kind}
     except TransientError as exc:
         state.storage.release_event(event_id)
         log.error("transient failure on %s %s: %s; answering 500 so Stripe retries", event_type, event_id, exc)
-        return _error(500, f"temporary failure, retry: {exc}")
+        return 500, {"error": f"temporary failure, retry: {exc}"}
     except Exception:
         state.storage.release_event(event_id)
         log.exception("handler crashed on %s %s", event_type, event_id)
-        return _error(500, "internal error, retry")
+        return 500, {"error": "internal error, retry"}
     state.storage.finish_event(event_id)
-    return JSONResponse({"received": True, **({"tier": outcome.tier} if outcome and outcome.tier else {})})
+    return 200, {"received": True, **({"tier": outcome.tier} if outcome and outcome.tier else {})}
 
 
 @handles("checkout.session.completed")

@@ -135,7 +135,9 @@ def check_subscription(ctx, spec):
 def check_sync_error(ctx, spec):
     if not ctx.target.receiver_url:
         return "no receiver URL to ask for sync errors"
-    r = ctx.http.get(f"{ctx.target.receiver_url}/admin/sync-errors")
+    token = getattr(ctx.target, "admin_token", None)
+    r = ctx.http.get(f"{ctx.target.receiver_url}/admin/sync-errors",
+                     headers={"X-Admin-Token": token} if token else {})
     if r.status_code != 200:
         return f"/admin/sync-errors answered {r.status_code} (only receivers that expose it can be checked)"
     kinds = [e["kind"] for e in r.json().get("sync_errors", []) if e["at"] >= ctx.started_at - 1]

@@ -40,6 +40,7 @@ class Target:
     probe_cmd: str | None = None
     log_path: str | None = None
     profile: Profile = field(default_factory=reference_profile)  # what the app is: tiers, API, tier source
+    admin_token: str | None = None  # sent as X-Admin-Token to the receiver's /admin/sync-errors
 
     @property
     def reference(self) -> bool:
@@ -92,7 +93,9 @@ def _from_stack(kind: str, stack, info: dict, receiver_url: str | None) -> Targe
                   clerk_secret_key=info["clerk"]["secret_key"],
                   webhook_url=f"{receiver_url}/webhook/stripe" if receiver_url else "",
                   webhook_secret=world.get("webhook_secret") or "", endpoint_id=world.get("webhook_endpoint"),
-                  receiver_url=receiver_url, world=world, stack=stack)
+                  receiver_url=receiver_url, world=world, stack=stack,
+                  admin_token=getattr(stack, "admin_token", None)
+                  or ((info.get("receiver") or {}).get("env") or {}).get("ADMIN_TOKEN"))
 
 
 def reference_target() -> Target:

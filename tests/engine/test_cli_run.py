@@ -90,17 +90,6 @@ def test_target_cmd_runs_a_receiver_in_its_own_process(tmp_path, capsys):
     assert "against the command target" in capsys.readouterr().out
 
 
-def test_the_delivery_faults_against_a_receiver_with_two_worker_processes(monkeypatch, capsys):
-    """RECEIVER_WORKERS=2: duplicates (also concurrent), reordering, retries after failures, spread over two
-    processes sharing one SQLite file, still end with every scenario's expected state."""
-    from tiersync.catalog import catalog_dir
-    monkeypatch.setenv("RECEIVER_WORKERS", "2")
-    code = main(["run", str(catalog_dir() / "delivery"), "--target-cmd", f"{sys.executable} -m tiersync.receiver"])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "10 passed" in out or "passed: 10" in out or "10/10" in out, out
-
-
 def test_against_a_running_stack(tmp_path, capsys):
     from tiersync.catalog import catalog_dir
     proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "serve", "--port", "0", "--clerk-port", "0",

@@ -29,7 +29,7 @@ class EventObjectSync(BillingSync):
         sub = copy.deepcopy(obj)
         for item in sub["items"]["data"]:  # the naive handler looks the plan up from the event's price
             if isinstance(item["price"]["product"], str):
-                item["price"]["product"] = self._get(f"/v1/products/{item['price']['product']}")
+                item["price"]["product"] = self.product(item["price"]["product"])
         return [sub]  # the bug: the event's copy, however old
 
 

@@ -107,7 +107,7 @@ class App:
         return self.st.receiver_app.state.storage
 
     def sync_errors(self, kind: str | None = None) -> list[dict]:
-        r = self.http.get("/admin/sync-errors")
+        r = self.http.get("/admin/sync-errors", headers={"X-Admin-Token": self.st.admin_token})
         assert r.status_code == 200
         return [e for e in r.json()["sync_errors"] if kind is None or e["kind"] == kind]
 

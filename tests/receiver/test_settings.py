@@ -89,45 +89,6 @@ def test_past_due_keeps_plan_flag(value, expected):
     assert Settings.from_env({**GOOD, "PAST_DUE_KEEPS_PLAN": value}).past_due_keeps_plan is expected
 
 
-@pytest.mark.parametrize("value, expected", [(None, 4), ("1", 1), ("16", 16)])
-def test_sync_threads(value, expected):
-    env = GOOD if value is None else {**GOOD, "RECEIVER_SYNC_THREADS": value}
-    assert Settings.from_env(env).sync_threads == expected
-
-
-@pytest.mark.parametrize("value", ["0", "many", "-2", "65"])
-def test_unusable_sync_threads_is_named(value):
-    assert any(p.startswith(f"RECEIVER_SYNC_THREADS ({value})") for p in problems({**GOOD, "RECEIVER_SYNC_THREADS": value}))
-
-
-@pytest.mark.parametrize("value, expected", [(None, 60.0), ("0", 0.0), ("2.5", 2.5), ("86400", 86400.0)])
-def test_clerk_trust_seconds(value, expected):
-    env = GOOD if value is None else {**GOOD, "RECEIVER_CLERK_TRUST_SECONDS": value}
-    assert Settings.from_env(env).clerk_trust_seconds == expected
-
-
-@pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf", "86401"])
-def test_unusable_clerk_trust_seconds_is_named(value):
-    assert any(p.startswith(f"RECEIVER_CLERK_TRUST_SECONDS ({value})")
-               for p in problems({**GOOD, "RECEIVER_CLERK_TRUST_SECONDS": value}))
-
-
-@pytest.mark.parametrize("value, expected", [(None, 1), ("2", 2)])
-def test_workers(value, expected):
-    env = GOOD if value is None else {**GOOD, "RECEIVER_WORKERS": value}
-    assert Settings.from_env(env).workers == expected
-
-
-@pytest.mark.parametrize("value", ["0", "two", "65"])
-def test_unusable_workers_is_named(value):
-    assert any(p.startswith(f"RECEIVER_WORKERS ({value})") for p in problems({**GOOD, "RECEIVER_WORKERS": value}))
-
-
-def test_workers_must_share_a_database_file():
-    found = problems({**GOOD, "RECEIVER_WORKERS": "2", "RECEIVER_DATABASE": ":memory:"})
-    assert any("RECEIVER_WORKERS > 1 needs a RECEIVER_DATABASE file" in p for p in found)
-
-
 def test_authorized_parties_are_origins():
     assert Settings.from_env(GOOD).authorized_parties == ()
     got = Settings.from_env({**GOOD, "CLERK_AUTHORIZED_PARTIES": "https://app.example.com/, http://127.0.0.1:8787"})
@@ -160,25 +121,6 @@ def test_cli_with_a_bad_env_exits_2_with_the_message_and_no_traceback():
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux only")
-def test_cpu_affinity_is_off_by_default_and_reads_auto_and_lists():
-    allowed = tuple(sorted(os.sched_getaffinity(0)))
-    assert Settings.from_env(GOOD).cpu_affinity == ()  # the OS schedules the receiver unless told otherwise
-    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": "off"}).cpu_affinity == ()
-    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": "auto"}).cpu_affinity == allowed
-    last = allowed[-1]
-    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": f" {last} "}).cpu_affinity == (last,)
-    span = f"{allowed[0]}-{allowed[0]},{last}"  # a range and a repeat: each CPU once, in the order given
-    assert Settings.from_env({**GOOD, "RECEIVER_CPU_AFFINITY": span}).cpu_affinity == tuple(dict.fromkeys(
-        (allowed[0], last)))
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="CPU affinity is Linux only")
-@pytest.mark.parametrize("value, says", [("fast", "is not auto, off or a list of CPU numbers"),
-                                         ("3-1", "is not auto, off or a list of CPU numbers"),
-                                         ("1,,2", "is not auto, off or a list of CPU numbers"),
-                                         ("4095", "names CPU 4095, which this process may not use"),
-                                         ("0-999999999", "names CPU 999999999, which this process may not use")])
-def test_unusable_cpu_affinity_is_named(value, says):
-    found = problems({**GOOD, "RECEIVER_CPU_AFFINITY": value})
-    assert len(found) == 1 and found[0].startswith(f"RECEIVER_CPU_AFFINITY ({value}) {says}"), found
+def test_admin_token_is_unset_by_default():
+    assert Settings.from_env(GOOD).admin_token is None  # /admin/sync-errors is then closed
+    assert Settings.from_env({**GOOD, "ADMIN_TOKEN": "adm_0123456789abcdef"}).admin_token == "adm_0123456789abcdef"
