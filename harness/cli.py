@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_commands(sub)
     from .production.commands import add_commands as add_production_commands
     add_production_commands(sub)
+    from .repro.cli import add_commands as add_repro_commands
+    add_repro_commands(sub)
     return parser
 
 

@@ -40,6 +40,8 @@ def add_commands(sub):
     run.add_argument("--junit", help="write a JUnit XML report here")
     run.add_argument("--json", dest="json_out", help="write a JSON report here")
     run.add_argument("--html", help="write a self-contained HTML report here")
+    run.add_argument("--record", metavar="DIR", help="write each scenario's Stripe events and delivery attempts "
+                                                     "here, as incident files `tiersync repro` reads")
     run.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
     run.set_defaults(func=cmd_run)
 
@@ -180,7 +182,11 @@ def cmd_run(args) -> int:
     console.print(f"Running {len(scenarios)} scenarios against the {target.kind} target "
                   f"({target.webhook_url or target.receiver_url})")
     try:
-        run = run_scenarios(scenarios, target, seed=args.seed, strict=args.strict, on_result=view.on_result)
+        on_result = view.on_result
+        if getattr(args, "record", None):
+            from .repro.record import recorder
+            on_result = recorder(target, args.record, then=view.on_result)
+        run = run_scenarios(scenarios, target, seed=args.seed, strict=args.strict, on_result=on_result)
     finally:
         target.close()
     view.summary(run)

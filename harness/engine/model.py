@@ -291,6 +291,25 @@ class WaitArgs(Args):
     seconds: float = 0
 
 
+class ReplayArgs(Args):
+    """Replay recorded Stripe events (an incident, as `tiersync repro --write-scenario` writes it) to the
+    target's webhook, re-signed with its secret; before each delivery the simulator holds the objects as
+    Stripe did then (see harness/engine/replay.py)."""
+    events: list[dict[str, Any]]  # Event objects, oldest first; ${users.NAME.id} where the app's user id was
+    order: Literal["delivered", "created", "shuffled", "duplicated"] = "created"  # delivered: as `deliveries` say
+    deliveries: list[dict[str, Any]] = Field(default_factory=list)  # attempts {event: evt_..., at: seconds}
+    objects: list[dict[str, Any]] = Field(default_factory=list)  # objects the events reference but do not carry
+    seed: int = 0  # for order: shuffled
+
+    @model_validator(mode="after")
+    def deliveries_for_delivered(self):
+        if not self.events:
+            raise ValueError("give at least one event")
+        if self.order == "delivered" and not self.deliveries:
+            raise ValueError("order delivered needs deliveries: [{event: evt_..., at: ...}, ...]")
+        return self
+
+
 # ---- expectations ----------------------------------------------------------------------------------------
 # One model per check, so a misspelt field (`tier: {user: ada, iss: pro}`) is a load error naming the file,
 # step and field, never a KeyError at run time. Values may hold ${...} references: they are filled in when
@@ -447,7 +466,7 @@ STEP_MODELS: dict[str, type[Args]] = {
     "delay": DelayArgs, "drop": DropArgs, "api_fault": ApiFaultArgs, "outage": OutageArgs, "recover": RecoverArgs,
     "resend": ResendArgs, "clear_faults": ClearFaultsArgs,
     "roll_secret": RollSecretArgs, "let_retries_run": RetryArgs, "jwt_template": JwtTemplateArgs,
-    "token": TokenArgs, "requests": RequestsArgs, "wait": WaitArgs, "expect": ExpectArgs,
+    "token": TokenArgs, "requests": RequestsArgs, "wait": WaitArgs, "replay": ReplayArgs, "expect": ExpectArgs,
 }
 # shorthand: `- user: ada` means `- user: {name: ada}`
 SCALAR_FIELD = {"user": "name", "cancel": "user", "clear_faults": None, "wait": "seconds", "duplicate": "copies",

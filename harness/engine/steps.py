@@ -12,6 +12,7 @@ from ..signer import build_request
 from .app import app_token, checkout_via_app, metered_calls
 from .context import RunContext, StepFailed
 from .model import CARDS
+from .steps_replay import step_replay  # noqa: F401  (registered in RUNNERS below)
 
 DAY = 86400
 

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     prices,
     products,
     promotion_codes,
+    seeding,
     sim_admin,
     subscription_items,
     subscriptions,
