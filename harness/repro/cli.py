@@ -34,11 +34,12 @@ def add_commands(sub):
     p.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
     p.add_argument("--target", help="with --stack: your receiver's base URL")
     p.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
-    p.add_argument("--webhook-path", default="/webhook/stripe", help="the receiver's webhook path")
+    p.add_argument("--profile", help="your app's profile (default: ./tiersync.toml when you give a target)")
+    p.add_argument("--webhook-path", help="the receiver's webhook path (default: the profile's)")
     p.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
     p.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
     p.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
-    p.set_defaults(func=cmd_repro, profile=None, worker=None)
+    p.set_defaults(func=cmd_repro, worker=None)
 
 
 def _plans(values: list[str]) -> dict[str, str]:
@@ -52,7 +53,8 @@ def _plans(values: list[str]) -> dict[str, str]:
 
 
 def cmd_repro(args) -> int:
-    from ..cli_run import _target
+    from ..cli_run import _profile, _target
+    from ..profile_load import ProfileError
     from ..engine.target import TargetError
     from ..signer import mask
     from .incident import IncidentError, load_incident
@@ -71,7 +73,12 @@ def cmd_repro(args) -> int:
         console.print("[red]tiersync repro:[/] --order delivered needs --deliveries (the endpoint's attempts)")
         return 2
     try:
-        target = _target(args)
+        profile = _profile(args, console)
+    except ProfileError as exc:
+        console.print(f"[red]tiersync repro: the profile cannot be used:[/] {private(str(exc))}", highlight=False)
+        return 2
+    try:
+        target = _target(args, profile)
     except TargetError as exc:
         console.print(f"[red]tiersync repro: cannot start the target:[/] {mask(str(exc))}", highlight=False)
         return 2
