@@ -31,6 +31,8 @@ def add_commands(sub):
                                                            "(ids and personal data made up)")
     p.add_argument("--json", dest="json_out", help="write the report as JSON here")
     p.add_argument("--target-cmd", help="launch your receiver: e.g. 'uvicorn myapp:app --port {port}'")
+    p.add_argument("--worker", metavar="PATH", help="run a Cloudflare Worker in Miniflare: its wrangler.toml "
+                                                    "folder or entry file (docs/worker.md)")
     p.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
     p.add_argument("--target", help="with --stack: your receiver's base URL")
     p.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
@@ -39,7 +41,7 @@ def add_commands(sub):
     p.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
     p.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
     p.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
-    p.set_defaults(func=cmd_repro, worker=None)
+    p.set_defaults(func=cmd_repro)
 
 
 def _plans(values: list[str]) -> dict[str, str]:
@@ -54,8 +56,8 @@ def _plans(values: list[str]) -> dict[str, str]:
 
 def cmd_repro(args) -> int:
     from ..cli_run import _profile, _target
-    from ..profile_load import ProfileError
     from ..engine.target import TargetError
+    from ..profile_load import ProfileError
     from ..signer import mask
     from .incident import IncidentError, load_incident
     from .report import print_report, private, to_json
