@@ -234,7 +234,8 @@ class Run:
 
 SDK_HTTP = {"pycurl": "PycurlClient", "requests": "RequestsClient", "urllib": "UrllibClient"}
 # --sdk-http; pycurl is not a dependency of tiersync any more: `pip install -e '.[bench]'` (or '.[dev]')
-sdk_http = "pycurl" if importlib.util.find_spec("pycurl") else "requests"
+DEFAULT_SDK_HTTP = "pycurl" if importlib.util.find_spec("pycurl") else "requests"
+sdk_http = DEFAULT_SDK_HTTP
 
 
 def sdk_client(server: dict):
@@ -506,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fill", type=int, default=FILL_TO, help="customers in the store for the RSS figure (0: skip)")
     ap.add_argument("--no-localstripe", action="store_true", help="skip the localstripe comparison")
     ap.add_argument("--no-parallel", action="store_true", help="skip the 2-client-process run")
-    ap.add_argument("--sdk-http", choices=sorted(SDK_HTTP), default=sdk_http,
+    ap.add_argument("--sdk-http", choices=sorted(SDK_HTTP), default=DEFAULT_SDK_HTTP,
                     help="the SDK's HTTP client for the benchmark's clients (default pycurl when installed)")
     args = ap.parse_args(argv)
     global sdk_http
