@@ -30,7 +30,7 @@ from .errors import (
 )
 from .expand import apply_expand, check_depth
 from .params import check_fields, decode_form
-from .routing import API_VERSION, ROUTES, Ctx
+from .routing import API_VERSION, ROUTES, Ctx, served_version
 from .store import Store
 from .webhooks.delivery import WebhookDeliverer
 
@@ -38,7 +38,6 @@ DEFAULT_TEST_KEY = "sk_test_tiersync_sim_key"
 DEFAULT_LIVE_KEY = "sk_live_tiersync_sim_key"
 MAX_BODY = 1_000_000
 _KEY_SHAPE = re.compile(r"^(sk|rk)_(test|live)_[A-Za-z0-9_]{4,255}$")
-_VERSION_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")
 IDEMPOTENCY_CACHE = 10_000
 REQUEST_LOG_LIMIT = 10_000  # the most recent requests, for inspection (GET /_sim/requests)
 
@@ -156,7 +155,7 @@ class StripeSim:
     def handle(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response:
         """One API request. `headers` keys are lower-case. Never raises."""
         request_id = self.store.ids.new("req", 14)
-        version = headers.get("stripe-version") or API_VERSION
+        version = API_VERSION
         out_headers = {"Request-Id": request_id, "Stripe-Version": version,
                        "Content-Type": "application/json", "Access-Control-Allow-Origin": "*"}
         mode = None
@@ -164,8 +163,8 @@ class StripeSim:
             route, path_params = self._match(method, path)
             if not route.admin:
                 mode = self._authenticate(headers)
-                if not _VERSION_SHAPE.match(version):
-                    raise InvalidRequest(f"Invalid Stripe API version: {version}", code="api_version_invalid")
+                version = served_version(headers.get("stripe-version"))
+                out_headers["Stripe-Version"] = version  # the version served, echoed as Stripe does
             fault = self.api_faults.take(method, path) if not route.admin and self.api_faults.faults else None
             if fault is not None:
                 return self._fault_response(fault, out_headers, method, path, request_id, mode)

@@ -169,3 +169,38 @@ def test_declined_subscription_create_redeems_no_promotion_code(client):
     client.v1.subscriptions.create(params={"customer": good.id, "items": [{"price": price.id}],
                                            "discounts": [{"promotion_code": promo.id}]})
     assert client.v1.promotion_codes.retrieve(promo.id).times_redeemed == 1  # its one redemption still left
+
+
+# ---- Stripe-Version (#16) ------------------------------------------------------------------------------
+
+def test_no_version_is_served_the_pinned_one(client):
+    from tiersync.stripe_sim.routing import API_VERSION
+    cus = client.v1.customers.create()
+    assert cus.last_response.headers["Stripe-Version"] == API_VERSION == stripe.api_version
+
+
+@pytest.mark.parametrize("version", ["2025-03-31.basil", "2025-09-30.clover"])
+def test_a_release_with_the_same_shapes_is_served_and_echoed(make_client, version):
+    client = make_client(stripe_version=version)
+    cus = client.v1.customers.create()
+    assert cus.last_response.headers["Stripe-Version"] == version
+
+
+@pytest.mark.parametrize("version", ["2020-08-27", "2024-06-20", "2024-09-30.acacia", "2099-01-01.zebra",
+                                     "2026-13-45", "latest", "2025-09-30.nope"])
+def test_a_version_not_served_is_refused(make_client, version):
+    client = make_client(stripe_version=version)
+    with pytest.raises(IRE) as info:
+        client.v1.customers.create(params={"email": "a@b.co"})
+    assert_error(info.value, 400, "invalid_request_error", None, None,
+                 re.compile(rf"^Invalid Stripe API version: {re.escape(version)}"))
+    assert make_client().v1.customers.list().data == []
+
+
+def test_webhook_endpoint_api_version_not_served_is_refused(client):
+    with pytest.raises(IRE) as info:
+        client.v1.webhook_endpoints.create(params={"url": "https://app.example/wh", "enabled_events": ["*"],
+                                                   "api_version": "2023-10-16"})
+    assert_error(info.value, 400, "invalid_request_error", None, "api_version",
+                 re.compile(r"^Invalid Stripe API version: 2023-10-16"))
+    assert client.v1.webhook_endpoints.list().data == []

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 from ..errors import InvalidRequest
 from ..params import Bool, List, Metadata, Str, merge_metadata
-from ..routing import Ctx, paginate, route
+from ..routing import Ctx, paginate, route, served_version
 from .event_types import EVENT_TYPES
 
 FIELDS = {"url": Str(max_length=5000), "enabled_events": List(Str(), max_items=len(EVENT_TYPES) + 1),
@@ -38,6 +38,11 @@ def _check_events(events: list[str]):
 def create(ctx: Ctx, p: dict):
     _check_url(p["url"])
     _check_events(p["enabled_events"])
+    if p.get("api_version"):
+        try:
+            served_version(p["api_version"])  # events are sent in the served shapes only
+        except InvalidRequest as exc:
+            raise InvalidRequest(exc.message, param="api_version") from None
     if len(ctx.table("webhook_endpoint")) >= MAX_ENDPOINTS:
         raise InvalidRequest(f"You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints.")
     we = {"id": ctx.new_id("we"), "object": "webhook_endpoint", "api_version": p.get("api_version"),
