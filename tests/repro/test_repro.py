@@ -101,10 +101,10 @@ def stale_update_incident(tmp_path_factory):
     return record_story("trusts_event_order", folder)
 
 
-def test_every_order_replays_and_a_reordering_receiver_is_caught_shuffled(stale_update_incident):
+def test_the_reference_stays_in_sync_in_every_order(stale_update_incident):
     events, _ = stale_update_incident
     incident = load_incident(events)
-    for order in ("created", "duplicated"):
+    for order in ("created", "shuffled", "duplicated"):
         target = reference_target()
         try:
             report = run_repro(incident, target, order=order)
@@ -158,3 +158,19 @@ def test_cli_exit_codes_and_json(stale_update_incident, tmp_path, capsys):
     assert main(["repro", str(bad)]) == 2
     assert "not JSON" in capsys.readouterr().out
     assert main(["repro", str(events), "--order", "delivered"]) == 2  # no attempts to replay as delivered
+
+
+def test_repro_against_a_running_stack_and_receiver(stale_update_incident, tmp_path):
+    """--stack/--target: the objects reach the simulator over HTTP (POST /_sim/objects)."""
+    from tiersync.stack import Stack
+    events, deliveries = stale_update_incident
+    with Stack() as stack:
+        info = stack.info()
+        stack_file = tmp_path / "stack.json"
+        stack_file.write_text(json.dumps(info))
+        out = tmp_path / "report.json"
+        code = main(["repro", str(events), "--deliveries", str(deliveries), "--stack", str(stack_file),
+                     "--target", info["receiver"]["url"], "--webhook-secret", info["stripe"]["world"]["webhook_secret"],
+                     "--json", str(out)])
+    assert code == 0, out.read_text() if out.exists() else "no report"
+    assert json.loads(out.read_text())["users"][0]["expected_final"] == "pro"
