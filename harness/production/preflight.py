@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -21,6 +22,7 @@ from .stripe_audit import (
     STRIPE_API,
     AuditAborted,
     client,
+    delivery_checks,
     list_all,
     portal_checks,
     test_endpoints_check,
@@ -108,6 +110,7 @@ def stripe_checks(args, settings, exp, key) -> list[Check]:
     else:
         checks.append(Check("webhook.endpoint", SKIP, "no --url: the webhook endpoints cannot be matched to the app",
                             "pass --url https://your-app"))
+    checks += delivery_checks(sc, exp, int(time.time()))
     checks += portal_checks(sc, exp, settings, mode)
     return checks
 

@@ -3,6 +3,7 @@ each paid tier's price and product, the webhook endpoints, the Customer Portal. 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import stripe
@@ -34,9 +35,11 @@ def read(call, what: str, permission: str):
     except stripe.AuthenticationError as exc:
         raise AuditAborted(f"Stripe refused the key while reading {what}: {exc.user_message or exc} "
                            "(revoked, rolled, or from another account)") from None
-    except stripe.PermissionError:
-        raise AuditAborted(f"the Stripe key may not read {what}: give the restricted key '{permission}: Read' "
-                           "(docs/production.md lists the permissions)") from None
+    except stripe.PermissionError as exc:
+        named = re.search(r"Having the '(\w+)' permission", str(exc))  # Stripe names the one missing
+        raise AuditAborted(f"the Stripe key may not read {what}: give the restricted key '{permission}: Read'"
+                           + (f" ({named.group(1)})" if named else "") + " (docs/production.md lists the "
+                           "permissions)") from None
     except stripe.APIConnectionError:
         raise AuditAborted(f"cannot reach the Stripe API while reading {what} (network, proxy or "
                            "--stripe-api-base)") from None
@@ -199,8 +202,7 @@ def portal_checks(sc: stripe.StripeClient, exp: AppExpectations, settings: AppSe
     found = next((c for c in configs if c["id"] == wanted), None)
     if found is None:
         try:
-            sc.v1.billing_portal.configurations.retrieve(wanted)
-            found = None
+            found = _plain(sc.v1.billing_portal.configurations.retrieve(wanted))
         except stripe.InvalidRequestError as exc:
             other = "test" if mode == "live" else "live"
             where = f"a {other}-mode configuration" if f"exists in {other} mode" in str(exc) else "not in this account"
@@ -208,8 +210,32 @@ def portal_checks(sc: stripe.StripeClient, exp: AppExpectations, settings: AppSe
                                 f"set {env} to the {mode}-mode configuration id"
                                 + (f" ({active[0]['id']})" if active else "")))
             return checks
-    if found is not None and not found.get("active"):
+    if not found.get("active"):
         checks.append(Check("portal.config_id", FAIL, f"{env}={wanted} is deactivated", activate))
-    elif found is not None:
+    else:
         checks.append(Check("portal.config_id", PASS, f"{env}={wanted} is active in {mode} mode"))
     return checks
+
+
+# ---- delivery history (Verification Checklist: "Webhook logs show successful deliveries") ----------------------
+RECENT_S = 300  # younger undelivered events may simply be in flight
+
+
+def delivery_checks(sc: stripe.StripeClient, exp: AppExpectations, now: int) -> list[Check]:
+    since = now - 3 * 86400
+    events = list_all(lambda p: sc.v1.events.list(params={**p, "delivery_success": False, "types": list(exp.events),
+                                                       "created": {"gte": since}}), "the events", "Events")
+    old = sorted((e for e in events if now - e["created"] > RECENT_S), key=lambda e: e["created"])
+    if old:
+        first = old[0]
+        hours = max(1, round((now - first["created"]) / 3600))
+        types = ", ".join(sorted({e["type"] for e in old}))
+        return [Check("webhook.deliveries", FAIL, f"{len(old)} event(s) of the last 3 days ({types}) were not "
+                      f"delivered to every endpoint; the oldest, {first['id']}, about {hours} h ago: payers may "
+                      "hold the wrong tier", "make the endpoint answer 2xx (tiersync smoke), then resend them "
+                      f"(Dashboard > Webhooks > the endpoint > Resend, or stripe events resend {first['id']})")]
+    if events:
+        return [Check("webhook.deliveries", WARN, f"{len(events)} event(s) of the last {RECENT_S // 60} minutes not "
+                      "delivered yet", "run preflight again in a few minutes; if they stay, see smoke")]
+    return [Check("webhook.deliveries", PASS, "every event of the last 3 days of the types the app handles "
+                  "was delivered")]

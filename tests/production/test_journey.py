@@ -85,3 +85,16 @@ def test_ctrl_c_midway_removes_everything(live, capsys, monkeypatch):
     assert "interrupted" in checks["journey.step"]["summary"]
     assert "subscription" in checks["journey.cleanup"]["summary"]
     _nothing_left(live, before)
+
+
+def test_a_live_journey_goes_on_only_when_live_is_typed(live, capsys, monkeypatch):
+    before = _leftovers(live)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    code, doc, text = journey(capsys, live, "--live")
+    assert code == 2 and "not confirmed; nothing was created" in text
+    _nothing_left(live, before)
+    monkeypatch.setattr("builtins.input", lambda prompt: "live")
+    code, doc, text = journey(capsys, live, "--live")
+    assert code == 0, text
+    _nothing_left(live, before)

@@ -245,3 +245,18 @@ def test_an_app_url_where_nothing_answers_fails(live, capsys):
     checks = {c["id"]: c for c in json.loads(out)["checks"]}
     assert checks["app.reachable"]["status"] == "fail" and "did not answer" in checks["app.reachable"]["summary"]
     assert checks["webhook.endpoint"]["status"] == "fail"  # the endpoint posts elsewhere
+
+
+# ---- delivery history (Verification Checklist: "Webhook logs show successful deliveries") -----------------
+def test_events_the_app_never_received_fail(live, capsys):
+    import time
+    s = sdk(live)
+    live.stripe.clock.freeze(int(time.time()) - 900)  # 15 minutes ago, signed then: the receiver refuses it
+    try:
+        customer = s.customers.create(params={"email": "late@example.com"})
+        s.subscriptions.create(params={"customer": customer.id, "items": [{"price": live.world.prices["pro"]}],
+                                       "payment_behavior": "default_incomplete"})
+    finally:
+        live.stripe.clock.reset()
+    check = _one_failure(capsys, live, "webhook.deliveries")
+    assert "customer.subscription.created" in check["summary"] and "resend" in check["fix"]

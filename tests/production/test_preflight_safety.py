@@ -100,3 +100,21 @@ def test_json_is_one_document_with_counts(live, capsys):
     code, out, _ = preflight(capsys, live, "--json")
     doc = json.loads(out)
     assert doc["ok"] is True and doc["mode"] == "live" and doc["counts"]["fail"] == 0
+
+
+def test_a_restricted_key_without_a_permission_is_one_line_naming_it(live, capsys, httpserver):
+    """Stripe's answer to a restricted key lacking a permission (403, as users report it verbatim)."""
+    message = ("The provided key 'rk_live_*****************************************Hq7c' does not have the required "
+               "permissions for this endpoint on account 'acct_1Tiersync'. Having the 'rak_product_read' "
+               "permission would allow this request to continue.")
+    httpserver.expect_request("/v1/prices/" + live.world.prices["pro"]).respond_with_json(
+        {"error": {"type": "invalid_request_error", "message": message}}, status=403)
+    code, out, err = preflight(capsys, live, "--stripe-api-base", httpserver.url_for("").rstrip("/"))
+    assert code == 2 and out == ""
+    line = _one_line(err)
+    assert "'Products: Read' (rak_product_read)" in line
+
+
+def test_an_unreachable_clerk_api_is_one_line(live, capsys):
+    code, out, err = preflight(capsys, live, "--clerk-api-url", "http://127.0.0.1:9")
+    assert code == 2 and "cannot reach the Clerk Backend API" in _one_line(err)
