@@ -251,7 +251,9 @@ def test_an_app_url_where_nothing_answers_fails(live, capsys):
 def test_events_the_app_never_received_fail(live, capsys):
     import time
     s = sdk(live)
-    live.stripe.clock.freeze(int(time.time()) - 900)  # 15 minutes ago, signed then: the receiver refuses it
+    # the deployed secret is no longer the endpoint's (rolled), and the event is 15 minutes old
+    live.stripe.webhook_secrets[live.world.webhook_endpoint] = [{"secret": "whsec_rolled0000", "expires_at": None}]
+    live.stripe.clock.freeze(int(time.time()) - 900)
     try:
         customer = s.customers.create(params={"email": "late@example.com"})
         s.subscriptions.create(params={"customer": customer.id, "items": [{"price": live.world.prices["pro"]}],
