@@ -54,6 +54,7 @@ def cmd_serve(args) -> int:
                   receiver_port=None if args.no_receiver or profile else args.receiver_port, stripe_keys=keys,
                   accept_any_key=args.accept_any_key, database=args.database, profile=profile)
     stack.stripe_sim.webhooks.concurrency = args.webhook_concurrency
+    set_failed_payments(stack.stripe_sim, args)
     try:
         stack.start()
     except OSError as exc:
@@ -69,6 +70,12 @@ def cmd_serve(args) -> int:
     _wait_for_stop_signal()
     stack.stop()
     return 0
+
+
+def set_failed_payments(sim, args):
+    """`--failed-payments`: the account setting for subscriptions whose payment retries all failed."""
+    if getattr(args, "failed_payments", None):
+        sim.failed_payment_settings.update(test=args.failed_payments, live=args.failed_payments)
 
 
 def _wait_for_stop_signal():
@@ -100,6 +107,7 @@ def _serve_stripe_only(args, keys) -> int:
     from .stripe_sim import StripeSim
     sim = StripeSim(keys, accept_any_key=args.accept_any_key)
     sim.webhooks.concurrency = args.webhook_concurrency
+    set_failed_payments(sim, args)
     try:
         server = ThreadedServer(sim, host=args.host, port=args.port).start()
     except OSError as exc:
@@ -187,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", help="seed the world for your app's profile (tiersync.toml); no receiver")
     serve.add_argument("--stripe-only", action="store_true", help="only the Stripe simulator, empty")
     serve.add_argument("--database", default=":memory:", help="the receiver's SQLite file (default: in memory)")
+    serve.add_argument("--failed-payments", choices=("cancel", "mark_unpaid", "leave_past_due"),
+                       help="when all payment retries of a subscription fail: cancel it, mark it unpaid "
+                            "(default) or leave it past_due (Stripe's Revenue recovery setting)")
     serve.add_argument("--json", action="store_true", help="print one JSON line describing the stack, then serve")
     serve.add_argument("--accept-any-key", action="store_true", help="accept any well-formed sk_/rk_ key")
     serve.add_argument("--key", action="append", default=[], help="a secret key to accept (repeatable)")

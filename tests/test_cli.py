@@ -79,3 +79,17 @@ def test_serve_refuses_an_unusable_webhook_concurrency(value, capsys):
         main(["serve", "--webhook-concurrency", value])
     assert info.value.code == 2
     assert "not a number of deliveries in flight (1-64)" in capsys.readouterr().err
+
+
+def test_serve_failed_payments_setting():
+    """`--failed-payments cancel`: the account's choice for subscriptions whose retries all failed, readable
+    (and changeable) over HTTP."""
+    proc = subprocess.Popen([sys.executable, "-m", "tiersync.cli", "serve", "--stripe-only", "--port", "0", "--json",
+                             "--failed-payments", "cancel"], stdout=subprocess.PIPE, text=True)
+    try:
+        url = json.loads(proc.stdout.readline())["stripe"]["url"]
+        got = httpx.get(f"{url}/_sim/settings/failed_payments").json()
+        assert got["after_all_retries"] == {"test": "cancel", "live": "cancel"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

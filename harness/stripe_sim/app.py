@@ -79,6 +79,9 @@ class StripeSim:
         self.webhook_secrets: dict[str, list[str]] = {}  # endpoint id -> signing secrets, newest first
         self.deliveries: dict[str, dict] = {}  # event id -> {"pending": set, "failed": set}
         self.default_test_clock: str | None = None  # test-mode customers created without one join it
+        # what happens to a subscription when all payment retries fail, per mode (an account setting: kept
+        # across reset, like the keys); set by POST /_sim/settings/failed_payments or `serve --failed-payments`
+        self.failed_payment_settings = {"test": "mark_unpaid", "live": "mark_unpaid"}
         self.world_restorer = None  # set by a Stack: puts its seeded world back (POST /_sim/world/restore)
         self.request_log: list[LoggedRequest] = []
         self.internal_errors: list[str] = []  # simulator bugs hit by requests (each answered with a 500)

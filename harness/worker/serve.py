@@ -18,6 +18,7 @@ def _print_record(record):
 
 
 def serve_worker(args, keys, print_stack, wait_for_stop) -> int:
+    from ..cli import set_failed_payments
     from ..profile_load import ProfileError, load_profile
     from ..stack import Stack
     from .target import seed_profile, worker_profile_path, worker_target
@@ -30,6 +31,7 @@ def serve_worker(args, keys, print_stack, wait_for_stop) -> int:
     stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port, receiver_port=None,
                   stripe_keys=keys, accept_any_key=args.accept_any_key, profile=profile)
     stack.stripe_sim.webhooks.concurrency = args.webhook_concurrency
+    set_failed_payments(stack.stripe_sim, args)
     try:
         target = worker_target(args.worker, stack=stack, port=args.receiver_port, profile=profile)
     except OSError as exc:

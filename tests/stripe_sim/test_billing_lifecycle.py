@@ -91,3 +91,120 @@ def test_legacy_card_source_is_charged(client, price):
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.customers.create(params={"source": "tok_nope"})
     assert info.value.code == "resource_missing" and info.value.param == "source"
+
+
+# ---- proration credit and the customer balance ------------------------------------------------------------
+
+@pytest.fixture
+def prices(client):
+    product = client.v1.products.create(params={"name": "Plans"})
+    return [client.v1.prices.create(params={"product": product.id, "unit_amount": amount, "currency": "usd",
+                                            "recurring": {"interval": "month"}}) for amount in (1000, 3000)]
+
+
+def test_downgrade_credit_goes_to_the_balance_and_pays_the_next_invoice(client, prices, clock):
+    """A negative invoice total is credited to the customer's balance, which "automatically applies toward the
+    next invoice finalized to a customer" (docs.stripe.com/billing/customer/balance)."""
+    cheap, dear = prices
+    cus = client.v1.customers.create(params={"test_clock": clock.id, "payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": dear.id}]})
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": START + 15 * DAY})
+    item = sub["items"].data[0].id
+    sub = client.v1.subscriptions.update(sub.id, params={"items": [{"id": item, "price": cheap.id}],
+                                                         "proration_behavior": "always_invoice"})
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert inv.billing_reason == "subscription_update" and inv.total < 0
+    assert (inv.status, inv.amount_due, inv.starting_balance, inv.ending_balance) == ("paid", 0, 0, inv.total)
+    credit = inv.total
+    cus = client.v1.customers.retrieve(cus.id)
+    assert cus.balance == credit
+    txns = client.v1.customers.balance_transactions.list(cus.id).data
+    assert [(t.type, t.amount, t.invoice, t.ending_balance) for t in txns] == [
+        ("applied_to_invoice", credit, inv.id, credit)]
+    assert client.v1.customers.balance_transactions.retrieve(cus.id, txns[0].id).id == txns[0].id
+    # the renewal uses the credit first
+    end = sub["items"].data[0].current_period_end
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": end + 2 * 3600})
+    renewal = client.v1.invoices.retrieve(client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    assert renewal.billing_reason == "subscription_cycle" and renewal.status == "paid"
+    assert renewal.starting_balance == credit
+    assert renewal.amount_paid == renewal.total + max(credit, -renewal.total)
+    assert client.v1.customers.retrieve(cus.id).balance == min(0, credit + renewal.total)
+
+
+def test_balance_adjustments_and_their_errors(client):
+    cus = client.v1.customers.create(params={"balance": 500})
+    txn = client.v1.customers.balance_transactions.create(cus.id, params={"amount": -800, "currency": "usd",
+                                                                          "description": "goodwill"})
+    assert (txn.type, txn.amount, txn.ending_balance, txn.description) == ("adjustment", -800, -300, "goodwill")
+    assert client.v1.customers.retrieve(cus.id).balance == -300
+    types = [t.type for t in client.v1.customers.balance_transactions.list(cus.id).data]
+    assert types == ["adjustment", "initial"]
+    updated = client.v1.customers.balance_transactions.update(cus.id, txn.id, params={"metadata": {"k": "v"}})
+    assert updated.metadata.to_dict() == {"k": "v"}
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.customers.balance_transactions.create(cus.id, params={"amount": 1, "currency": "eur"})
+    assert info.value.param == "currency"
+    other = client.v1.customers.create(params={})
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.customers.balance_transactions.retrieve(other.id, txn.id)
+    assert info.value.http_status == 404
+
+
+# ---- what happens after the last payment retry -------------------------------------------------------------
+
+def set_after_retries(sim, value):
+    resp = sim.handle("POST", "/_sim/settings/failed_payments", "",
+                      {"content-type": "application/x-www-form-urlencoded"}, f"after_all_retries={value}".encode())
+    assert resp.status == 200, resp.json()
+
+
+@pytest.mark.parametrize("setting, status", [
+    ("cancel", "canceled"), ("mark_unpaid", "unpaid"), ("leave_past_due", "past_due")])
+def test_the_account_setting_decides_after_the_last_retry(client, sim, price, clock, setting, status):
+    set_after_retries(sim, setting)
+    cus = client.v1.customers.create(params={"test_clock": clock.id, "payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    failing = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", params={"customer": cus.id})
+    client.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": failing.id}})
+    end = sub["items"].data[0].current_period_end
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": end + 20 * DAY})
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub.status == status
+    assert sub.latest_invoice.attempt_count == 4 and sub.latest_invoice.next_payment_attempt is None
+    if setting == "cancel":
+        assert sub.cancellation_details.reason == "payment_failed"
+
+
+def test_an_unpaid_subscriptions_renewals_are_invoiced_not_charged(client, sim, price, clock):
+    set_after_retries(sim, "mark_unpaid")
+    cus = client.v1.customers.create(params={"test_clock": clock.id, "payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    failing = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", params={"customer": cus.id})
+    client.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": failing.id}})
+    end = sub["items"].data[0].current_period_end
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": end + 20 * DAY})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "unpaid"
+    charges_before = len(types_of(client, "payment_intent.created"))
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": end + 70 * DAY})  # two renewals
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub.status == "unpaid"
+    assert len(types_of(client, "payment_intent.created")) == charges_before  # no payment attempted
+    renewal = sub.latest_invoice
+    assert (renewal.status, renewal.attempt_count, renewal.next_payment_attempt) == ("open", 0, None)
+    # paying the latest invoice brings it back
+    client.v1.invoices.pay(renewal.id, params={"payment_method": "pm_card_visa"})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_failed_payments_setting_is_per_mode_and_refuses_unknown_values(sim):
+    resp = sim.handle("POST", "/_sim/settings/failed_payments", "",
+                      {"content-type": "application/x-www-form-urlencoded"},
+                      b"after_all_retries=cancel&mode=live")
+    assert resp.json()["after_all_retries"] == {"test": "mark_unpaid", "live": "cancel"}
+    bad = sim.handle("POST", "/_sim/settings/failed_payments", "",
+                     {"content-type": "application/x-www-form-urlencoded"}, b"after_all_retries=delete")
+    assert bad.status == 400 and bad.json()["error"]["param"] == "after_all_retries"

@@ -64,4 +64,5 @@ def test_shared_billing_modules_import_no_route_module():
     mods = _modules()
     assert _sibling_imports(mods["billing_math"]) == set()
     assert _sibling_imports(mods["catalog"]) <= {"billing_math"}
-    assert _sibling_imports(mods["invoicing"]) <= {"billing_math", "payment_methods"}
+    assert _sibling_imports(mods["invoicing"]) <= {"billing_math", "customer_balance", "payment_methods"}
+    assert _sibling_imports(mods["customer_balance"]) == set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import payment_methods
+from . import customer_balance, payment_methods
 from .billing_math import in_range
 from .subscriptions import cancel_subscription
 
@@ -26,6 +26,7 @@ FIELDS = {
 }
 CREATE = {**FIELDS, "payment_method": Str(), "test_clock": Str(), "source": Str()}
 UPDATE = {**FIELDS, "default_source": Str(), "source": Str()}
+DEFAULT_CURRENCY = "usd"  # the simulated account's (US) currency, for a balance set before any invoice
 LIST = {"email": Str(max_length=512), "created": CREATED_FILTER, "test_clock": Str()}
 
 def _address(a):
@@ -46,7 +47,7 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
         now = clock["frozen_time"]
     cus_id = ctx.new_id("cus", 14)
     cus = {
-        "id": cus_id, "object": "customer", "address": _address(p.get("address")), "balance": p.get("balance", 0),
+        "id": cus_id, "object": "customer", "address": _address(p.get("address")), "balance": 0,
         "created": now, "currency": None, "customer_account": None,
         "default_source": None, "delinquent": False, "description": p.get("description"),
         "discount": None, "email": p.get("email"),
@@ -65,6 +66,8 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
     if cus["shipping"]:
         cus["shipping"] = {"address": _address(cus["shipping"].get("address") or {}),
                            "name": cus["shipping"]["name"], "phone": cus["shipping"].get("phone")}
+    if p.get("balance"):  # a starting balance is the ledger's first transaction
+        customer_balance.record(ctx, cus, p["balance"], "initial", currency=DEFAULT_CURRENCY, emit=False)
     ctx.put("customer", cus)
     ctx.emit("customer.created", cus)
     attached = None
@@ -125,7 +128,10 @@ def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
     for k in ("address", "shipping"):
         if k in p:
             cus[k] = _address(p[k]) if k == "address" else p[k]
-    for k in ("balance", "description", "email", "name", "phone", "preferred_locales", "tax_exempt",
+    if "balance" in p and p["balance"] is not None and p["balance"] != (cus.get("balance") or 0):
+        customer_balance.record(ctx, cus, p["balance"] - (cus.get("balance") or 0), "adjustment",
+                                currency=cus.get("currency") or DEFAULT_CURRENCY, emit=False)
+    for k in ("description", "email", "name", "phone", "preferred_locales", "tax_exempt",
               "invoice_prefix", "next_invoice_sequence", "business_name", "individual_name"):
         if k in p:
             cus[k] = p[k]

@@ -13,7 +13,7 @@ from ..params import (
     EMPTY_METADATA,
 )
 from ..routing import Ctx
-from . import payment_methods
+from . import customer_balance, payment_methods
 from .billing_math import discount_amount
 
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
@@ -108,7 +108,7 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
                      "url": f"/v1/invoice_payments?invoice={inv_id}"},
         "period_end": invoice_period[1], "period_start": invoice_period[0],
         "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0, "receipt_number": None,
-        "rendering": None, "shipping_cost": None, "shipping_details": None, "starting_balance": 0,
+        "rendering": None, "shipping_cost": None, "shipping_details": None, "starting_balance": cus.get("balance") or 0,
         "statement_descriptor": None, "status": "draft",
         "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
                                "voided_at": None},
@@ -132,7 +132,8 @@ def finalize(ctx: Ctx, inv: dict, now: int):
     inv["status"] = "open"
     inv["status_transitions"] = {**inv["status_transitions"], "finalized_at": now}
     inv["effective_at"] = now
-    inv["ending_balance"] = 0
+    due = customer_balance.apply_to_invoice(ctx, inv, now)
+    inv["amount_due"] = inv["amount_remaining"] = due
     base = ctx.sim.public_url
     inv["hosted_invoice_url"] = f"{base}/i/{inv['id']}"
     inv["invoice_pdf"] = f"{base}/i/{inv['id']}/pdf"

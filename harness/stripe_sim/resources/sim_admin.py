@@ -48,3 +48,23 @@ def restore_world(ctx: Ctx, p: dict):
                              status=404)
     restorer()
     return {"object": "sim.world", "restored": True}
+
+
+FAILED_PAYMENT_OUTCOMES = ("cancel", "mark_unpaid", "leave_past_due")
+
+
+@route("POST", "/_sim/settings/failed_payments",
+       {"mode": MODE, "after_all_retries": Enum(*FAILED_PAYMENT_OUTCOMES, required=True)}, admin=True)
+def set_failed_payments(ctx: Ctx, p: dict):
+    """Dashboard > Billing > Revenue recovery > "Subscription status: if all retries for a payment fail":
+    cancel the subscription, mark it as unpaid, or leave it past-due. Per mode; both modes when none is named."""
+    modes = [p["mode"]] if p.get("mode") else ["test", "live"]
+    for mode in modes:
+        ctx.sim.failed_payment_settings[mode] = p["after_all_retries"]
+    return failed_payments(ctx, {})
+
+
+@route("GET", "/_sim/settings/failed_payments", admin=True)
+def failed_payments(ctx: Ctx, p: dict):
+    return {"object": "sim.settings.failed_payments",
+            "after_all_retries": dict(ctx.sim.failed_payment_settings)}

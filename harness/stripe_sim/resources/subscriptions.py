@@ -29,8 +29,8 @@ from .promotion_codes import redeemable
 INCOMPLETE_EXPIRES_AFTER = 23 * 3600
 TRIAL_WILL_END_BEFORE = 3 * 86400
 RENEWAL_FINALIZE_DELAY = 3600
-# dunning: after a failed renewal, retry after these delays; when all fail, the subscription goes
-# `unpaid` (or is canceled, per `sim.dunning_final_action`), as the Dashboard's retry settings do
+# dunning: after a failed renewal, retry after these delays; when all fail, the subscription is canceled,
+# marked `unpaid` or left `past_due`, per the account's setting (`POST /_sim/settings/failed_payments`)
 PAYMENT_RETRY_DELAYS = (3 * 86400, 5 * 86400, 7 * 86400)
 
 ITEM = Obj({"price": Str(), "quantity": Int(min=0), "metadata": Metadata(), "id": Str(), "deleted": Bool(),
@@ -561,6 +561,10 @@ def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
         inv = _pending_draft(ctx, sub)
         inv["automatically_finalizes_at"] = None
         invoicing.finalize(ctx, inv, at)
+        if sub["status"] == "unpaid" and inv["amount_due"] > 0:
+            # "The latest invoice remains open and invoices continue to generate, but payments aren't
+            # attempted" (docs.stripe.com/billing/subscriptions/overview, subscription statuses: unpaid)
+            return
         outcome = invoicing.collect(ctx, inv, sub, at)
         if outcome == "paid":
             after_invoice_paid(ctx, sub, inv, at, automatic=True)
@@ -583,12 +587,15 @@ def _retry_payment(ctx: Ctx, sub: dict, at: int):
         inv["next_payment_attempt"] = at + PAYMENT_RETRY_DELAYS[retries_done]
         return
     inv["next_payment_attempt"] = None  # the last retry failed
-    if getattr(ctx.sim, "dunning_final_action", "unpaid") == "cancel":
+    # the account's choice (Dashboard: Billing > Revenue recovery > "if all retries for a payment fail")
+    outcome = ctx.sim.failed_payment_settings[ctx.mode]
+    if outcome == "cancel":
         cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
-    else:
+    elif outcome == "mark_unpaid":
         before = {"status": sub["status"]}
         sub["status"] = "unpaid"
         _emit_updated(ctx, sub, before, automatic=True)
+    # leave_past_due: the subscription stays past_due; its next renewals are still attempted
 
 
 def _renew(ctx: Ctx, sub: dict, at: int, before: dict):
