@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from .. import jsonbytes
 from ..server import replaying_receive
@@ -160,11 +161,13 @@ class StripeSim:
         request_id = self.store.ids.new("req", 14)
         version = API_VERSION
         out_headers = {"Request-Id": request_id, "Stripe-Version": version,
-                       "Content-Type": "application/json", "Access-Control-Allow-Origin": "*"}
+                       "Content-Type": "application/json"}  # no CORS: a web page may not drive the simulator
         mode = None
         try:
             route, path_params = self._match(method, path)
-            if not route.admin:
+            if route.admin:
+                self._check_origin(headers.get("origin"))
+            else:
                 mode = self._authenticate(headers)
                 version = served_version(headers.get("stripe-version"))
                 out_headers["Stripe-Version"] = version  # the version served, echoed as Stripe does
@@ -266,6 +269,14 @@ class StripeSim:
                     return r, m.groupdict()
                 allowed = True
         raise _unrecognized(method, path, 405 if allowed else 404)
+
+    def _check_origin(self, origin: str | None):
+        """Control routes answer only requests without a foreign `Origin`: the hosted pages (the simulator's
+        own origin) and pages on loopback; any other web page a developer opens may not drive them."""
+        if origin is None or _loopback(origin) or origin.rstrip("/").lower() == _origin_of(self.public_url):
+            return
+        raise InvalidRequest(f"Control routes answer only the simulator's own pages and loopback origins, not "
+                             f"{origin[:200]}.", status=403)
 
     def _authenticate(self, headers) -> str:
         auth = headers.get("authorization", "").strip()
@@ -378,6 +389,27 @@ def _literal_routes() -> dict[str, dict[str, object]]:
             if "{" not in r.template:
                 _LITERALS.setdefault(r.template, {})[r.method] = r
     return _LITERALS
+
+
+def _loopback(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https"):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address (127.0.0.1.evil.example is a name)
+        return False
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _dump(obj) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import Enum, Str
+from ..params import Enum, Str, Url
 from ..routing import Ctx, route
 from .billing_portal import activate_default_portal
 
@@ -16,7 +16,7 @@ def reset(ctx: Ctx, p: dict):
     return {"object": "sim.reset", "ok": True}
 
 
-@route("POST", "/_sim/billing_portal/activate", {"mode": MODE, "default_return_url": Str()}, admin=True)
+@route("POST", "/_sim/billing_portal/activate", {"mode": MODE, "default_return_url": Url()}, admin=True)
 def activate_portal(ctx: Ctx, p: dict):
     """Dashboard → Settings → Billing → Customer portal → Activate, for one mode."""
     ctx.mode = p.get("mode") or "test"
@@ -47,6 +47,7 @@ def restore_world(ctx: Ctx, p: dict):
         raise InvalidRequest("This simulator has no seeded world to restore (it was not started by a Stack).",
                              status=404)
     restorer()
+    ctx.sim.clock.reset()  # time moved by scenarios (POST /_sim/webhooks/advance) goes back to real time
     return {"object": "sim.world", "restored": True}
 
 

@@ -5,16 +5,33 @@ sessions and API faults."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from ..api_faults import ApiFault
 from ..errors import InvalidRequest
-from ..params import Bool, Decimal, Enum, Int, List, Str
+from ..params import Bool, Decimal, Enum, Int, List, Str, Url
 from ..routing import Ctx, route
 from ..webhooks.faults import KINDS, Fault, FaultError
 from .events import render
 from .webhook_endpoints import roll_secret
 
 MODE = Enum("test", "live")
+TEN_YEARS = 10 * 366 * 86400
+CENTURY = 100 * 366 * 86400
+
+
+class Bounded(Decimal):
+    """A finite number of seconds within [low, high]: a control input that cannot break the simulator."""
+
+    def __init__(self, low: float, high: float, **kw):
+        super().__init__(**kw)
+        self.low, self.high = low, high
+
+    def check(self, value, name):
+        n = super().check(value, name)
+        if not self.low <= n <= self.high:
+            raise InvalidRequest(f"Invalid {name}: must be between {self.low:.10g} and {self.high:.10g}", param=name)
+        return n
 
 
 def _owner_mode(ctx: Ctx, obj_id: str | None, given: str | None) -> str:
@@ -33,9 +50,10 @@ def retry(ctx: Ctx, p: dict, evt_id: str):
 
 FAULT = {
     "kind": Enum(*KINDS, required=True), "endpoint": Str(), "event_type": Str(), "event_id": Str(),
-    "count": Int(min=1), "copies": Int(min=1, max=100), "concurrent": Bool(), "seconds": Decimal(),
-    "attempts": Int(min=0, max=100), "until": Str(), "window": Int(min=2, max=10000), "seed": Int(),
-    "secret": Str(), "offset": Int(), "value": Str(),
+    "count": Int(min=1, max=1_000_000), "copies": Int(min=1, max=100), "concurrent": Bool(),
+    "seconds": Bounded(0, TEN_YEARS), "attempts": Int(min=0, max=100), "until": Str(),
+    "window": Int(min=2, max=10000), "seed": Int(), "secret": Str(), "offset": Int(min=-TEN_YEARS, max=TEN_YEARS),
+    "value": Str(),
 }
 
 
@@ -80,15 +98,17 @@ def delivery_log(ctx: Ctx, p: dict):
     return {"object": "list", "data": data, "has_more": False, "total_count": total, "url": "/_sim/webhooks/log"}
 
 
-@route("POST", "/_sim/webhooks/advance", {"seconds": Decimal(required=True)}, admin=True, waits=True)
+@route("POST", "/_sim/webhooks/advance", {"seconds": Bounded(0, TEN_YEARS, required=True)}, admin=True,
+       waits=True)
 def advance(ctx: Ctx, p: dict):
-    if p["seconds"] < 0:
-        raise InvalidRequest("seconds must not be negative", param="seconds")
+    if ctx.sim.clock.time() + p["seconds"] > time.time() + CENTURY:  # every timestamp stays a date
+        raise InvalidRequest("Invalid seconds: the clock may not move more than 100 years past real time "
+                             "(POST /_sim/reset or /_sim/world/restore puts it back)", param="seconds")
     ctx.sim.webhooks.advance(p["seconds"])
     return {"object": "sim.clock", "now": ctx.sim.clock.time()}
 
 
-@route("POST", "/_sim/webhooks/wait_idle", {"timeout": Decimal()}, admin=True, waits=True)
+@route("POST", "/_sim/webhooks/wait_idle", {"timeout": Bounded(0, 300)}, admin=True, waits=True)
 def wait_idle(ctx: Ctx, p: dict):
     return {"object": "sim.idle", "idle": ctx.sim.webhooks.wait_idle(p.get("timeout") or 10.0)}
 
@@ -111,7 +131,7 @@ def set_secret(ctx: Ctx, p: dict, we_id: str):
     return {"object": "sim.secret", "endpoint": we_id}
 
 
-@route("POST", "/_sim/listen", {"url": Str(required=True), "mode": MODE, "events": List(Str())}, admin=True)
+@route("POST", "/_sim/listen", {"url": Url(required=True), "mode": MODE, "events": List(Str())}, admin=True)
 def listen(ctx: Ctx, p: dict):
     return {"object": "sim.listen_session",
             **ctx.sim.webhooks.add_session(p.get("mode") or "test", p["url"], p.get("events"))}
@@ -123,9 +143,9 @@ def stop_listen(ctx: Ctx, p: dict, session_id: str):
     return {"object": "sim.listen_session", "id": session_id, "deleted": True}
 
 
-API_FAULT = {"path": Str(required=True), "method": Enum("GET", "POST", "DELETE"), "count": Int(min=1),
+API_FAULT = {"path": Str(required=True), "method": Enum("GET", "POST", "DELETE"), "count": Int(min=1, max=1_000_000),
              "share": Decimal(), "status": Enum("500", "429", "timeout", required=True),
-             "retry_after": Int(min=0), "seconds": Decimal()}
+             "retry_after": Int(min=0, max=86400), "seconds": Bounded(0, 600)}
 
 
 @route("POST", "/_sim/api_faults", API_FAULT, admin=True)
