@@ -110,6 +110,9 @@ def _profile(args, console: Console):
     if path is None and worker:  # a Worker's profile may sit beside its wrangler.toml
         from .worker.target import worker_profile_path
         path = worker_profile_path(worker)
+        if path is None:
+            console.print("[dim]no tiersync.toml here or beside the Worker: the seed guide's conventions "
+                          "(free / pro / developer, what `tiersync init` writes)[/]", highlight=False)
     if path is None:
         return None
     profile = load_profile(path)
