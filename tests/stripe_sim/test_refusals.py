@@ -61,6 +61,15 @@ CASES = [
                  IRE, 400, "invalid_request_error", None, None,
                  "This property cannot be expanded (customer). You may want to try expanding 'data.customer' "
                  "instead.", id="expand-list-without-data"),
+    pytest.param(
+        lambda c: c.v1.subscriptions.retrieve(_sub(c).id, params={"expand": ["latest_invoice.payment_intent"]}),
+        IRE, 400, "invalid_request_error", None, None,
+        "This property cannot be expanded (latest_invoice.payment_intent).", id="expand-field-removed-in-basil"),
+    pytest.param(lambda c: (lambda s: c.v1.subscriptions.create(params={
+        "customer": s.customer, "items": [{"price": s["items"].data[0].price.id},
+                                          {"price": s["items"].data[0].price.id}]}))(_sub(c)),
+        IRE, 400, "invalid_request_error", None, "items[1][price]",
+        "Cannot add multiple subscription items with the same price to a subscription.", id="same-price-twice"),
     # input Stripe does not coerce (#17.9)
     pytest.param(lambda c: c.v1.prices.create(params={"currency": "usd", "unit_amount": " 5", "product": _product(c)}),
                  IRE, 400, "invalid_request_error", "parameter_invalid_integer", "unit_amount",

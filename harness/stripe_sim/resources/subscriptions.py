@@ -165,6 +165,9 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
             raise InvalidRequest(f"Missing required param: items[{i}][price].", code="parameter_missing",
                                  param=f"items[{i}][price]")
         prices.append((recurring_price(ctx, spec["price"], f"items[{i}][price]"), f"items[{i}][price]"))
+        if any(earlier["id"] == prices[-1][0]["id"] for earlier, _ in prices[:-1]):  # as Stripe refuses
+            raise InvalidRequest("Cannot add multiple subscription items with the same price to a subscription.",
+                                 param=f"items[{i}][price]")
     check_compatible(prices)
     currency = prices[0][0]["currency"]
     behaviour = p.get("payment_behavior") or "allow_incomplete"
