@@ -1,4 +1,4 @@
-"""The pytest plugin (harness/pytest_plugin.py), used as a user would: small generated test files run with
+"""The pytest plugin (harness/pytest_plugin/), used as a user would: small generated test files run with
 `pytester` (in-process, or in a subprocess for pytest-xdist), their outcomes and messages asserted."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import tiersync.engine.runner  # noqa: F401
 import tiersync.engine.target  # noqa: F401
 import tiersync.receiver.app  # noqa: F401
 import tiersync.stack  # noqa: F401
-from tiersync import pytest_plugin
 from tiersync.pytest_plugin import WebhookSender
 
 pytest_plugins = ["pytester"]
@@ -90,21 +89,6 @@ def test_simulator_fixtures_are_served_and_reset_per_test(pytester):
 
 
 # ---- the webhook sender -------------------------------------------------------------------------------------
-def _docstring_example() -> str:
-    doc = pytest_plugin.__doc__
-    block = doc.split("Signed events with expectations")[1].split("::\n", 1)[1].split("\n\n")[0]
-    return textwrap.dedent(block).replace("\\\\", "\\")
-
-
-def test_docstring_example(pytester):
-    """The module doc's example, run as the test it is (against the default target: the reference receiver)."""
-    code = _docstring_example()
-    assert "def test_signatures(tiersync_webhooks)" in code and "check_assertions()" in code
-    pytester.makepyfile(test_doc=code)
-    result = pytester.runpytest(*QUIET)
-    result.assert_outcomes(passed=1)
-
-
 def test_every_mismatch_is_listed_in_one_assertion_error(pytester):
     pytester.makepyfile(test_wh="""
         def test_wrong_expectations(tiersync_stack, tiersync_webhooks):
