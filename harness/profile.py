@@ -344,11 +344,11 @@ class Profile(Part):
         """Why the app cannot play a scenario that needs `need`, or None when it can."""
         if need in Features.model_fields:
             if need == "portal" and not self.api.portal and self.features.portal:
-                return "the app has no portal call in its profile ([api.portal])"
-            return None if getattr(self.features, need) else f"the app does not offer {need} ([features] {need})"
+                return "the app's profile has no api.portal call"
+            return None if getattr(self.features, need) else f"the app does not offer {need} (features.{need} in its profile)"
         api_part = {"checkout": "checkout", "usage": "usage", "metered": "metered"}.get(need)
         if api_part:
-            return None if getattr(self.api, api_part) else f"the app's profile has no [api.{api_part}]"
+            return None if getattr(self.api, api_part) else f"the app's profile has no api.{api_part} call"
         roles = self.roles()
         if need == "two_paid_tiers":
             return None if roles["other_paid"] else "the app has one paid tier"

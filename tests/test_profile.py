@@ -131,8 +131,8 @@ def test_reference_profile_describes_the_reference_receiver():
 
 def test_needs_say_why_an_app_cannot_play_a_scenario():
     p = parse_profile(tomllib.loads(MINIMAL))
-    assert p.lacks("trials") == "the app does not offer trials ([features] trials)"
-    assert p.lacks("usage") == "the app's profile has no [api.usage]"
+    assert p.lacks("trials") == "the app does not offer trials (features.trials in its profile)"
+    assert p.lacks("usage") == "the app's profile has no api.usage call"
     assert p.lacks("two_paid_tiers") == "the app has one paid tier"
     assert p.lacks("unlimited_tier") is None
     with pytest.raises(KeyError):

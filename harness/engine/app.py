@@ -70,7 +70,7 @@ def checkout_via_app(ctx: RunContext, user: str, tier: str) -> str:
 def metered_calls(ctx: RunContext, token: str, count: int) -> list[dict]:
     call = ctx.target.profile.api.metered
     if call is None:
-        raise StepFailed("the app's profile has no [api.metered] call to make")
+        raise StepFailed("the app's profile has no api.metered call to make")
     out = []
     for _ in range(count):
         r = call_app(ctx, call, token, record=False)
@@ -85,7 +85,7 @@ def read_usage(ctx: RunContext, user: str) -> dict:
     limit None is unlimited."""
     call = ctx.target.profile.api.usage
     if call is None:
-        raise StepFailed("the app's profile has no [api.usage] call to read usage with")
+        raise StepFailed("the app's profile has no api.usage call to read usage with")
     r = call_app(ctx, call, app_token(ctx, user))
     what = f"{call.method} {call.path}"
     if r.status_code != 200:

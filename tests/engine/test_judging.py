@@ -66,7 +66,7 @@ def test_a_scenario_the_app_cannot_play_is_skipped_with_the_reason(tmp_path):
         needs: [api_subscriptions, two_paid_tiers]
         steps: [{user: ada}]
     """)])
-    assert skip_reason(trial, app) == "needs trials: the app does not offer trials ([features] trials)"
+    assert skip_reason(trial, app) == "needs trials: the app does not offer trials (features.trials in its profile)"
     assert skip_reason(two, app) == "needs two_paid_tiers: the app has one paid tier"
     assert skip_reason(trial, SimpleNamespace(reference=True, profile=parse_profile(REFERENCE))) is None
 
