@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import sys
 from dataclasses import asdict, dataclass
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
@@ -84,7 +86,9 @@ def render_table(checks: list[Check], redact: Redactor, title: str, notes: list[
     for c in checks:
         table.add_row(escape(c.id), _MARK[c.status], escape(redact(c.summary)), escape(redact(c.fix or "")))
     buffer = io.StringIO()
-    console = Console(file=buffer, width=160, force_terminal=False, color_system=None)
+    # a terminal's own width; 160 columns in a CI log or a file, where nothing wraps
+    width = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 160
+    console = Console(file=buffer, width=max(width, 80), force_terminal=False, color_system=None)
     console.print(table)
     for note in notes:
         console.print(escape(redact(note)))
