@@ -145,11 +145,13 @@ class TerminalView:
         else:
             mark = "[green]✔[/]" if r.passed else "[red]✘[/]"
         self.console.print(f"{mark} [{self.done}/{self.total}] {r.name} [dim]({r.group}, {r.seconds:.2f}s)[/]")
+        # messages quote the app's answers and profile keys ("[features] trials"): printed as text, not markup
         if r.skipped:
-            self.console.print(f"    [dim]{r.message}[/]", highlight=False, markup=True)
+            self.console.print(f"    {r.message}", style="dim", highlight=False, markup=False)
         elif not r.passed:
-            colour = "yellow" if r.advice else "red"
-            self.console.print(f"    [{colour}]{mask(r.message)}[/]\n    [dim]catches: {r.catches}[/]", highlight=False)
+            self.console.print(f"    {mask(r.message)}", style="yellow" if r.advice else "red", highlight=False,
+                               markup=False)
+            self.console.print(f"    catches: {r.catches}", style="dim", highlight=False, markup=False)
 
     def summary(self, run: RunResult):
         table = Table("group", "scenarios", "passed", "failed", "advice", "skipped", title="tiersync summary")

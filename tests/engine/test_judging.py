@@ -104,3 +104,16 @@ def test_failure_leads_with_the_consequence_and_advice_fails_only_when_strict(tm
     out = " ".join(capsys.readouterr().out.split())
     assert "advice (not a user-visible bug): a live event would be applied" in out and "0 failed, 1 advice" in out
     assert main(["run", str(tmp_path), "--strict"]) == 1
+
+
+def test_messages_are_printed_as_text_not_markup(capsys):
+    from rich.console import Console
+
+    from tiersync.engine.report import TerminalView
+    from tiersync.engine.runner import ScenarioResult
+    view = TerminalView(Console(width=200), total=2)
+    view.on_result(ScenarioResult("t", "x", "g", None, passed=True, skipped=True,
+                                  message="skipped: needs trials: the app does not offer trials ([features] trials)"))
+    view.on_result(ScenarioResult("f", "x [bold]", "g", None, passed=False, message="answered [/api/x] 500"))
+    out = capsys.readouterr().out
+    assert "([features] trials)" in out and "answered [/api/x] 500" in out and "x [bold]" in out
