@@ -75,7 +75,12 @@ def _expand(ctx: Ctx, node: dict, type_name: str | None, segments: list[str], k:
     kind = spec[0]
     if kind in ("x", "x[]"):
         new_value = _resolve(ctx, value, field, prefix)
-        if not last and new_value is not None:
+        if not last and isinstance(new_value, dict) and new_value.get("object") in LISTS:  # an included list
+            if segments[k + 1] != "data":
+                raise _cannot(".".join(segments[:k + 2]))
+            if k + 1 < len(segments) - 1:
+                new_value = _step_list(ctx, new_value, None, segments, k + 2)
+        elif not last and new_value is not None:
             if isinstance(new_value, list):
                 new_value = [_expand(ctx, v, None, segments, k + 1) if isinstance(v, dict) else v for v in new_value]
             elif isinstance(new_value, dict):

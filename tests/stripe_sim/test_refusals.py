@@ -213,3 +213,20 @@ def test_webhook_endpoint_api_version_not_served_is_refused(client):
     assert_error(info.value, 400, "invalid_request_error", None, "api_version",
                  re.compile(r"^Invalid Stripe API version: 2023-10-16"))
     assert client.v1.webhook_endpoints.list().data == []
+
+
+def test_allowed_expansions_stay_allowed(client):
+    """The limits above refuse nothing Stripe serves: four levels, includable lists, inline objects."""
+    sub = _sub(client)
+    price = sub["items"].data[0].price
+    session = client.v1.checkout.sessions.create(params={
+        "mode": "subscription", "success_url": "https://app.example/ok?s={CHECKOUT_SESSION_ID}",
+        "line_items": [{"price": price.id, "quantity": 1}]})
+    got = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["line_items.data.price.product"]})
+    assert got.line_items.data[0].price.product.name == "Pro"
+    got = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["line_items"]})
+    assert got.line_items.data[0].price.product == price.product
+    listed = client.v1.subscriptions.list(params={"expand": ["data.items", "data.latest_invoice.customer",
+                                                             "data.customer.invoice_settings.default_payment_method"]})
+    assert listed.data[0].latest_invoice.customer.id == sub.customer
+    assert client.v1.prices.list(params={"expand": ["data.product"]}).data[0].product.name == "Pro"

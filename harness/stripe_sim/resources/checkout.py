@@ -174,8 +174,8 @@ def retrieve(ctx: Ctx, p: dict, cs_id: str):
     session = ctx.get("checkout.session", cs_id)
     _maybe_expire(ctx, session)
     out = public(session)
-    if "line_items" in (p.get("expand") or []):
-        out["line_items"] = session["line_items"]
+    if any(e == "line_items" or e.startswith("line_items.") for e in p.get("expand") or []):
+        out["line_items"] = session["line_items"]  # included when asked for, also to expand inside it
         p["expand"] = [e for e in p["expand"] if e != "line_items"]
     return out
 
