@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..signer import mask
 from .bundle import BundleError, bundle
 from .project import ProjectError, WorkerProject, load_project
 from .toolchain import DRIVER, ToolchainError, toolchain_dir
@@ -56,6 +57,7 @@ class WorkerRuntime:
     records: list[ConsoleRecord] = field(default_factory=list)
     blocked: dict[str, int] = field(default_factory=dict)  # "METHOD https://host/path" -> times
     runtime_lines: deque = field(default_factory=lambda: deque(maxlen=200))
+    log_path: str | None = None  # every request's console lines and workerd's output, appended as they come
 
     def __post_init__(self):
         self._proc: subprocess.Popen | None = None
@@ -131,6 +133,8 @@ class WorkerRuntime:
                                    event=c.get("event"), lines=list(c.get("lines") or []), ms=c.get("ms"))
             with self._lock:
                 self.records.append(record)
+            self._log(f"{record.method} {record.path}" + (f" ({record.event})" if record.event else "")
+                      + f" -> {record.status}", *(f"  {ln.get('level')}: {ln.get('text')}" for ln in record.lines))
             if self.on_console:
                 self.on_console(record)
         elif "blocked" in msg:
@@ -140,6 +144,12 @@ class WorkerRuntime:
                 self.blocked[key] = self.blocked.get(key, 0) + 1
         elif "runtime" in msg:
             self.runtime_lines.append(msg["runtime"])
+            self._log(f"[workerd] {msg['runtime']}")
+
+    def _log(self, *lines: str):
+        if self.log_path:  # a Worker may log its own keys: masked like every report
+            with open(self.log_path, "a", encoding="utf-8") as f:
+                f.write("".join(mask(line) + "\n" for line in lines))
 
     def _runtime_output(self) -> str:
         lines = [ln for ln in self.runtime_lines if ln.strip()]
@@ -171,6 +181,7 @@ class WorkerRuntime:
             time.sleep(0.01)
 
     def close(self):
+        """Stop the Worker (the log file stays: its owner, the target, removes it)."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             import os
@@ -201,7 +212,7 @@ class WorkerRuntime:
                     break
                 time.sleep(0.02)
             if record is not None:
-                d["console"] = [f"{ln.get('level', 'log')}: {ln.get('text', '')}" for ln in record.lines]
+                d["console"] = [mask(f"{ln.get('level', 'log')}: {ln.get('text', '')}") for ln in record.lines]
 
     def _record_for(self, attempt_id: str, event: str) -> ConsoleRecord | None:
         with self._lock:

@@ -87,15 +87,19 @@ def worker_target(path: str, *, webhook_path: str | None = None, timeout: float 
         stack.seed_for_app(receiver_url, receiver_url + webhook_path)
         info = stack.info()
         bindings = stack.app_env(receiver_url, port=port)
-        runtime = WorkerRuntime(path, bindings, routes_for(info), port=port, start_timeout=timeout)
+        runtime = WorkerRuntime(path, bindings, routes_for(info), port=port, start_timeout=timeout,
+                                log_path=f"/tmp/tiersync-worker-{port}.log")  # removed by Target.close
         runtime.start()
     except WorkerError as exc:
         stack.stop()
+        Path(f"/tmp/tiersync-worker-{port}.log").unlink(missing_ok=True)
         raise TargetError(str(exc)) from None
     except BaseException:
         stack.stop()
+        Path(f"/tmp/tiersync-worker-{port}.log").unlink(missing_ok=True)
         raise
     base = _from_stack("worker", stack, info, receiver_url)
     target = WorkerTarget(**{f: getattr(base, f) for f in base.__dataclass_fields__}, runtime=runtime)
     target.webhook_url, target.profile = receiver_url + webhook_path, profile
+    target.log_path = runtime.log_path  # what a failure report quotes the tail of (pytest plugin)
     return target

@@ -41,8 +41,9 @@ def test_bindings_kv_d1_routed_and_blocked_calls(stripe_server):
         assert runtime.blocked_hosts() == ["GET https://example.com/track (1x)"]  # reported before the record
         record = next(r for r in runtime.records if r.path == "/check")
         assert record.status == 200
-        assert [ln["text"] for ln in record.lines] == ['checking {"path":"/check"}', "example.com unreachable"]
-        assert [ln["level"] for ln in record.lines] == ["log", "warn"]
+        texts = [ln["text"] for ln in record.lines]
+        assert texts[:2] == ['checking {"path":"/check"}', "example.com unreachable"]
+        assert [ln["level"] for ln in record.lines] == ["log", "warn", "debug"]
     finally:
         runtime.close()
     assert runtime.timings.start_s > 0 and runtime.timings.bundle_s > 0
@@ -109,3 +110,20 @@ def test_console_lines_go_beside_each_delivery_try_in_order():
     runtime.annotate(again, wait=0)
     assert again[0]["console"] == ["log: second"]
     runtime.close()
+
+
+@needs_node
+def test_the_log_file_has_each_request_with_its_console_and_no_key(stripe_server, tmp_path):
+    log = tmp_path / "worker.log"
+    runtime = _runtime("hello", stripe_server.url, key=stripe_server.app.test_key, log_path=str(log)).start()
+    try:
+        assert httpx.get(runtime.url + "/check", timeout=10).status_code == 200
+        deadline = time.monotonic() + 5
+        while "GET /check -> 200" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        runtime.close()
+    text = log.read_text()
+    assert "GET /check -> 200\n  log: checking {\"path\":\"/check\"}\n  warn: example.com unreachable\n" in text
+    assert stripe_server.app.test_key not in text
+    assert f"debug: with key sk_test_****{stripe_server.app.test_key[-4:]}" in text

@@ -14,6 +14,7 @@ export default {
     const other = await fetch("https://example.com/track");
     const elsewhere = `${other.status} ${await other.text()}`;
     if (!other.ok) console.warn("example.com unreachable");
+    console.debug(`with key ${env.STRIPE_SECRET_KEY}`); // a Worker logging its secret: reports must mask it
     return Response.json({
       greeting: env.GREETING, kv: await env.NOTES.get("k"), d1: row?.answer,
       stripe: { status: stripe.status, object: ((await stripe.json()) as { object: string }).object },
