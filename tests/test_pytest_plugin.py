@@ -41,6 +41,15 @@ OWN_SCENARIOS = {
           - expect: {tier: {user: grace, is: free}}
           - expect: {tier: {user: grace, is: enterprise}}
         """,
+    "advice.yaml": """
+        name: hardening-not-taken
+        catches: "nothing: advice that does not hold"
+        severity: advice
+        consequence: "a live event would be applied"
+        steps:
+          - user: grace
+          - expect: {tier: {user: grace, is: enterprise}}
+        """,
 }
 
 
@@ -171,6 +180,17 @@ def test_scenarios_parametrize_and_fail_with_the_step(pytester):
         "*FAIL  3. expect tier=*enterprise*",
     ])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_advice_is_a_warning_not_a_failure(pytester):
+    _write_scenarios(pytester, which=("advice.yaml",))
+    pytester.makepyfile(test_adv="""
+        def test_catalog(tiersync_scenario):
+            tiersync_scenario.run()
+    """)
+    result = pytester.runpytest(*QUIET, "--tiersync-scenarios", "scn")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*tiersync advice: hardening-not-taken: advice (not a user-visible bug): a live*"])
 
 
 def test_marker_ini_and_load_errors(pytester):

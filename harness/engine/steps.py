@@ -44,9 +44,9 @@ def step_user(ctx: RunContext, a) -> str:
 
 
 def step_product(ctx: RunContext, a) -> str:
-    metadata = dict(a.metadata)
+    metadata = ctx.resolve(dict(a.metadata))
     if a.plan is not None:
-        metadata["plan"] = a.plan
+        metadata["plan"] = ctx.resolve(a.plan)
     client = ctx.stripe if a.mode == "test" else ctx.stripe_live
     prod = _stripe(client.v1.products.create, params={"name": f"{a.name} ({ctx.run_tag})", "metadata": metadata})
     price = _stripe(client.v1.prices.create, params={"product": prod.id, "unit_amount": a.amount,
