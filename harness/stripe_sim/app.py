@@ -169,6 +169,12 @@ class StripeSim:
                 self._check_origin(headers.get("origin"))
             else:
                 mode = self._authenticate(headers)
+                account = headers.get("stripe-account")
+                if account:  # Connect is not simulated: no connected account exists, as for a key without any
+                    raise InvalidRequest(
+                        f"The provided key '{mask_key(_bearer(headers))}' does not have access to account "
+                        f"'{account[:100]}' (or that account does not exist). Application access may have been "
+                        "revoked.", code="account_invalid", status=403)
                 version = served_version(headers.get("stripe-version"))
                 out_headers["Stripe-Version"] = version  # the version served, echoed as Stripe does
             fault = self.api_faults.take(method, path) if not route.admin and self.api_faults.faults else None
@@ -389,6 +395,11 @@ def _literal_routes() -> dict[str, dict[str, object]]:
             if "{" not in r.template:
                 _LITERALS.setdefault(r.template, {})[r.method] = r
     return _LITERALS
+
+
+def _bearer(headers: dict[str, str]) -> str:
+    auth = headers.get("authorization", "").strip()
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
 
 
 def _loopback(origin: str) -> bool:

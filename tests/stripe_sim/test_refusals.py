@@ -230,3 +230,14 @@ def test_allowed_expansions_stay_allowed(client):
                                                              "data.customer.invoice_settings.default_payment_method"]})
     assert listed.data[0].latest_invoice.customer.id == sub.customer
     assert client.v1.prices.list(params={"expand": ["data.product"]}).data[0].product.name == "Pro"
+
+
+def test_a_connected_account_is_refused_not_ignored(make_client, sim):
+    """Connect is not simulated: a `Stripe-Account` request must not act on the platform's own objects."""
+    client = make_client(stripe_account="acct_1ConnectedXyz")
+    with pytest.raises(stripe.PermissionError) as info:
+        client.v1.customers.create(params={"email": "a@b.co"})
+    assert_error(info.value, 403, "invalid_request_error", "account_invalid", None,
+                 f"The provided key 'sk_test_****{sim.test_key[-4:]}' does not have access to account "
+                 "'acct_1ConnectedXyz' (or that account does not exist). Application access may have been revoked.")
+    assert make_client().v1.customers.list().data == []
