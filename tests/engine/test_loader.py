@@ -90,6 +90,22 @@ def test_the_bundled_catalog_is_valid():
     assert scenarios and all(s.catches.strip() and "\n" not in s.catches.strip() for s in scenarios)
 
 
+def test_the_catalog_judges_what_people_see():
+    """Each catalog scenario states its consequence; none counts Clerk writes or aims a fault at one path
+    (an app's own call pattern is not the contract); tiers are named by role, never as our receiver's."""
+    from tiersync.catalog import catalog_dir
+    for s in load_paths([catalog_dir()]):
+        assert s.consequence and s.consequence.strip(), f"{s.name}: no consequence"
+        kinds = {step.kind for step in s.steps}
+        assert "api_fault" not in kinds, f"{s.name}: aims a fault at one path; use outage"
+        checks = {k for step in s.steps if step.kind == "expect" for k in step.args.checks()}
+        assert "clerk_writes" not in checks, f"{s.name}: counts Clerk writes"
+        text = open(s.path, encoding="utf-8").read()
+        steps_text = text[text.index("steps:"):]
+        for tier in ("pro", "enterprise"):
+            assert f"tier: {tier}" not in steps_text and f"is: {tier}" not in steps_text, f"{s.name}: names {tier}"
+
+
 def test_each_expect_check_is_its_own_model(tmp_path):
     path = write(tmp_path, "checks.yaml", """
         name: checks
