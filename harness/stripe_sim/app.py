@@ -377,7 +377,8 @@ HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
 
 # Stripe endpoints under a collection that the simulator does not serve: they are Stripe's own paths, never an
 # object id (`POST /v1/invoices/create_preview` is no update of an invoice called "create_preview").
-NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming")})
+NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming"), ("charges", "search"),
+                     ("payment_intents", "search")})
 
 
 def _unrecognized(method: str, path: str, status: int) -> InvalidRequest:

@@ -208,3 +208,81 @@ def test_failed_payments_setting_is_per_mode_and_refuses_unknown_values(sim):
     bad = sim.handle("POST", "/_sim/settings/failed_payments", "",
                      {"content-type": "application/x-www-form-urlencoded"}, b"after_all_retries=delete")
     assert bad.status == 400 and bad.json()["error"]["param"] == "after_all_retries"
+
+
+# ---- resume, invoice items, discounts, payments --------------------------------------------------------------
+
+def paused_subscription(client, price, clock):
+    cus = client.v1.customers.create(params={"test_clock": clock.id})
+    sub = client.v1.subscriptions.create(params={
+        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 7,
+        "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}}})
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": START + 8 * DAY})
+    return cus, client.v1.subscriptions.retrieve(sub.id)
+
+
+def test_resume_a_paused_subscription_after_adding_a_card(client, price, clock):
+    cus, sub = paused_subscription(client, price, clock)
+    assert sub.status == "paused"
+    with pytest.raises(stripe.InvalidRequestError):  # only paused subscriptions resume
+        client.v1.subscriptions.resume(
+            client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                                   "trial_period_days": 3}).id)
+    client.v1.payment_methods.attach("pm_card_visa", params={"customer": cus.id})
+    pm = client.v1.payment_methods.list(params={"customer": cus.id}).data[0]
+    client.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": pm.id}})
+    resumed = client.v1.subscriptions.resume(sub.id)
+    assert resumed.status == "active"
+    assert resumed["items"].data[0].current_period_start == START + 8 * DAY
+    inv = client.v1.invoices.retrieve(resumed.latest_invoice)
+    assert (inv.status, inv.amount_paid) == ("paid", 2900)
+    assert [e.data.object.id for e in types_of(client, "customer.subscription.resumed")] == [sub.id]
+
+
+def test_resume_without_a_working_card_is_past_due(client, price, clock):
+    _, sub = paused_subscription(client, price, clock)
+    assert client.v1.subscriptions.resume(sub.id).status == "past_due"
+
+
+def test_update_a_pending_invoice_item_and_one_on_a_draft(client):
+    cus = client.v1.customers.create(params={})
+    item = client.v1.invoice_items.create(params={"customer": cus.id, "amount": 1000, "currency": "usd"})
+    item = client.v1.invoice_items.update(item.id, params={"amount": 1500, "description": "setup fee"})
+    assert (item.amount, item.description) == (1500, "setup fee")
+    inv = client.v1.invoices.create(params={"customer": cus.id, "pending_invoice_items_behavior": "include"})
+    assert inv.total == 1500
+    client.v1.invoice_items.update(item.id, params={"amount": 2500})
+    inv = client.v1.invoices.retrieve(inv.id)
+    assert (inv.total, inv.lines.data[0].amount) == (2500, 2500)
+    client.v1.invoices.finalize_invoice(inv.id)
+    with pytest.raises(stripe.InvalidRequestError):  # not once its invoice is finalized
+        client.v1.invoice_items.update(item.id, params={"amount": 1})
+
+
+def test_delete_a_subscriptions_discount(client, price):
+    coupon = client.v1.coupons.create(params={"percent_off": 50, "duration": "forever"})
+    cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                                 "discounts": [{"coupon": coupon.id}]})
+    deleted = client.v1.subscriptions.delete_discount(sub.id)
+    assert deleted.deleted is True and deleted.object == "discount" and deleted.subscription == sub.id
+    assert client.v1.subscriptions.retrieve(sub.id).discounts == []
+    assert types_of(client, "customer.discount.deleted")[0].data.object.id == deleted.id
+    with pytest.raises(stripe.InvalidRequestError):  # "an error ... if no discount exists on this subscription"
+        client.v1.subscriptions.delete_discount(sub.id)
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.customers.delete_discount(cus.id)
+
+
+def test_the_payment_intent_and_charge_of_an_invoice_can_be_retrieved(client, price):
+    cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    charge_event = types_of(client, "charge.succeeded")[0]
+    charge = client.v1.charges.retrieve(charge_event.data.object.id)
+    pi = client.v1.payment_intents.retrieve(charge.payment_intent)
+    assert (pi.status, pi.latest_charge, pi.amount_received) == ("succeeded", charge.id, 2900)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.charges.retrieve("ch_nope")
+    assert info.value.http_status == 404

@@ -7,7 +7,7 @@ from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str,
 from ..routing import Ctx, paginate, route
 from . import customer_balance, payment_methods
 from .billing_math import in_range
-from .subscriptions import cancel_subscription
+from .subscription_state import cancel_subscription
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
 INVOICE_SETTINGS = Obj({

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import Bool, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from .invoicing import add_item_to_draft
+from .invoicing import add_item_to_draft, refresh_item_line
 
 CREATE = {"customer": Str(required=True), "amount": Int(), "currency": Str(max_length=3), "description": Str(),
           "metadata": Metadata(), "quantity": Int(min=1), "invoice": Str(), "subscription": Str(),
@@ -48,6 +48,42 @@ def create(ctx: Ctx, p: dict):
 @route("GET", "/v1/invoiceitems/{ii_id}")
 def retrieve(ctx: Ctx, p: dict, ii_id: str):
     return ctx.get("invoiceitem", ii_id)
+
+
+UPDATE = {"amount": Int(), "description": Str(), "metadata": Metadata(), "quantity": Int(min=1),
+          "discountable": Bool(), "period": Obj({"start": Int(required=True), "end": Int(required=True)}),
+          "unit_amount_decimal": Str(), "pricing": Obj({"price": Str()})}
+
+
+@route("POST", "/v1/invoiceitems/{ii_id}", UPDATE)
+def update(ctx: Ctx, p: dict, ii_id: str):
+    """Change an invoice item while it is pending or on a draft invoice ("Updates the amount or description of
+    an invoice item on an upcoming invoice. Updating an invoice item is only possible before the invoice it's
+    attached to is closed", API reference)."""
+    item = ctx.get("invoiceitem", ii_id)
+    inv = ctx.get("invoice", item["invoice"]) if item["invoice"] else None
+    if inv is not None and inv["status"] != "draft":
+        raise InvalidRequest("You can only update invoice items that are pending or on a draft invoice; this one "
+                             f"is on an invoice that is {inv['status']}.")
+    price = ctx.get("price", p["pricing"]["price"], "pricing[price]") if (p.get("pricing") or {}).get("price") \
+        else None
+    if price is not None:
+        item["pricing"] = {"price_details": {"price": price["id"], "product": price["product"]},
+                           "type": "price_details", "unit_amount_decimal": str(price["unit_amount"])}
+    for k in ("description", "discountable", "period", "quantity"):
+        if k in p:
+            item[k] = p[k]
+    if "metadata" in p:
+        item["metadata"] = merge_metadata(item["metadata"], p["metadata"])
+    if p.get("amount") is not None:
+        item["amount"] = p["amount"]
+    elif price is not None or "quantity" in p and item["pricing"]:
+        unit = int(item["pricing"]["unit_amount_decimal"])
+        item["amount"] = unit * (item["quantity"] or 1)
+    item["net_amount"] = item["amount"]
+    if inv is not None:
+        refresh_item_line(ctx, inv, item)
+    return item  # no event: the API version has none for an updated invoice item (only created / deleted)
 
 
 @route("DELETE", "/v1/invoiceitems/{ii_id}")

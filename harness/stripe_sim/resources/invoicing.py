@@ -302,6 +302,14 @@ def add_item_to_draft(ctx: Ctx, inv: dict, item: dict):
     _set_lines(inv, [*inv["lines"]["data"], line], inv["subtotal"] + line["amount"])
 
 
+def refresh_item_line(ctx: Ctx, inv: dict, item: dict):
+    """An invoice item changed while on a draft invoice: its line (and the invoice's totals) follow."""
+    lines = [attach_to_invoice(ctx, item, inv["id"])
+             if (ln["parent"].get("invoice_item_details") or {}).get("invoice_item") == item["id"] else ln
+             for ln in inv["lines"]["data"]]
+    _set_lines(inv, lines, sum(ln["amount"] for ln in lines))
+
+
 def pending_for(ctx: Ctx, customer_id: str) -> list[dict]:
     items = [ii for ii in ctx.table("invoiceitem").rows.values()
              if ii["customer"] == customer_id and ii["invoice"] is None]

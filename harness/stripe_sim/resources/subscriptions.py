@@ -1,6 +1,6 @@
-"""Subscriptions: the status machine (incomplete / trialing / active / past_due / canceled / unpaid /
-incomplete_expired), items with `current_period_*` (API 2025-03-31+), discounts, cancellation now or
-at period end, and time-driven transitions run by test clocks (`advance_to`)."""
+"""Subscriptions through the API: create (incomplete / trialing / active, with Stripe's event order), update
+(items and prorations, trials, discounts, cancellation settings), cancel, retrieve and list. Items carry
+`current_period_*` (API 2025-03-31+). What time does to a subscription is in subscription_cycle.py."""
 
 from __future__ import annotations
 
@@ -25,13 +25,16 @@ from .catalog import plan_from_price
 from .coupons import new_discount, usable_coupon
 from .invoicing import after_invoice_paid
 from .promotion_codes import redeemable
-
-INCOMPLETE_EXPIRES_AFTER = 23 * 3600
-TRIAL_WILL_END_BEFORE = 3 * 86400
-RENEWAL_FINALIZE_DELAY = 3600
-# dunning: after a failed renewal, retry after these delays; when all fail, the subscription is canceled,
-# marked `unpaid` or left `past_due`, per the account's setting (`POST /_sim/settings/failed_payments`)
-PAYMENT_RETRY_DELAYS = (3 * 86400, 5 * 86400, 7 * 86400)
+from .subscription_cycle import TRIAL_WILL_END_BEFORE, end_trial, warn_trial_end
+from .subscription_state import (
+    cancel_subscription,
+    drop_used_once_discounts,
+    emit_updated,
+    period_of,
+    save_items,
+    set_period,
+    take_pending_prorations,
+)
 
 ITEM = Obj({"price": Str(), "quantity": Int(min=0), "metadata": Metadata(), "id": Str(), "deleted": Bool(),
             "clear_usage": Bool(), "discounts": List(Obj({"coupon": Str(), "promotion_code": Str()}))})
@@ -130,27 +133,6 @@ def build_discounts(ctx: Ctx, specs: list[dict], customer: dict, sub_id: str | N
     return ids
 
 
-def period_of(sub: dict) -> tuple[int, int]:
-    item = sub["items"]["data"][0]
-    return item["current_period_start"], item["current_period_end"]
-
-
-def set_period(sub: dict, period: tuple[int, int]):
-    sub["items"] = {**sub["items"], "data": [
-        {**it, "current_period_start": period[0], "current_period_end": period[1]} for it in sub["items"]["data"]]}
-
-
-def _save_items(ctx: Ctx, sub: dict):
-    for it in sub["items"]["data"]:
-        ctx.put("subscription_item", it)
-
-
-def _emit_updated(ctx: Ctx, sub: dict, before: dict, automatic: bool = False):
-    changed = {k: v for k, v in before.items() if sub.get(k) != v}
-    if changed:
-        ctx.emit("customer.subscription.updated", sub, changed, automatic=automatic)
-
-
 # ---- create -----------------------------------------------------------------------------------------
 
 def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = None,
@@ -230,7 +212,7 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
     inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_create", (now, first_end), now,
                                               trial=bool(trial_end))
     sub["latest_invoice"] = inv["id"]
-    _drop_used_once_discounts(ctx, sub)
+    drop_used_once_discounts(ctx, sub)
     if inv["amount_due"] == 0:
         # trial or 100%-off: paid at once, no PaymentIntent; a single `created` already in its final status
         invoicing.finalize(ctx, inv, now)
@@ -248,7 +230,7 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
     if p.get("cancel_at_period_end") or p.get("cancel_at"):
         before = snapshot(sub)
         _apply_cancel_settings(ctx, sub, p, now)
-        _emit_updated(ctx, sub, before)
+        emit_updated(ctx, sub, before)
     return sub
 
 
@@ -303,17 +285,6 @@ def _discounted_total(ctx: Ctx, sub: dict, subtotal: int) -> int:
         coupon = ctx.find("coupon", di["source"]["coupon"])
         total -= discount_amount(coupon, total, sub["currency"]) if coupon else 0
     return total
-
-
-def _drop_used_once_discounts(ctx: Ctx, sub: dict):
-    keep = []
-    for di_id in sub["discounts"]:
-        di = ctx.find("discount", di_id)
-        coupon = ctx.find("coupon", di["source"]["coupon"]) if di else None
-        if coupon and coupon["duration"] == "once":
-            continue
-        keep.append(di_id)
-    sub["discounts"] = keep
 
 
 # ---- update -----------------------------------------------------------------------------------------
@@ -371,12 +342,12 @@ def update_subscription(ctx: Ctx, sub: dict, p: dict) -> dict:
         if p["trial_end"] == "now":
             if sub["status"] == "trialing":
                 warn_trial_end(ctx, sub)  # "or immediately when a trial is ended early (trial_end=now)"
-                _end_trial(ctx, sub, now, emit_previous=None)
+                end_trial(ctx, sub, now, emit_previous=None)
         else:
             sub["trial_end"] = p["trial_end"]
             if sub["status"] == "trialing":
                 set_period(sub, (period_of(sub)[0], p["trial_end"]))
-                _save_items(ctx, sub)
+                save_items(ctx, sub)
                 ctx.table("trial_warning").remove(sub["id"])  # a moved trial end is announced again
                 if p["trial_end"] - now <= TRIAL_WILL_END_BEFORE:
                     warn_trial_end(ctx, sub)
@@ -429,7 +400,7 @@ def _update_items(ctx: Ctx, sub: dict, specs: list[dict], now: int) -> bool:
                              "please use the cancel API endpoint.", param="items")
     check_compatible([(it["price"], f"items[{i}][price]") for i, it in enumerate(items)])
     sub["items"] = {**sub["items"], "data": items, "total_count": len(items)}
-    _save_items(ctx, sub)
+    save_items(ctx, sub)
     return changed
 
 
@@ -454,11 +425,6 @@ def _prorate(ctx: Ctx, sub: dict, before: dict, p: dict, now: int):
         _invoice_now(ctx, sub, now, "subscription_update")
 
 
-def take_pending_prorations(ctx: Ctx, sub_id: str) -> int:
-    entry = ctx.table("pending_proration").remove(sub_id)
-    return entry["amount"] if entry else 0
-
-
 def _invoice_now(ctx: Ctx, sub: dict, now: int, reason: str, automatic: bool = False) -> dict:
     inv = invoicing.draft_subscription_invoice(ctx, sub, reason, period_of(sub), now,
                                               invoice_period=(now, now))
@@ -472,189 +438,6 @@ def _invoice_now(ctx: Ctx, sub: dict, now: int, reason: str, automatic: bool = F
     if invoicing.collect(ctx, inv, sub, now) == "paid":
         after_invoice_paid(ctx, sub, inv, now, automatic)
     return inv
-
-
-# ---- cancel -----------------------------------------------------------------------------------------
-
-def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requested", at: int | None = None,
-                        automatic: bool = False, details: dict | None = None) -> dict:
-    now = ctx.now(sub["customer"]) if at is None else at
-    sub["status"] = "canceled"
-    sub["ended_at"] = now
-    sub["canceled_at"] = sub["canceled_at"] or now
-    sub["cancellation_details"] = {**sub["cancellation_details"], **(details or {}), "reason": reason}
-    for inv in ctx.table("invoice").rows.values():
-        if invoicing.subscription_of(inv) == sub["id"] and inv["status"] == "draft":
-            ctx.touch("invoice", inv)
-            inv["status"] = "void"
-    ctx.emit("customer.subscription.deleted", sub, automatic=automatic)
-    return sub
-
-
-# ---- time-driven transitions (test clocks) ------------------------------------------------------------
-
-def next_due(ctx: Ctx, sub: dict) -> tuple[int, str] | None:
-    """The next scheduled transition of a subscription: (time, what)."""
-    if sub["status"] in ("canceled", "incomplete_expired", "paused"):
-        return None  # a paused subscription waits for `resume`: no renewals, no invoices
-    if sub["status"] == "incomplete":
-        return sub["created"] + INCOMPLETE_EXPIRES_AFTER, "expire_incomplete"
-    candidates = []
-    start, end = period_of(sub)
-    draft = _pending_draft(ctx, sub)
-    if draft:
-        candidates.append((draft["automatically_finalizes_at"], "finalize"))
-    if sub["status"] == "past_due":
-        open_inv = ctx.find("invoice", sub["latest_invoice"]) if sub.get("latest_invoice") else None
-        if open_inv and open_inv["status"] == "open" and open_inv.get("next_payment_attempt"):
-            candidates.append((open_inv["next_payment_attempt"], "retry_payment"))
-    if sub["status"] == "trialing" and sub["trial_end"]:
-        warn_at = sub["trial_end"] - TRIAL_WILL_END_BEFORE
-        if not _warned(ctx, sub):
-            candidates.append((warn_at, "trial_will_end"))
-        candidates.append((sub["trial_end"], "trial_end"))
-    elif sub["cancel_at"] and sub["cancel_at"] <= end:
-        candidates.append((sub["cancel_at"], "cancel"))
-    else:
-        candidates.append((end, "renew"))
-    return min(candidates) if candidates else None
-
-
-def _pending_draft(ctx: Ctx, sub: dict) -> dict | None:
-    inv_id = sub.get("latest_invoice")
-    inv = ctx.find("invoice", inv_id) if inv_id else None
-    return inv if inv and inv["status"] == "draft" and inv.get("automatically_finalizes_at") else None
-
-
-def _warned(ctx: Ctx, sub: dict) -> bool:
-    return ctx.table("trial_warning").get(sub["id"]) is not None
-
-
-def warn_trial_end(ctx: Ctx, sub: dict, automatic: bool = False):
-    """`customer.subscription.trial_will_end`, once per trial end: "three days before a subscription's trial
-    period is scheduled to end, or immediately when a trial is ended early (for example, with trial_end=now)
-    ... If a trial is shortened so that fewer than three days remain, this event can fire immediately"
-    (the event's description in Stripe's SDKs, e.g. stripe-ruby V1CustomerSubscriptionTrialWillEndEvent)."""
-    if _warned(ctx, sub):
-        return
-    ctx.table("trial_warning").put({"id": sub["id"]})
-    ctx.emit("customer.subscription.trial_will_end", sub, automatic=automatic)
-
-
-def run_transition(ctx: Ctx, sub: dict, at: int, what: str):
-    before = snapshot(sub)
-    if what == "expire_incomplete":
-        sub["status"] = "incomplete_expired"
-        sub["ended_at"] = at
-        inv = ctx.find("invoice", sub["latest_invoice"])
-        if inv and inv["status"] == "open":
-            inv["status"] = "void"
-            inv["status_transitions"] = {**inv["status_transitions"], "voided_at": at}
-            ctx.emit("invoice.voided", inv, {"status": "open"}, automatic=True)
-        _emit_updated(ctx, sub, before, automatic=True)
-    elif what == "trial_will_end":
-        warn_trial_end(ctx, sub, automatic=True)
-    elif what == "trial_end":
-        _end_trial(ctx, sub, at, emit_previous=before)
-    elif what == "cancel":
-        cancel_subscription(ctx, sub, reason="cancellation_requested", at=at, automatic=True)
-    elif what == "renew":
-        _renew(ctx, sub, at, before)
-    elif what == "finalize":
-        inv = _pending_draft(ctx, sub)
-        inv["automatically_finalizes_at"] = None
-        invoicing.finalize(ctx, inv, at)
-        if sub["status"] == "unpaid" and inv["amount_due"] > 0:
-            # "The latest invoice remains open and invoices continue to generate, but payments aren't
-            # attempted" (docs.stripe.com/billing/subscriptions/overview, subscription statuses: unpaid)
-            return
-        outcome = invoicing.collect(ctx, inv, sub, at)
-        if outcome == "paid":
-            after_invoice_paid(ctx, sub, inv, at, automatic=True)
-        else:
-            inv["next_payment_attempt"] = at + PAYMENT_RETRY_DELAYS[0]
-            if sub["status"] == "active":
-                sub["status"] = "past_due"
-                _emit_updated(ctx, sub, {"status": "active"}, automatic=True)
-    elif what == "retry_payment":
-        _retry_payment(ctx, sub, at)
-
-
-def _retry_payment(ctx: Ctx, sub: dict, at: int):
-    inv = ctx.get("invoice", sub["latest_invoice"])
-    if invoicing.collect(ctx, inv, sub, at) == "paid":
-        after_invoice_paid(ctx, sub, inv, at, automatic=True)
-        return
-    retries_done = inv["attempt_count"] - 1
-    if retries_done < len(PAYMENT_RETRY_DELAYS):
-        inv["next_payment_attempt"] = at + PAYMENT_RETRY_DELAYS[retries_done]
-        return
-    inv["next_payment_attempt"] = None  # the last retry failed
-    # the account's choice (Dashboard: Billing > Revenue recovery > "if all retries for a payment fail")
-    outcome = ctx.sim.failed_payment_settings[ctx.mode]
-    if outcome == "cancel":
-        cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
-    elif outcome == "mark_unpaid":
-        before = {"status": sub["status"]}
-        sub["status"] = "unpaid"
-        _emit_updated(ctx, sub, before, automatic=True)
-    # leave_past_due: the subscription stays past_due; its next renewals are still attempted
-
-
-def _renew(ctx: Ctx, sub: dict, at: int, before: dict):
-    old_start, _ = period_of(sub)
-    new_period = (at, period_end(at, sub["items"]["data"][0]["price"]["recurring"]))
-    set_period(sub, new_period)
-    _save_items(ctx, sub)
-    inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
-                                              invoice_period=(old_start, at))
-    invoicing.add_proration(ctx, inv, sub, take_pending_prorations(ctx, sub["id"]))
-    inv["automatically_finalizes_at"] = at + RENEWAL_FINALIZE_DELAY
-    sub["latest_invoice"] = inv["id"]
-    _drop_used_once_discounts(ctx, sub)
-    changed = {k: v for k, v in before.items() if sub.get(k) != v}
-    ctx.emit("customer.subscription.updated", sub, changed, automatic=True)
-    ctx.events.insert(len(ctx.events) - 2, ctx.events.pop())  # the period roll is announced before invoice.created
-
-
-def _end_trial(ctx: Ctx, sub: dict, at: int, emit_previous: dict | None):
-    before = emit_previous or snapshot(sub)
-    missing_pm = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
-    if missing_pm == "pause" and invoicing.payment_method_for(ctx, sub) is None:
-        # "the subscription pauses (status paused) and no invoice is created" until it is resumed
-        # (docs.stripe.com/billing/subscriptions/trials, "create free trials without payment")
-        sub["trial_end"] = at
-        sub["status"] = "paused"
-        if emit_previous is not None:
-            _emit_updated(ctx, sub, before, automatic=True)
-        ctx.emit("customer.subscription.paused", sub, automatic=emit_previous is not None)
-        return
-    new_period = (at, period_end(at, sub["items"]["data"][0]["price"]["recurring"]))
-    set_period(sub, new_period)
-    _save_items(ctx, sub)
-    sub["trial_end"] = at
-    sub["billing_cycle_anchor"] = at
-    pm = invoicing.payment_method_for(ctx, sub)
-    if pm is None and missing_pm == "cancel":
-        cancel_subscription(ctx, sub, reason="payment_failed", at=at, automatic=True)
-        return
-    inv = invoicing.draft_subscription_invoice(ctx, sub, "subscription_cycle", new_period, at,
-                                              invoice_period=(at, at))
-    sub["latest_invoice"] = inv["id"]
-    invoicing.finalize(ctx, inv, at)
-    outcome = invoicing.collect(ctx, inv, sub, at)
-    sub["status"] = "active" if outcome == "paid" else "past_due"
-    if emit_previous is not None:
-        _emit_updated(ctx, sub, before, automatic=True)
-
-
-def advance_to(ctx: Ctx, sub: dict, target: int):
-    """Run every transition due up to `target`, in time order."""
-    for _ in range(10_000):  # bounded: a daily price over 27 years
-        due = next_due(ctx, sub)
-        if due is None or due[0] > target:
-            return
-        run_transition(ctx, sub, *due)
 
 
 # ---- routes -----------------------------------------------------------------------------------------

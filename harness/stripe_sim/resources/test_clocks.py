@@ -10,7 +10,7 @@ from ..errors import InvalidRequest
 from ..params import Int, Str
 from ..routing import Ctx, paginate, route
 from .customers import delete as delete_customer
-from .subscriptions import next_due, run_transition
+from .subscription_cycle import next_due, run_transition
 
 DELETES_AFTER = 30 * 86400
 MAX_ADVANCE_INTERVALS = 2  # Stripe: at most two intervals of the shortest subscription ahead
