@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -61,10 +62,22 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e309: out of a double's range, as Clerk's parser says too
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
 def parse_json(raw: bytes) -> Any:
-    """Parsed JSON, or a Clerk-shaped 400 (malformed, invalid UTF-8, or nested deeper than MAX_JSON_DEPTH)."""
+    """Parsed JSON, or a Clerk-shaped 400 (malformed, invalid UTF-8, NaN, Infinity, a number out of a double's
+    range, or nested deeper than MAX_JSON_DEPTH)."""
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
     except RecursionError as exc:
         raise errors.body_too_deep(MAX_JSON_DEPTH) from exc
     except (ValueError, UnicodeDecodeError) as exc:

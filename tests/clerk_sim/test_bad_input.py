@@ -180,3 +180,13 @@ def test_metadata_nested_within_the_limit_is_stored(http: httpx.Client, user_id:
     response = http.patch(f"/v1/users/{user_id}/metadata", json={"private_metadata": {"deep": nested}})
     assert response.status_code == 200, response.text
     assert response.json()["private_metadata"]["deep"] == nested
+
+
+@pytest.mark.parametrize("raw", [b'{"public_metadata": {"n": Infinity}}', b'{"public_metadata": {"n": NaN}}',
+                                 b'{"public_metadata": {"n": 1e309}}', b'{"public_metadata": {"n": -Infinity}}'])
+def test_non_finite_numbers_are_not_json(http: httpx.Client, user_id: str, raw: bytes) -> None:
+    before = _SIM.get_user(user_id)
+    error = assert_clerk_error(http.patch(f"/v1/users/{user_id}/metadata", content=raw), 400, "malformed_request")
+    assert "JSON" in error["long_message"] or "range" in error["long_message"]
+    assert _SIM.get_user(user_id) == before
+    assert http.get(f"/v1/users/{user_id}").status_code == 200
