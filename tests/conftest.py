@@ -1,8 +1,8 @@
 """Shared fixtures for the simulator test suites.
 
 - `stripe_sim`: a fresh `StripeSim` (no transport).
-- `stripe_server`: one session-wide `ThreadedServer` over one `StripeSim` (per xdist worker), reset before
-  each test; `stripe_server.app` is the sim, `stripe_server.url` its base URL.
+- `stripe_server`: the pytest plugin's `tiersync_stripe` (one `StripeSim` served per session, so per xdist
+  worker, reset before each test) as its `ThreadedServer`: `stripe_server.app` is the sim, `.url` its base URL.
 - `stripe_mode` / `sim` / `client`: parametrized over "inprocess" (responses intercepts api.stripe.com)
   and "server" (real HTTP to the threaded server). `client` is a `stripe.StripeClient` for the test key;
   `make_client(key)` builds one for any key in the same mode (live key, bad keys...).
@@ -26,21 +26,11 @@ def stripe_sim() -> StripeSim:
     return StripeSim()
 
 
-@pytest.fixture(scope="session")
-def _stripe_server_session() -> Iterator[ThreadedServer]:
-    sim = StripeSim()
-    srv = ThreadedServer(sim, port=0).start()
-    sim.public_url = srv.url
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
 @pytest.fixture
-def stripe_server(_stripe_server_session: ThreadedServer) -> ThreadedServer:
-    _stripe_server_session.app.reset()
-    return _stripe_server_session
+def stripe_server(tiersync_stripe) -> ThreadedServer:
+    """The pytest plugin's served Stripe simulator (one per session, reset before each test), as its server:
+    `.app` is the sim, `.url` its base URL."""
+    return tiersync_stripe.server
 
 
 @pytest.fixture(params=STRIPE_MODES)

@@ -88,7 +88,9 @@ def _tiersync_stack_session():
 
 @pytest.fixture
 def tiersync_stack(_tiersync_stack_session):
-    """The session's stack (simulators + seeded world + reference receiver), re-seeded for this test."""
+    """The session's stack (simulators + seeded world + reference receiver), re-seeded for this test once the
+    previous test's webhook deliveries have settled (none of them lands in this test's world)."""
+    _tiersync_stack_session.stripe_sim.webhooks.wait_idle(5)
     _tiersync_stack_session.reset()
     return _tiersync_stack_session
 

@@ -1,8 +1,8 @@
 """Fixtures for the Clerk simulator suite.
 
 - ``clerk_sim``: a fresh in-process ``ClerkSim``.
-- ``clerk_server``: one ``ClerkSimServer`` per xdist worker (127.0.0.1, OS-picked port),
-  reset before each test.
+- ``clerk_server``: the pytest plugin's ``tiersync_clerk``, one ``ClerkSimServer`` per xdist worker
+  (127.0.0.1, OS-picked port), reset before each test.
 - ``clerk_mode`` / ``csim`` / ``clerk``: parametrized over ``inprocess`` and ``server``;
   ``clerk`` is the official ``clerk_backend_api.Clerk`` bound to ``csim`` with fast retries.
 """
@@ -31,16 +31,10 @@ def clerk_sim() -> Iterator[ClerkSim]:
     sim.close()
 
 
-@pytest.fixture(scope="session")
-def _clerk_server_session() -> Iterator[ClerkSimServer]:
-    with ClerkSim().serve(port=0) as server:
-        yield server
-
-
 @pytest.fixture
-def clerk_server(_clerk_server_session: ClerkSimServer) -> ClerkSimServer:
-    _clerk_server_session.sim.reset()
-    return _clerk_server_session
+def clerk_server(tiersync_clerk: ClerkSimServer) -> ClerkSimServer:
+    """The pytest plugin's served Clerk simulator (one per session, reset before each test)."""
+    return tiersync_clerk
 
 
 @pytest.fixture(params=CLERK_MODES)

@@ -1,7 +1,8 @@
 """Fixtures for the reference receiver's tests.
 
-- `stack`: one `Stack` (Stripe simulator + Clerk simulator + the receiver, all on loopback) per xdist
-  worker, `reset()` before every test (new ids, same seeded world, fresh receiver storage).
+- the stack is the pytest plugin's `tiersync_stack` (Stripe simulator + Clerk simulator + the receiver, all
+  on loopback, one per xdist worker), `reset()` before every test (new ids, same seeded world, fresh
+  receiver storage) once the previous test's deliveries have settled.
 - `app`: an `App` driver over that stack with the helpers the tests share: a signed-in user and token,
   a checkout through the receiver's own API, paying it the way the hosted page does, waiting for the
   Stripe simulator's deliveries, reading the user's tier from Clerk, hand-signed webhook posts.
@@ -132,16 +133,10 @@ def event(event_type: str = "customer.subscription.updated", obj: dict | None = 
             "data": {"object": obj if obj is not None else {"id": "sub_hand_built", "object": "subscription"}}}
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    with Stack() as st:
-        yield st
-
-
 @pytest.fixture
-def app(stack: Stack) -> Iterator[App]:
-    stack.stripe_sim.webhooks.wait_idle(5)  # nothing of the previous test still in flight
-    stack.reset()
+def app(tiersync_stack: Stack) -> Iterator[App]:
+    """The pytest plugin's stack (deliveries of the previous test settled, then re-seeded) with our helpers."""
+    stack = tiersync_stack
     state = stack.receiver_app.state
     clerk = state.clerk
     driver = App(stack)
