@@ -273,9 +273,8 @@ def test_checkout_with_a_100_percent_code_needs_no_payment(client, sim, world):
         complete(sim, client, second.id, promotion_code="FREE")
 
 
+@pytest.mark.parametrize("stripe_mode", ["server"])  # the control route is an HTTP endpoint of the server
 def test_checkout_complete_over_http_control_route(client, sim, world, stripe_mode, request):
-    if stripe_mode != "server":
-        pytest.skip("the control route is an HTTP endpoint of the server")
     url = request.getfixturevalue("stripe_server").url
     session = new_session(client, world, customer_email="d@example.com")
     r = httpx.post(f"{url}/_sim/checkout/sessions/{session.id}/complete", data={"payment_method": "pm_card_visa"})
