@@ -198,12 +198,12 @@ def load_incident(path: str | Path, *, deliveries: str | Path | None = None, acc
         raise IncidentError(f"{path}: no Event object to replay" + (f" ({warnings[0]})" if warnings else ""))
     events = _one_mode(path, _one_account(path, events, account), mode)
     livemode = any(e.get("livemode") for e in events)
-    # Stripe lists newest first (the API, the CLI, list objects); other files are taken as written unless
-    # their timestamps run backwards. Sorting on `created` keeps that order within a second.
+    # Stripe lists newest first (the API, the CLI, list objects), in creation order, which `created` (whole
+    # seconds, and a test clock's time for objects on one) cannot always tell; other files are taken as
+    # written unless their timestamps run backwards
     listed = any(isinstance(d, dict) and d.get("object") == "list" for d in docs)
     if listed or events[0]["created"] > events[-1]["created"]:
         events = list(reversed(events))
-    events = sorted(events, key=lambda e: e["created"])
     incident = Incident(str(path), [as_test_mode(e) for e in events], warnings=warnings, livemode=livemode)
     if objects:
         incident.extra_objects += _load_objects(Path(objects))
