@@ -2,7 +2,7 @@
 through the API, not Checkout) is answered 400, so Stripe retries it for days and the endpoint is
 eventually disabled, instead of 200 and a recorded sync error.
 
-Caught by config/missing-user-id-metadata."""
+Caught by delivery/unlinked-subscription-acknowledged."""
 
 from starlette.responses import JSONResponse
 
@@ -10,7 +10,7 @@ from tiersync.receiver.webhook import stripe_webhook
 
 from ._base import peek_event, reference_app, with_webhook
 
-CAUGHT_BY = "missing-user-id-metadata"
+CAUGHT_BY = "unlinked-subscription-acknowledged"
 
 
 async def webhook(request):
