@@ -286,3 +286,27 @@ def test_the_payment_intent_and_charge_of_an_invoice_can_be_retrieved(client, pr
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.charges.retrieve("ch_nope")
     assert info.value.http_status == 404
+
+
+def test_plans_are_recurring_prices_seen_the_older_way(client, price):
+    plan = client.v1.plans.create(params={"currency": "usd", "interval": "month", "amount": 2000,
+                                          "product": {"name": "Legacy"}})
+    assert plan.id.startswith("plan_") and (plan.object, plan.amount, plan.interval) == ("plan", 2000, "month")
+    assert client.v1.prices.retrieve(plan.id).unit_amount == 2000  # one object, two views
+    assert client.v1.plans.retrieve(price.id).amount == 2900  # and a price made as a price reads as a plan
+    updated = client.v1.plans.update(plan.id, params={"metadata": {"foo": "bar"}})
+    assert updated.metadata.to_dict() == {"foo": "bar"}
+    assert types_of(client, "plan.updated")[0].data.previous_attributes.metadata.to_dict() == {}
+    cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": plan.id}]})
+    assert sub["items"].data[0].plan.id == plan.id
+    assert client.v1.plans.delete(plan.id).deleted is True
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.plans.retrieve(plan.id)
+    assert info.value.http_status == 404 and f"No such plan: '{plan.id}'" in str(info.value)
+    with pytest.raises(stripe.InvalidRequestError):  # no new subscribers
+        client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": plan.id}]})
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"  # existing ones are not affected
+    assert plan.id not in [pl.id for pl in client.v1.plans.list().data]
+    assert [e.type for e in types_of(client, "plan.created")] == ["plan.created"]

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     invoices,
     payment_methods,
     payments,
+    plans,
     prices,
     products,
     promotion_codes,

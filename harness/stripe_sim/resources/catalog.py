@@ -55,7 +55,7 @@ def decimal_amount(text: str, param: str) -> int:
     return int(value.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
 
 
-def new_price(ctx: Ctx, p: dict, prefix: str | None = None) -> dict:
+def new_price(ctx: Ctx, p: dict, prefix: str | None = None, price_id: str | None = None) -> dict:
     def name(k):
         return f"{prefix}[{k}]" if prefix else k
 
@@ -90,7 +90,7 @@ def new_price(ctx: Ctx, p: dict, prefix: str | None = None) -> dict:
                      "meter": rec.get("meter"), "trial_period_days": rec.get("trial_period_days"),
                      "usage_type": rec.get("usage_type") or "licensed"}
     price = {
-        "id": ctx.new_id("price"), "object": "price", "active": p.get("active", True),
+        "id": price_id or ctx.new_id("price"), "object": "price", "active": p.get("active", True),
         "billing_scheme": "per_unit", "created": ctx.now(), "currency": currency, "custom_unit_amount": None,
         "livemode": ctx.livemode, "lookup_key": p.get("lookup_key"),
         "metadata": merge_metadata({}, p.get("metadata") or {}), "nickname": p.get("nickname"),
@@ -112,3 +112,12 @@ def plan_from_price(price: dict) -> dict:
             "meter": rec.get("meter"), "nickname": price["nickname"], "product": price["product"],
             "tiers_mode": None, "transform_usage": None, "trial_period_days": rec.get("trial_period_days"),
             "usage_type": rec.get("usage_type", "licensed")}
+
+
+def plan_for(ctx: Ctx, price: dict) -> dict:
+    """The legacy `plan` view of a price: one shared object per price, refreshed when the price changes."""
+    table = ctx.table("plan")
+    plan = table.get(price["id"])
+    if plan is None:
+        plan = table.put(plan_from_price(price))
+    return plan

@@ -21,7 +21,7 @@ from ..params import (
 from ..routing import Ctx, paginate, route, snapshot
 from . import invoicing, payment_methods
 from .billing_math import discount_amount, in_range, period_end
-from .catalog import plan_from_price
+from .catalog import plan_for
 from .coupons import new_discount, usable_coupon
 from .invoicing import after_invoice_paid
 from .promotion_codes import redeemable
@@ -66,15 +66,6 @@ CANCEL = {"invoice_now": Bool(), "prorate": Bool(),
 
 
 # ---- building blocks --------------------------------------------------------------------------------
-
-def plan_for(ctx: Ctx, price: dict) -> dict:
-    """The legacy `plan` view of a price: one shared object per price, refreshed when the price changes."""
-    table = ctx.table("plan")
-    plan = table.get(price["id"])
-    if plan is None:
-        plan = table.put(plan_from_price(price))
-    return plan
-
 
 def new_item(ctx: Ctx, sub_id: str, price: dict, quantity: int, metadata: dict | None, period: tuple[int, int],
              now: int) -> dict:
