@@ -117,3 +117,19 @@ def test_messages_are_printed_as_text_not_markup(capsys):
     view.on_result(ScenarioResult("f", "x [bold]", "g", None, passed=False, message="answered [/api/x] 500"))
     out = capsys.readouterr().out
     assert "([features] trials)" in out and "answered [/api/x] 500" in out and "x [bold]" in out
+
+
+def test_the_rate_limit_story_reaches_the_receivers_own_clerk_calls(target):
+    """#17.10: the catalog's 429 scenario makes the receiver meet Clerk's rate limit on whatever call it makes
+    (the reference reads the user first, through the SDK), answer non-2xx, and end right once Stripe retries."""
+    from tiersync.catalog import catalog_dir
+    from tiersync.engine.runner import run_scenario
+    [scenario] = [s for s in load_paths([catalog_dir()]) if s.name == "clerk-rate-limited-then-recovers"]
+    result = run_scenario(scenario, target)
+    assert result.passed, result.message
+    log = target.stack.clerk_sim.request_log.entries
+    # the engine's own calls go through httpx; the receiver's through the Clerk SDK
+    receivers = [r for r in log if r.fault == "rate_limit" and "python-httpx" not in r.headers.get("user-agent", "")]
+    assert receivers, "no Clerk call of the receiver met the 429"
+    answers = [d["status"] for step in result.timeline for d in step.deliveries]
+    assert any(s and s >= 500 for s in answers) and answers[-1] == 200
