@@ -263,18 +263,16 @@ class StripeSim:
         if literal:
             if method in literal:
                 return literal[method], {}
-            raise _unrecognized(method, path, 405)
+            raise _unrecognized(method, path)
         parts = path.split("/")
         if len(parts) > 3 and (parts[2], parts[3]) in NOT_IDS:
-            raise _unrecognized(method, path, 404)
-        allowed = False
+            raise _unrecognized(method, path)
         for r in ROUTES:
-            m = r.pattern.match(path)
-            if m:
-                if r.method == method:
+            if r.method == method:
+                m = r.pattern.match(path)
+                if m:
                     return r, m.groupdict()
-                allowed = True
-        raise _unrecognized(method, path, 405 if allowed else 404)
+        raise _unrecognized(method, path)  # a path served for another method too: Stripe answers 404 alike
 
     def _check_origin(self, origin: str | None):
         """Control routes answer only requests without a foreign `Origin`: the hosted pages (the simulator's
@@ -381,9 +379,13 @@ NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming"), (
                      ("payment_intents", "search")})
 
 
-def _unrecognized(method: str, path: str, status: int) -> InvalidRequest:
-    return InvalidRequest(f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
-                          "we can help at https://support.stripe.com/.", status=status)
+def _unrecognized(method: str, path: str) -> InvalidRequest:
+    hint = ""
+    if path.endswith("/") and path != "/":
+        hint = (" If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an "
+                "object, make sure you passed a valid (non-empty) identifier in your code.")
+    return InvalidRequest(f"Unrecognized request URL ({method}: {path}).{hint} Please see https://stripe.com/docs "
+                          "or we can help at https://support.stripe.com/.", status=404)
 
 
 _LITERALS: dict[str, dict[str, object]] = {}

@@ -104,7 +104,7 @@ def test_search_needs_a_query(client):
 @pytest.mark.parametrize(("method", "path"), [
     ("post", "/v1/invoices/create_preview"), ("get", "/v1/invoices/upcoming"), ("get", "/v1/invoices/upcoming/lines"),
     ("get", "/v1/setup_intents"), ("get", "/v1/charges/search"), ("get", "/v1/customers/cus_x/tax_ids"),
-    ("get", "/v1/nope"),
+    ("get", "/v1/nope"), ("delete", "/v1/prices/price_x"), ("post", "/v1/events"), ("post", "/v1/customers/search"),
 ])
 def test_unserved_paths_are_stripes_404(client, method, path):
     with pytest.raises(IRE) as info:
@@ -119,3 +119,13 @@ def test_search_is_not_a_retrieve_and_ids_still_are(client, people):
         client.v1.customers.retrieve("cus_search")
     assert_error(info.value, 404, "invalid_request_error", "resource_missing", "id", "No such customer: 'cus_search'")
     assert client.v1.customers.retrieve(people["ada@x.io"]).email == "ada@x.io"
+
+
+def test_a_trailing_slash_gets_stripes_hint(client):
+    with pytest.raises(IRE) as info:
+        client.raw_request("get", "/v1/checkout/sessions/")
+    assert_error(info.value, 404, "invalid_request_error", None, None,
+                 "Unrecognized request URL (GET: /v1/checkout/sessions/). If you are trying to list objects, remove "
+                 "the trailing slash. If you are trying to retrieve an object, make sure you passed a valid "
+                 "(non-empty) identifier in your code. Please see https://stripe.com/docs or we can help at "
+                 "https://support.stripe.com/.")
