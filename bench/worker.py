@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Worker start-up, {len(rows)} starts (target < 2 s); load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} CPUs")
     print("| phase | median s | max s |\n|---|---|---|")
-    for key, label in (("bundle", "bundle (esbuild)"), ("start", "Miniflare until GET / answers"),
+    for key, label in (("bundle", "bundle (esbuild)"), ("start", "driver launched (beside the bundling) until the Worker answers"),
                        ("total", "total"), ("cpu", "CPU of esbuild + node + workerd (start and stop)")):
         values = [r[key] for r in rows]
         print(f"| {label} | {statistics.median(values):.2f} | {max(values):.2f} |")

@@ -2,11 +2,27 @@
 // side in JSON lines on stdout: {"ready": url} | {"error": text} | {"runtime": line} (workerd's own output)
 // | {"console": record} (one request's console lines, sent by the wrapper tiersync bundles around the
 // Worker) | {"blocked": {method, url}} (an outbound request to a host tiersync does not simulate).
-// Usage: node driver.mjs CONFIG.json   (the config is written by tiersync/worker/runtime.py)
+// Usage: node driver.mjs, then one line on stdin: the path of the config (written by tiersync's runtime.py).
+// The driver is started while esbuild bundles, so loading Miniflare (most of the start-up's CPU) overlaps it;
+// stdin closing (the Python side gone) stops it.
 import { readFileSync } from "node:fs";
-import { Miniflare, Response, fetch as mfFetch } from "miniflare";
 
-const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const loading = import("miniflare");
+const configPath = await new Promise((resolve) => {
+  let buffered = "";
+  const onData = (chunk) => {
+    buffered += chunk;
+    if (buffered.includes("\n")) {
+      process.stdin.off("data", onData);
+      resolve(buffered.split("\n")[0].trim());
+    }
+  };
+  process.stdin.setEncoding("utf8");
+  process.stdin.on("data", onData);
+  process.stdin.on("end", () => process.exit(0)); // no config: the bundle failed, or the Python side went away
+});
+const { Miniflare, Response, fetch: mfFetch } = await loading;
+const config = JSON.parse(readFileSync(configPath, "utf8"));
 const emit = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const CONSOLE_HOST = "console.tiersync.invalid"; // the wrapper's reports; never a real host
 
@@ -80,6 +96,7 @@ async function stop(code) {
 }
 process.on("SIGTERM", () => stop(0));
 process.on("SIGINT", () => stop(0));
+process.stdin.removeAllListeners("end");
 process.stdin.on("end", () => stop(0)); // the Python side went away
 process.stdin.resume();
 

@@ -30,7 +30,7 @@ class WorkerError(Exception):
 @dataclass
 class WorkerTimings:
     bundle_s: float = 0.0
-    start_s: float = 0.0   # driver launched until Miniflare answered its first request
+    start_s: float = 0.0   # driver launched (it loads Miniflare while esbuild bundles) until the Worker answered
 
 
 @dataclass
@@ -73,12 +73,16 @@ class WorkerRuntime:
         try:
             self.project = self.project or load_project(self.path)
             toolchain = toolchain_dir()
+            self._launch(toolchain)  # loads Miniflare while esbuild bundles
             script, self.timings.bundle_s = bundle(self.project, toolchain, self._tmp)
         except (ProjectError, ToolchainError, BundleError) as exc:
             self.close()
             raise WorkerError(str(exc)) from None
+        except BaseException:
+            self.close()
+            raise
         try:
-            self._launch(toolchain, script)
+            self._configure(script)
             self._wait_ready()
             self._check_answers()
         except BaseException:
@@ -97,17 +101,26 @@ class WorkerRuntime:
                 "d1Databases": p.d1_databases, "r2Buckets": p.r2_buckets, "routes": self.routes,
                 "port": self.port}
 
-    def _launch(self, toolchain: Path, script: Path):
-        config = self._tmp / "config.json"
-        config.write_text(json.dumps(self._config(script)), encoding="utf-8")
+    def _launch(self, toolchain: Path):
         self._started_at = time.monotonic()
-        self._proc = subprocess.Popen(["node", str(toolchain / DRIVER), str(config)], cwd=self._tmp,
+        self._proc = subprocess.Popen(["node", str(toolchain / DRIVER)], cwd=self._tmp,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       start_new_session=True)
         threading.Thread(target=self._read, name="tiersync-worker-driver", daemon=True).start()
 
+    def _configure(self, script: Path):
+        """Hand the driver its config (one line on stdin: the file's path); stdin stays open: its end stops it."""
+        config = self._tmp / "config.json"
+        config.write_text(json.dumps(self._config(script)), encoding="utf-8")
+        try:
+            self._proc.stdin.write(f"{config}\n".encode())
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the driver already exited: _wait_ready reports what it said
+
     def _read(self):
-        for raw in self._proc.stdout:
+        proc = self._proc  # close() may clear the attribute meanwhile
+        for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
             try:
                 msg = json.loads(line)
@@ -117,7 +130,7 @@ class WorkerRuntime:
                 msg = {"runtime": line}
             self._handle(msg)
         if not self._ready.is_set():
-            self._error = self._error or f"the Worker driver exited (code {self._proc.wait()})"
+            self._error = self._error or f"the Worker driver exited (code {proc.wait()})"
             self._ready.set()
 
     def _handle(self, msg: dict):
