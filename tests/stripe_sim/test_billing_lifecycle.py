@@ -310,3 +310,50 @@ def test_plans_are_recurring_prices_seen_the_older_way(client, price):
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"  # existing ones are not affected
     assert plan.id not in [pl.id for pl in client.v1.plans.list().data]
     assert [e.type for e in types_of(client, "plan.created")] == ["plan.created"]
+
+
+# ---- credit notes ------------------------------------------------------------------------------------------
+
+def test_credit_note_on_an_open_invoice_lowers_what_is_due_and_in_full_pays_it(client):
+    inv = one_off_invoice(client)  # 2000
+    client.v1.invoices.finalize_invoice(inv.id)
+    cn = client.v1.credit_notes.create(params={"invoice": inv.id, "lines": [
+        {"type": "custom_line_item", "unit_amount": 500, "quantity": 1, "description": "goodwill"}]})
+    assert (cn.type, cn.total, cn.status, cn.pre_payment_amount) == ("pre_payment", 500, "issued", 500)
+    inv = client.v1.invoices.retrieve(inv.id)
+    assert (inv.amount_due, inv.amount_remaining, inv.pre_payment_credit_notes_amount) == (1500, 1500, 500)
+    with pytest.raises(stripe.InvalidRequestError):  # more than is left
+        client.v1.credit_notes.create(params={"invoice": inv.id, "amount": 1600})
+    line = inv.lines.data[0].id
+    client.v1.credit_notes.create(params={"invoice": inv.id, "lines": [
+        {"type": "invoice_line_item", "invoice_line_item": line, "amount": 1500}]})
+    inv = client.v1.invoices.retrieve(inv.id)
+    assert (inv.status, inv.amount_remaining) == ("paid", 0)
+    assert len(client.v1.credit_notes.list(params={"invoice": inv.id}).data) == 2
+
+
+def test_credit_note_on_a_paid_invoice_credits_the_balance_and_void_takes_it_back(client):
+    cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    client.v1.invoice_items.create(params={"customer": cus.id, "amount": 2000, "currency": "usd"})
+    inv = client.v1.invoices.create(params={"customer": cus.id, "pending_invoice_items_behavior": "include"})
+    inv = client.v1.invoices.pay(inv.id)
+    assert inv.status == "paid"
+    with pytest.raises(stripe.InvalidRequestError) as info:  # the split must add up
+        client.v1.credit_notes.create(params={"invoice": inv.id, "amount": 800})
+    assert info.value.param == "credit_amount"
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.credit_notes.create(params={"invoice": inv.id, "amount": 800, "refund_amount": 800})
+    assert info.value.param == "refund_amount"
+    cn = client.v1.credit_notes.create(params={"invoice": inv.id, "amount": 800, "credit_amount": 800,
+                                              "memo": "late delivery"})
+    assert (cn.type, cn.post_payment_amount) == ("post_payment", 800)
+    assert client.v1.customers.retrieve(cus.id).balance == -800
+    txn = client.v1.customers.balance_transactions.retrieve(cus.id, cn.customer_balance_transaction)
+    assert (txn.type, txn.amount) == ("credit_note", -800)
+    client.v1.credit_notes.update(cn.id, params={"metadata": {"ticket": "42"}})
+    voided = client.v1.credit_notes.void_credit_note(cn.id)
+    assert voided.status == "void" and voided.voided_at
+    assert client.v1.customers.retrieve(cus.id).balance == 0
+    assert [t for t in ("credit_note.created", "credit_note.updated", "credit_note.voided")
+            if not types_of(client, t)] == []

@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     billing_portal,
     checkout,
     coupons,
+    credit_notes,
     customer_balance,
     customers,
     discounts,
