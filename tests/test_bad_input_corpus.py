@@ -236,6 +236,22 @@ STRIPE = [
     Case("stripe", "bad-enum", "POST", "/v1/checkout/sessions", b"mode=sometimes", FORM, status=400),
     Case("stripe", "invalid-utf8-body", "POST", "/v1/customers", b"name=\xff\xfe", FORM, status=400),
     Case("stripe", "json-instead-of-form", "POST", "/v1/customers", b'{"email": "a@example.com"}', JSON, status=400),
+    Case("stripe", "percent-encoded-invalid-utf8", "POST", "/v1/customers", b"name=%ff%fe", FORM, status=400),
+    Case("stripe", "integer-with-space", "POST", "/v1/prices",
+         b"currency=usd&unit_amount=%205&product_data[name]=x", FORM, status=400),
+    Case("stripe", "javascript-success-url", "POST", "/v1/checkout/sessions",
+         lambda ctx: (f"mode=subscription&success_url=javascript:alert(1)&line_items[0][price]="
+                      f"{ctx.stack.world.prices['pro']}&line_items[0][quantity]=1").encode(), FORM, status=400),
+    Case("stripe", "huge-idempotency-key", "POST", "/v1/customers", b"email=a%40example.com",
+         {**FORM, "Idempotency-Key": "k" * 100_000}, status=400),
+    Case("stripe", "test-clock-far-future", "POST", "/v1/test_helpers/test_clocks", b"frozen_time=99999999999", FORM,
+         status=400),
+    Case("stripe", "sim-advance-absurd", "POST", "/_sim/webhooks/advance", b"seconds=1e300", FORM, auth=None,
+         status=400),
+    Case("stripe", "sim-reset-foreign-origin", "POST", "/_sim/reset", headers={"origin": "https://evil.example"},
+         auth=None, status=403),
+    Case("stripe", "sim-requests-foreign-origin", "GET", "/_sim/requests", headers={"origin": "http://attacker.test"},
+         auth=None, status=403),
     Case("stripe", "huge-body", "POST", "/v1/customers", b"description=" + b"x" * (8 * MB), FORM, status=413),
 ]
 
@@ -249,7 +265,8 @@ RECEIVER = [
          status=400),
     Case("receiver", "webhook-deep-unsigned", "POST", "/webhook/stripe", nested_json(100_000), JSON, auth=None,
          status=400),
-    Case("receiver", "webhook-huge-unsigned", "POST", "/webhook/stripe", b"x" * (10 * MB), JSON, auth=None),
+    Case("receiver", "webhook-huge-unsigned", "POST", "/webhook/stripe", b"x" * (10 * MB), JSON, auth=None,
+         status=413),
     Case("receiver", "api-no-token", "POST", "/api/create-checkout", b'{"tier": "pro"}', JSON, auth=None, status=401),
     Case("receiver", "api-not-a-jwt", "POST", "/api/create-checkout", b'{"tier": "pro"}', JSON, auth="Bearer x.y.z",
          status=401),
@@ -266,6 +283,10 @@ RECEIVER = [
     Case("receiver", "checkout-malformed-json", "POST", "/api/create-checkout", b'{"tier": ', JSON, status=400),
     Case("receiver", "checkout-form-no-token", "POST", "/api/create-checkout", b"tier=pro", FORM, auth=None,
          status=401),
+    Case("receiver", "checkout-deep-json", "POST", "/api/create-checkout", nested_json(10_000), JSON, status=400),
+    Case("receiver", "checkout-deep-json-huge", "POST", "/api/create-checkout", nested_json(100_000), JSON,
+         status=413),
+    Case("receiver", "admin-without-token", "GET", "/admin/sync-errors", auth=None, status=401),
     Case("receiver", "checkout-invalid-utf8", "POST", "/api/create-checkout", b'{"tier": "\xff"}', JSON, status=400),
 ]
 
