@@ -70,6 +70,12 @@ CASES = [
                                           {"price": s["items"].data[0].price.id}]}))(_sub(c)),
         IRE, 400, "invalid_request_error", None, "items[1][price]",
         "Cannot add multiple subscription items with the same price to a subscription.", id="same-price-twice"),
+    pytest.param(lambda c: c.v1.checkout.sessions.create(params={
+        "mode": "payment", "success_url": "https://app.example/ok",
+        "line_items": [{"price": c.v1.prices.create(params={"currency": "usd", "unit_amount": 500,
+                                                            "product": _product(c)}).id}]}),
+        IRE, 400, "invalid_request_error", None, "line_items[0][quantity]",
+        "Quantity is required. Add `quantity` to `line_items[0]`", id="checkout-line-without-quantity"),
     # input Stripe does not coerce (#17.9)
     pytest.param(lambda c: c.v1.prices.create(params={"currency": "usd", "unit_amount": " 5", "product": _product(c)}),
                  IRE, 400, "invalid_request_error", "parameter_invalid_integer", "unit_amount",

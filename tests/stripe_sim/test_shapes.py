@@ -316,8 +316,8 @@ def flow_events() -> list[dict]:
             resp = sim.handle("POST", f"/_sim/checkout/sessions/{cs.id}/complete", "", headers, body)
             assert resp.status == 200, resp.json()
         v1.checkout.sessions.expire(v1.checkout.sessions.create(params={
-            "mode": "payment", "line_items": [{"price": once.id}], "success_url": "https://app.example/ok"}).id)
-        cs_free = v1.checkout.sessions.create(params={"mode": "subscription", "line_items": [{"price": monthly.id}],
+            "mode": "payment", "line_items": [{"price": once.id, "quantity": 1}], "success_url": "https://app.example/ok"}).id)
+        cs_free = v1.checkout.sessions.create(params={"mode": "subscription", "line_items": [{"price": monthly.id, "quantity": 1}],
                                                       "success_url": "https://app.example/ok",
                                                       "customer_email": "free@example.com",
                                                       "discounts": [{"promotion_code": promo.id}]})

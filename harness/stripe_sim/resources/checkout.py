@@ -96,6 +96,9 @@ def create(ctx: Ctx, p: dict):
         if mode == "payment" and price["type"] == "recurring":
             raise InvalidRequest("You specified `payment` mode but passed a recurring price. Either switch to "
                                  "`subscription` mode or use only one-time prices.", param=param)
+        if li.get("quantity") is None and (price.get("recurring") or {}).get("usage_type") != "metered":
+            raise InvalidRequest(f"Quantity is required. Add `quantity` to `line_items[{i}]`",
+                                 param=f"line_items[{i}][quantity]")
         lines.append((price, li.get("quantity") or 1))
     if mode == "subscription":
         if not any(pr["type"] == "recurring" for pr, _ in lines):
