@@ -44,6 +44,7 @@ class Sent:
     body: str
     ms: float
     error: str | None = None
+    attempts: int = 1  # tries it took (a 5xx or no answer is tried again)
 
 
 def as_test_mode(value):
@@ -138,8 +139,8 @@ def _merged(history: list[dict]) -> dict:
 
 @dataclass
 class Replayer:
-    """Seeds the simulator and sends deliveries, one at a time. `post(path, data)` is the Stripe simulator's
-    control call (a RunContext's `sim_post`); `send(url, body, headers)` posts to the receiver and returns
+    """Seeds the simulator and sends deliveries, one at a time. `sim_post(path, data)` is the Stripe
+    simulator's control call (a RunContext's); `send(url, body, headers)` posts to the receiver and returns
     (status, body)."""
 
     events: list[dict]
@@ -148,6 +149,8 @@ class Replayer:
     sim_post: Callable[[str, dict], dict]
     send: Callable[[str, bytes, dict], tuple[int, str]]
     extra_objects: list[dict] = field(default_factory=list)
+    retries: int = 2  # more tries after a 5xx or no answer, as Stripe would (seconds apart, not hours)
+    retry_wait: float = 0.5
 
     def __post_init__(self):
         self.state = StripeState(self.events, self.extra_objects)
@@ -161,14 +164,20 @@ class Replayer:
     def deliver(self, delivery: Delivery) -> Sent:
         self.frontier = max(self.frontier, delivery.position)
         self.seed_until(self.frontier)
-        request = build_request(delivery.event, self.webhook_secret, test_mode=True)
-        started = time.perf_counter()
-        try:
-            status, body = self.send(self.webhook_url, request.body, request.headers)
-            error = None
-        except Exception as exc:  # the receiver is down or hung: reported, the replay goes on
-            status, body, error = None, "", f"{type(exc).__name__}: {exc}"
-        return Sent(delivery, status, body, (time.perf_counter() - started) * 1000, error)
+        for attempt in range(self.retries + 1):
+            request = build_request(delivery.event, self.webhook_secret, test_mode=True)  # signed afresh
+            started = time.perf_counter()
+            try:
+                status, body = self.send(self.webhook_url, request.body, request.headers)
+                error = None
+            except Exception as exc:  # the receiver is down or hung: reported, the replay goes on
+                status, body, error = None, "", f"{type(exc).__name__}: {exc}"
+            sent = Sent(delivery, status, body, (time.perf_counter() - started) * 1000, error, attempt + 1)
+            if status is not None and status < 500:
+                break
+            if attempt < self.retries:
+                time.sleep(self.retry_wait)
+        return sent
 
     def run(self, deliveries: list[Delivery], after: Callable[[Sent], None] | None = None) -> list[Sent]:
         sent = []

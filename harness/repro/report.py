@@ -36,6 +36,8 @@ def print_report(report: ReproReport, console: Console):
         for obs in user.timeline:
             mark = " ←" if obs is user.first_bad else ""
             answer = f"{obs.status}" if obs.status is not None else "no answer"
+            if obs.attempts > 1:
+                answer += f" ({obs.attempts} tries)"
             table.add_row(str(obs.index) + (" (again)" if obs.copy else ""), obs.event, answer,
                           str(obs.app) + mark, str(obs.expected))
         console.print(table)
@@ -52,6 +54,6 @@ def to_json(report: ReproReport) -> str:
         "seconds": round(report.seconds, 3), "warnings": report.warnings,
         "users": [{**dataclasses.asdict(u), "ok": u.ok, "consequence": u.consequence()} for u in report.users],
         "answers": [{"event": s.delivery.event["id"], "type": s.delivery.event["type"], "copy": s.delivery.copy,
-                     "status": s.status, "ms": round(s.ms, 2), "error": s.error} for s in report.answers],
+                     "status": s.status, "attempts": s.attempts, "ms": round(s.ms, 2), "error": s.error} for s in report.answers],
     }
     return private(json.dumps(data, indent=2))

@@ -29,6 +29,7 @@ class Observation:
     answer: str
     app: str | None
     expected: str | None
+    attempts: int = 1
 
 
 @dataclass
@@ -133,7 +134,8 @@ def run_repro(incident: Incident, target, *, order: str, seed: int = 0, settle: 
                 app = observe(uid)
             report = reports[uid]
             obs = Observation(index, f"{sent.delivery.event['id']} ({sent.delivery.event['type']})",
-                              sent.delivery.copy, sent.status, sent.error or sent.body[:300], app, expected[uid])
+                              sent.delivery.copy, sent.status, sent.error or sent.body[:300], app, expected[uid],
+                              sent.attempts)
             if not report.timeline or (report.timeline[-1].app, report.timeline[-1].expected) != (app, expected[uid]):
                 report.timeline.append(obs)
             if report.first_bad is None and expected[uid] is not None and app != expected[uid]:

@@ -126,3 +126,16 @@ def test_delivery_attempts_for_events_the_file_lacks_are_skipped_with_a_warning(
     incident = load_incident(events, deliveries=attempts)
     assert [a["event"] for a in incident.deliveries] == [EVENTS[0]["id"], EVENTS[1]["id"]]
     assert any("evt_elsewhere" in w for w in incident.warnings)
+
+
+def test_a_5xx_is_tried_again_as_stripe_would_and_the_tries_are_counted():
+    from tiersync.engine.replay import Delivery, Replayer
+    answers = iter([(503, "busy"), (500, "still busy"), (200, "ok")])
+    replayer = Replayer([EVENTS[0]], "http://app/webhook", "whsec_x", lambda path, data: {},
+                        lambda url, body, headers: next(answers), retry_wait=0)
+    sent = replayer.deliver(Delivery(EVENTS[0], 0))
+    assert (sent.status, sent.attempts) == (200, 3)
+    gone = Replayer([EVENTS[0]], "http://app/webhook", "whsec_x", lambda path, data: {},
+                    lambda url, body, headers: (_ for _ in ()).throw(ConnectionError("refused")), retry_wait=0)
+    sent = gone.deliver(Delivery(EVENTS[0], 0))
+    assert sent.status is None and sent.attempts == 3 and "refused" in sent.error
