@@ -85,7 +85,10 @@ class RunContext:
         self.clock_id: str | None = None
         self.delivery_mark = 0
         self.faker = _faker()
-        self.faker.seed_instance(seed if seed is not None else int(time.time() * 1000) % 2**31)
+        # a given seed is mixed with the scenario's name: each scenario's users differ (an app that is not
+        # reset between scenarios keeps them, and Clerk refuses an e-mail address twice) and stay the same
+        # from run to run
+        self.faker.seed_instance(f"{seed}:{scenario_name}" if seed is not None else int(time.time() * 1000) % 2**31)
         self.run_tag = self.faker.bothify("??##").lower()
 
     def close(self):

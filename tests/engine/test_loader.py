@@ -148,3 +148,4 @@ def test_list_exits_2_naming_the_misspelt_check_field(tmp_path, capsys):
     """)
     assert main(["list", str(path)]) == 2
     assert "field 'tier.iss': unknown field, did you mean 'is'?" in capsys.readouterr().out
+
