@@ -357,3 +357,88 @@ def test_credit_note_on_a_paid_invoice_credits_the_balance_and_void_takes_it_bac
     assert client.v1.customers.retrieve(cus.id).balance == 0
     assert [t for t in ("credit_note.created", "credit_note.updated", "credit_note.voided")
             if not types_of(client, t)] == []
+
+
+# ---- subscription schedules ----------------------------------------------------------------------------------
+
+def card_customer_on(client, clock):
+    return client.v1.customers.create(params={"test_clock": clock.id, "payment_method": "pm_card_visa",
+                                              "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+
+
+def two_phases(price):
+    return [{"items": [{"price": price.id, "quantity": 1}], "iterations": 1},
+            {"items": [{"price": price.id, "quantity": 2}], "iterations": 1}]
+
+
+@pytest.mark.parametrize("end_behavior, sub_status", [("release", "active"), ("cancel", "canceled")])
+def test_schedule_moves_through_its_phases_then_ends(client, price, clock, end_behavior, sub_status):
+    cus = card_customer_on(client, clock)
+    sched = client.v1.subscription_schedules.create(params={
+        "customer": cus.id, "start_date": "now", "end_behavior": end_behavior, "phases": two_phases(price)})
+    assert sched.status == "active" and sched.current_phase.start_date == START
+    sub = client.v1.subscriptions.retrieve(sched.subscription)
+    assert (sub.status, sub.schedule, sub["items"].data[0].quantity) == ("active", sched.id, 1)
+    # one month on: phase 2's items, and the renewal bills them
+    phase_end = sched.phases[0].end_date
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": phase_end + 2 * 3600})
+    sub = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
+    assert sub["items"].data[0].quantity == 2
+    assert (sub.latest_invoice.billing_reason, sub.latest_invoice.amount_paid) == ("subscription_cycle", 5800)
+    assert client.v1.subscription_schedules.retrieve(sched.id).current_phase.start_date == phase_end
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": sched.phases[1].end_date + 60})
+    sched = client.v1.subscription_schedules.retrieve(sched.id)
+    assert (sched.status, sched.completed_at) == ("completed", sched.phases[1].end_date)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert (sub.status, sub.schedule) == (sub_status, None if end_behavior == "release" else sched.id)
+    kinds = [e.type for e in client.v1.events.list(params={"limit": 100}).data if e.type.startswith("subscription_s")]
+    assert {"subscription_schedule.created", "subscription_schedule.updated", "subscription_schedule.expiring",
+            "subscription_schedule.completed"} <= set(kinds)
+
+
+def test_schedule_starting_later_makes_its_subscription_then(client, price, clock):
+    cus = card_customer_on(client, clock)
+    sched = client.v1.subscription_schedules.create(params={
+        "customer": cus.id, "start_date": START + 10 * DAY, "phases": two_phases(price)[:1]})
+    assert (sched.status, sched.subscription, sched.current_phase) == ("not_started", None, None)
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": START + 10 * DAY + 60})
+    sched = client.v1.subscription_schedules.retrieve(sched.id)
+    assert sched.status == "active"
+    sub = client.v1.subscriptions.retrieve(sched.subscription)
+    assert (sub.status, sub.start_date) == ("active", START + 10 * DAY)
+
+
+def test_release_and_cancel(client, price, clock):
+    cus = card_customer_on(client, clock)
+    kept = client.v1.subscription_schedules.create(params={"customer": cus.id, "phases": two_phases(price)})
+    released = client.v1.subscription_schedules.release(kept.id)
+    assert (released.status, released.subscription, released.released_subscription) == (
+        "released", None, kept.subscription)
+    assert client.v1.subscriptions.retrieve(kept.subscription).schedule is None
+    with pytest.raises(stripe.InvalidRequestError):  # only not_started or active schedules
+        client.v1.subscription_schedules.cancel(kept.id)
+    gone = client.v1.subscription_schedules.create(params={"customer": cus.id, "phases": two_phases(price)})
+    canceled = client.v1.subscription_schedules.cancel(gone.id)
+    assert canceled.status == "canceled" and canceled.canceled_at
+    assert client.v1.subscriptions.retrieve(gone.subscription).status == "canceled"
+    assert len(types_of(client, "subscription_schedule.canceled")) == 1  # one event, not one per side
+    with pytest.raises(stripe.InvalidRequestError):  # a released schedule no longer changes
+        client.v1.subscription_schedules.update(kept.id, params={"metadata": {"a": "b"}})
+    live = client.v1.subscription_schedules.create(params={"customer": cus.id, "phases": two_phases(price)})
+    assert client.v1.subscription_schedules.update(live.id, params={"metadata": {"a": "b"}}).metadata.to_dict() == {
+        "a": "b"}
+    assert len(client.v1.subscription_schedules.list(params={"customer": cus.id}).data) == 3
+
+
+def test_delinquency_aborts_the_schedule(client, sim, price, clock):
+    set_after_retries(sim, "cancel")
+    cus = card_customer_on(client, clock)
+    sched = client.v1.subscription_schedules.create(params={
+        "customer": cus.id, "phases": [{"items": [{"price": price.id}], "iterations": 6}]})
+    failing = client.v1.payment_methods.attach("pm_card_chargeCustomerFail", params={"customer": cus.id})
+    client.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": failing.id}})
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": START + 55 * DAY})
+    sched = client.v1.subscription_schedules.retrieve(sched.id)
+    assert sched.status == "canceled"
+    assert [e.data.object.id for e in types_of(client, "subscription_schedule.aborted")] == [sched.id]
+    assert types_of(client, "subscription_schedule.canceled") == []

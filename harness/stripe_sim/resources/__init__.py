@@ -20,6 +20,7 @@ from . import (  # noqa: F401
     seeding,
     sim_admin,
     subscription_items,
+    subscription_schedules,
     subscriptions,
     test_clocks,
     webhook_admin,

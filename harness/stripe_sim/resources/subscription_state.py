@@ -57,4 +57,11 @@ def cancel_subscription(ctx: Ctx, sub: dict, *, reason: str = "cancellation_requ
             ctx.touch("invoice", inv)
             inv["status"] = "void"
     ctx.emit("customer.subscription.deleted", sub, automatic=automatic)
+    sched = ctx.find("subscription_schedule", sub["schedule"]) if sub.get("schedule") else None
+    if sched is not None and sched["status"] in ("not_started", "active"):
+        # the schedule ends with its subscription; "aborted" when that was "because of delinquency"
+        # (subscription_schedule.aborted, event reference)
+        sched.update(status="canceled", canceled_at=now, current_phase=None)
+        ctx.emit("subscription_schedule.aborted" if reason == "payment_failed" else "subscription_schedule.canceled",
+                 sched, automatic=automatic)
     return sub

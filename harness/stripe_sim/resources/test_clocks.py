@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import Int, Str
 from ..routing import Ctx, paginate, route
+from . import subscription_schedules as schedules
 from .customers import delete as delete_customer
 from .subscription_cycle import next_due, run_transition
 
@@ -82,17 +83,26 @@ def advance(ctx: Ctx, p: dict, clock_id: str):
 def advance_clock(ctx: Ctx, clock: dict, target: int):
     customers = {c["id"] for c in ctx.table("customer").rows.values() if c.get("test_clock") == clock["id"]}
     subs = [s for s in ctx.table("subscription").rows.values() if s["customer"] in customers]
+    scheds = [s for s in ctx.table("subscription_schedule").rows.values() if s["customer"] in customers]
     clock["status"] = "advancing"
     clock["status_details"] = {"advancing": {"target_frozen_time": target}}
     # Stripe announces the start of an advance (`test_helpers.test_clock.advancing`) and its end (`.ready`)
     ctx.emit("test_helpers.test_clock.advancing", clock, automatic=True)
     for _ in range(100_000):  # bounded; each step moves time forward
-        due = [(d[0], i, d[1]) for i, s in enumerate(subs) if (d := next_due(ctx, s)) and d[0] <= target]
+        # at one instant a schedule's phase change comes before its subscription's renewal
+        due = [(d[0], 0, i, d[1]) for i, s in enumerate(scheds) if (d := schedules.next_due(ctx, s))
+               and d[0] <= target]
+        due += [(d[0], 1, i, d[1]) for i, s in enumerate(subs) if (d := next_due(ctx, s)) and d[0] <= target]
         if not due:
             break
-        at, i, what = min(due)
+        at, kind, i, what = min(due)
         clock["frozen_time"] = at  # events of this step carry the clock's time
-        run_transition(ctx, subs[i], at, what)
+        if kind == 0:
+            started = schedules.run_transition(ctx, scheds[i], at, what)
+            if started is not None:
+                subs.append(started)
+        else:
+            run_transition(ctx, subs[i], at, what)
     clock["frozen_time"] = target
     clock["status"] = "ready"
     clock["status_details"] = {}
