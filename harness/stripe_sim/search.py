@@ -143,18 +143,25 @@ def search(ctx: Ctx, p: dict, resource: str) -> dict:
         if not m:
             raise InvalidRequest(f"Invalid page: {p['page']}", code="parameter_invalid", param="page")
         offset = int(m.group(1))
+    expand = p.get("expand") or []
+    count = "total_count" in expand  # Stripe's one expandable field of a search result
+    if count:
+        p["expand"] = [e for e in expand if e != "total_count"]
     found, seen = [], 0
     for obj in ctx.table(kind).newest_first():
         if obj.get("deleted") or not test(_matches(obj, c) for c in clauses):
             continue
-        if seen >= offset:
+        if offset <= seen and len(found) <= limit:
             found.append(obj)
-            if len(found) > limit:
-                break
+        elif not count and len(found) > limit:
+            break
         seen += 1
     has_more = len(found) > limit
-    return {"object": "search_result", "data": found[:limit], "has_more": has_more,
-            "next_page": f"page_{offset + limit}" if has_more else None, "url": f"/v1/{resource}/search"}
+    result = {"object": "search_result", "data": found[:limit], "has_more": has_more,
+              "next_page": f"page_{offset + limit}" if has_more else None, "url": f"/v1/{resource}/search"}
+    if count:
+        result["total_count"] = seen
+    return result
 
 
 SEARCH_PARAMS = {"query": Str(required=True), "limit": Int(min=1, max=100), "page": Str()}

@@ -129,3 +129,11 @@ def test_a_trailing_slash_gets_stripes_hint(client):
                  "the trailing slash. If you are trying to retrieve an object, make sure you passed a valid "
                  "(non-empty) identifier in your code. Please see https://stripe.com/docs or we can help at "
                  "https://support.stripe.com/.")
+
+
+def test_search_total_count_when_expanded(client, people):
+    plain = client.v1.customers.search(params={"query": "metadata['tier']:'pro'", "limit": 1})
+    assert "total_count" not in plain
+    counted = client.v1.customers.search(params={"query": "metadata['tier']:'pro'", "limit": 1,
+                                                 "expand": ["total_count"]})
+    assert counted.total_count == 2 and len(counted.data) == 1 and counted.has_more is True
