@@ -10,10 +10,10 @@ import pytest
 
 from tiersync.cli import main
 from tiersync.engine.context import RunContext
+from tiersync.engine.fault_steps import step_outage, step_recover
 from tiersync.engine.loader import ScenarioError, load_paths
 from tiersync.engine.model import OutageArgs, RecoverArgs
 from tiersync.engine.runner import skip_reason
-from tiersync.engine.steps import step_outage, step_recover
 from tiersync.engine.target import reference_target
 from tiersync.profile_load import REFERENCE, parse_profile
 
