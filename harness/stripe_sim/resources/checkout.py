@@ -43,7 +43,7 @@ CREATE = {
     "automatic_tax": Obj({"enabled": Bool(required=True)}), "customer_update": Obj({
         "address": Enum("auto", "never"), "name": Enum("auto", "never"), "shipping": Enum("auto", "never")}),
 }
-COMPLETE = {"payment_method": Str(), "email": Str(), "name": Str(), "promotion_code": Str(),
+COMPLETE = {"payment_method": Str(), "email": Email(), "name": Str(max_length=256), "promotion_code": Str(max_length=500),
             "billing_country": Str(max_length=2), "postal_code": Str()}
 
 
@@ -374,7 +374,7 @@ def payment_page(ctx: Ctx, p: dict, cs_id: str):
 
 
 @route("POST", "/v1/payment_pages/{cs_id}/confirm", {"payment_method": Str(required=True),
-                                                     "expected_amount": Int(min=0), "email": Str(),
+                                                     "expected_amount": Int(min=0), "email": Email(),
                                                      "promotion_code": Str()})
 def confirm_payment_page(ctx: Ctx, p: dict, cs_id: str):
     session = ctx.get("checkout.session", cs_id)
