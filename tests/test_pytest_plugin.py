@@ -1,5 +1,8 @@
 """The pytest plugin (harness/pytest_plugin/), used as a user would: small generated test files run with
-`pytester` (in-process, or in a subprocess for pytest-xdist), their outcomes and messages asserted."""
+`pytester` in a subprocess, their outcomes and messages asserted. Not in-process: an in-process run drops
+the modules it imported when it ends (uvicorn's loop and protocol modules, the Clerk SDK's lazily imported
+models), and the tests that ran after it in the same process failed (simulator timeouts never answered,
+`NameError: Annotated` inside the Clerk SDK)."""
 
 from __future__ import annotations
 
@@ -12,11 +15,6 @@ from decimal import Decimal
 import pytest
 import stripe
 
-# imported here, once: pytester's in-process runs would import (and assertion-rewrite) them again each time
-import tiersync.engine.runner  # noqa: F401
-import tiersync.engine.target  # noqa: F401
-import tiersync.receiver.app  # noqa: F401
-import tiersync.stack  # noqa: F401
 from tiersync.pytest_plugin import WebhookSender
 
 pytest_plugins = ["pytester"]
@@ -93,7 +91,7 @@ def test_simulator_fixtures_are_served_and_reset_per_test(pytester):
             product = stripe.StripeClient(tiersync_stripe_mock.test_key).v1.products.create(params={"name": "x"})
             assert product.id.startswith("prod_") and tiersync_stripe_mock.request_log[-1].path == "/v1/products"
     """)
-    result = pytester.runpytest(*QUIET)
+    result = pytester.runpytest_subprocess(*QUIET)
     result.assert_outcomes(passed=6)
 
 
@@ -112,7 +110,7 @@ def test_every_mismatch_is_listed_in_one_assertion_error(pytester):
         def test_unsent(tiersync_stack, tiersync_webhooks):
             tiersync_webhooks(target=tiersync_stack).expect_event("invoice.created")
     """)
-    result = pytester.runpytest(*QUIET)
+    result = pytester.runpytest_subprocess(*QUIET)
     result.assert_outcomes(passed=1, failed=1)
     out = result.stdout.str()
     assert "4 webhook expectation(s) not met" in out
@@ -167,7 +165,7 @@ def test_scenarios_parametrize_and_fail_with_the_step(pytester):
         def test_catalog(tiersync_scenario):
             tiersync_scenario.run()
     """)
-    result = pytester.runpytest(*QUIET, "-v", "--tiersync-scenarios", "scn",
+    result = pytester.runpytest_subprocess(*QUIET, "-v", "--tiersync-scenarios", "scn",
                                 "--tiersync-scenarios", "catalog:happy/upgrade-pro-card.yaml")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines_random([
@@ -188,7 +186,7 @@ def test_advice_is_a_warning_not_a_failure(pytester):
         def test_catalog(tiersync_scenario):
             tiersync_scenario.run()
     """)
-    result = pytester.runpytest(*QUIET, "--tiersync-scenarios", "scn")
+    result = pytester.runpytest_subprocess(*QUIET, "--tiersync-scenarios", "scn")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*tiersync advice: hardening-not-taken: advice (not a user-visible bug): a live*"])
 
@@ -207,12 +205,12 @@ def test_marker_ini_and_load_errors(pytester):
         def test_broken_folder(tiersync_scenario):
             pass
     """)
-    result = pytester.runpytest(*QUIET, "test_broken.py")
+    result = pytester.runpytest_subprocess(*QUIET, "test_broken.py")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*tiersync: the scenarios do not load:*",
                                  "*broken.yaml: step 1: unknown step 'dupliate', did you mean 'duplicate'?*"])
     assert "During handling" not in result.stdout.str()
-    result = pytester.runpytest(*QUIET, "test_ini.py", "--collect-only", "-q")
+    result = pytester.runpytest_subprocess(*QUIET, "test_ini.py", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*test_from_ini[[]signed-garbage-is-refused[]]*"])
 
 
@@ -225,13 +223,13 @@ def test_a_target_command_that_dies_fails_once_with_its_output(pytester):
         def test_sender(tiersync_webhooks):
             tiersync_webhooks()
     """)
-    result = pytester.runpytest(*QUIET, "--tiersync-scenarios", "scn",
+    result = pytester.runpytest_subprocess(*QUIET, "--tiersync-scenarios", "scn",
                                 "--tiersync-target-cmd", "echo no such app >&2; exit 3")
     result.assert_outcomes(failed=2)  # each with the reason, the command started once per scenario/session
     # the failure sections only: with CI set, pytest does not shorten the summary lines, which repeat it
     out = result.stdout.str().split("short test summary info")[0]
     assert out.count("exited with code 3 before listening") == 2 and "no such app" in out
-    bad = pytester.runpytest(*QUIET, "--tiersync-target-cmd", "x", "--tiersync-isolation", "never")
+    bad = pytester.runpytest_subprocess(*QUIET, "--tiersync-target-cmd", "x", "--tiersync-isolation", "never")
     assert "'scenario' or 'session', not 'never'" in bad.stdout.str() + bad.stderr.str()
 
 
@@ -245,7 +243,7 @@ def test_command_target_per_scenario_against_the_reference_receiver(pytester):
         def test_scenario(tiersync_scenario):
             tiersync_scenario.run()
     """)
-    result = pytester.runpytest(*QUIET, "--tiersync-scenarios", "scn",
+    result = pytester.runpytest_subprocess(*QUIET, "--tiersync-scenarios", "scn",
                                 "--tiersync-target-cmd", f"{sys.executable} -m tiersync.receiver")
     result.assert_outcomes(passed=2)
 
