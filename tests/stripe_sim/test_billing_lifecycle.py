@@ -442,3 +442,60 @@ def test_delinquency_aborts_the_schedule(client, sim, price, clock):
     assert sched.status == "canceled"
     assert [e.data.object.id for e in types_of(client, "subscription_schedule.aborted")] == [sched.id]
     assert types_of(client, "subscription_schedule.canceled") == []
+
+
+# ---- PaymentIntents, charges and refunds ---------------------------------------------------------------------
+
+def test_payment_intent_confirmed_with_a_card_succeeds_and_can_be_refunded(client):
+    pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "payment_method": "pm_card_visa",
+                                                  "confirm": True})
+    assert (pi.status, pi.amount_received) == ("succeeded", 2000)
+    charge = client.v1.charges.retrieve(pi.latest_charge)
+    assert (charge.paid, charge.captured, charge.amount_captured) == (True, True, 2000)
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 500})
+    assert (refund.status, refund.amount, refund.charge) == ("succeeded", 500, charge.id)
+    charge = client.v1.charges.retrieve(charge.id)
+    assert (charge.amount_refunded, charge.refunded) == (500, False)
+    client.v1.refunds.create(params={"charge": charge.id})  # the rest
+    assert client.v1.charges.retrieve(charge.id).refunded is True
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.refunds.create(params={"charge": charge.id})
+    assert info.value.code == "charge_already_refunded"
+    client.v1.refunds.update(refund.id, params={"metadata": {"order_id": "6735"}})
+    assert types_of(client, "charge.refund.updated")[0].data.object.id == refund.id
+
+
+def test_payment_intent_manual_capture_and_cancel(client):
+    pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "capture_method": "manual",
+                                                  "payment_method": "pm_card_visa", "confirm": True})
+    assert (pi.status, pi.amount_capturable) == ("requires_capture", 2000)
+    assert client.v1.charges.retrieve(pi.latest_charge).captured is False
+    pi = client.v1.payment_intents.capture(pi.id, params={"amount_to_capture": 1500})
+    assert (pi.status, pi.amount_received) == ("succeeded", 1500)
+    assert client.v1.charges.retrieve(pi.latest_charge).amount_captured == 1500
+    with pytest.raises(stripe.InvalidRequestError) as info:  # a succeeded intent cannot be canceled
+        client.v1.payment_intents.cancel(pi.id)
+    assert info.value.code == "payment_intent_unexpected_state"
+    open_pi = client.v1.payment_intents.create(params={"amount": 100, "currency": "usd"})
+    assert open_pi.status == "requires_payment_method"
+    canceled = client.v1.payment_intents.cancel(open_pi.id, params={"cancellation_reason": "requested_by_customer"})
+    assert (canceled.status, canceled.cancellation_reason) == ("canceled", "requested_by_customer")
+
+
+def test_declined_confirmation_is_a_402_yet_recorded(client):
+    with pytest.raises(stripe.CardError) as info:
+        client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "confirm": True,
+                                                 "payment_method": "pm_card_chargeDeclined"})
+    assert info.value.http_status == 402 and info.value.code == "card_declined"
+    failed = types_of(client, "payment_intent.payment_failed")[0].data.object
+    pi = client.v1.payment_intents.retrieve(failed.id)  # the intent exists, waiting for another card
+    assert (pi.status, pi.last_payment_error.decline_code) == ("requires_payment_method", "generic_decline")
+    assert client.v1.charges.retrieve(pi.latest_charge).status == "failed"
+    pi = client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa"})
+    assert pi.status == "succeeded"
+
+
+def test_authentication_required_waits_for_action(client):
+    pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "confirm": True,
+                                                  "payment_method": "pm_card_authenticationRequired"})
+    assert (pi.status, pi.next_action.type) == ("requires_action", "use_stripe_sdk")

@@ -32,6 +32,7 @@ TOKENS = {
     "pm_card_mastercard": "5555555555554444", "tok_mastercard": "5555555555554444",
     "pm_card_amex": "378282246310005", "tok_amex": "378282246310005",
     "pm_card_chargeDeclined": "4000000000000002", "tok_chargeDeclined": "4000000000000002",
+    "pm_card_visa_chargeDeclined": "4000000000000002",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeDeclinedExpiredCard": "4000000000000069",
     "pm_card_chargeCustomerFail": "4000000000000341", "tok_chargeCustomerFail": "4000000000000341",

@@ -1,11 +1,138 @@
-"""PaymentIntents and Charges the simulator makes when it collects an invoice (or completes a payment-mode
-Checkout Session): retrievable by the ids its events carry (`pi_...`, `ch_...`).
+"""PaymentIntents, Charges and Refunds.
 
-Creating PaymentIntents directly (`POST /v1/payment_intents`) is out of scope: Stripe's own 404 answers it."""
+The simulator makes PaymentIntents and Charges when it collects an invoice or a payment-mode Checkout Session;
+they are retrievable by the ids its events carry. PaymentIntents can also be made directly (card payments
+with Stripe's test payment methods): confirm, manual capture, cancel; and captured charges refunded.
+A declined confirmation answers 402 `card_error` and its failure is still recorded and announced, as at Stripe.
+Asynchronous methods (SEPA Debit, customer balance funding) and disputes are not simulated.
+"""
 
 from __future__ import annotations
 
-from ..routing import Ctx, route
+from ..errors import InvalidRequest
+from ..params import EMPTY_METADATA, Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
+from ..routing import Ctx, paginate, route
+from . import payment_methods
+
+ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
+SHIPPING = Obj({"name": Str(required=True), "address": ADDRESS, "phone": Str(), "carrier": Str(),
+                "tracking_number": Str()})
+CONFIRM = {"payment_method": Str(), "return_url": Str(), "off_session": Bool(), "receipt_email": Str(),
+           "error_on_requires_action": Bool()}
+CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currency": Str(required=True, max_length=3),
+          "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(), "confirm": Bool(),
+          "capture_method": Enum("automatic", "automatic_async", "manual"),
+          "confirmation_method": Enum("automatic", "manual"), "payment_method_types": List(Enum("card")),
+          "setup_future_usage": Enum("off_session", "on_session"), "shipping": SHIPPING,
+          "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22),
+          "automatic_payment_methods": Obj({"enabled": Bool(required=True),
+                                            "allow_redirects": Enum("always", "never")})}
+CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
+
+
+def _charge(ctx: Ctx, pi: dict, pm: dict, now: int, *, paid: bool, captured: bool, reason: str = "") -> dict:
+    card = pm["card"]
+    charge = {
+        "id": ctx.new_id("ch"), "object": "charge", "amount": pi["amount"],
+        "amount_captured": pi["amount"] if captured else 0, "amount_refunded": 0, "application": None,
+        "application_fee": None, "application_fee_amount": None, "authorization_code": None,
+        "balance_transaction": None, "billing_details": pm["billing_details"], "calculated_statement_descriptor":
+            "TIERSYNC SIM", "captured": captured, "created": now, "currency": pi["currency"],
+        "customer": pi["customer"], "description": pi["description"], "disputed": False,
+        "failure_balance_transaction": None, "failure_code": None if paid else "card_declined",
+        "failure_message": None if paid else "Your card was declined.", "fraud_details": {}, "livemode": ctx.livemode,
+        "metadata": dict(pi["metadata"]) or EMPTY_METADATA, "on_behalf_of": None,
+        "outcome": {"network_status": "approved_by_network" if paid else "declined_by_network",
+                    "reason": None if paid else reason, "risk_level": "normal", "risk_score": 20,
+                    "seller_message": "Payment complete." if paid else "The bank did not return any further details "
+                                                                        "with this decline.",
+                    "type": "authorized" if paid else "issuer_declined"},
+        "paid": paid, "payment_intent": pi["id"], "payment_method": pm["id"],
+        "payment_method_details": {"card": {"brand": card["brand"], "last4": card["last4"],
+                                            "exp_month": card["exp_month"], "exp_year": card["exp_year"],
+                                            "funding": card["funding"], "country": card["country"]},
+                                   "type": "card"},
+        "receipt_email": pi["receipt_email"], "receipt_number": None,
+        "receipt_url": f"{ctx.sim.public_url}/receipts/{pi['id']}", "refunded": False,
+        "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0, "url": "/v1/refunds"},
+        "review": None, "shipping": pi["shipping"], "source": None, "source_transfer": None,
+        "statement_descriptor": pi["statement_descriptor"],
+        "statement_descriptor_suffix": pi["statement_descriptor_suffix"],
+        "status": "succeeded" if paid else "failed", "transfer_data": None, "transfer_group": None,
+    }
+    return ctx.put("charge", charge)
+
+
+def _confirm(ctx: Ctx, pi: dict, p: dict):
+    if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        raise InvalidRequest(f"You cannot confirm this PaymentIntent because it has a status of {pi['status']}.",
+                             code="payment_intent_unexpected_state")
+    if p.get("payment_method"):
+        pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
+    if not pi["payment_method"]:
+        raise InvalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method.",
+                             code="payment_intent_unexpected_state", param="payment_method")
+    pm = ctx.get("payment_method", pi["payment_method"])
+    now = ctx.now(pi["customer"]) if pi["customer"] else ctx.now()
+    behaviour = payment_methods.behaviour(pm)
+    if behaviour == "requires_action":
+        pi.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+        ctx.emit("payment_intent.requires_action", pi)
+        return
+    if behaviour != "ok":  # declined: recorded and announced, then a 402
+        reason = behaviour.split(":", 1)[1]
+        charge = _charge(ctx, pi, pm, now, paid=False, captured=False, reason=reason)
+        code, message = payment_methods.DECLINE_MESSAGES.get(reason, payment_methods.DECLINE_MESSAGES["generic_decline"])
+        pi.update(status="requires_payment_method", latest_charge=charge["id"], payment_method=None,
+                  last_payment_error={"charge": charge["id"], "code": code, "decline_code": reason,
+                                      "message": message, "payment_method": pm, "type": "card_error"})
+        ctx.emit("charge.failed", charge)
+        ctx.emit("payment_intent.payment_failed", pi)
+        ctx.keep_events_on_error = True
+        raise payment_methods.decline_error(reason)
+    manual = pi["capture_method"] == "manual"
+    charge = _charge(ctx, pi, pm, now, paid=True, captured=not manual)
+    pi.update(latest_charge=charge["id"], next_action=None, last_payment_error=None)
+    ctx.emit("charge.succeeded", charge)
+    if manual:
+        pi.update(status="requires_capture", amount_capturable=pi["amount"])
+        ctx.emit("payment_intent.amount_capturable_updated", pi)
+    else:
+        pi.update(status="succeeded", amount_received=pi["amount"])
+        ctx.emit("payment_intent.succeeded", pi)
+
+
+@route("POST", "/v1/payment_intents", CREATE)
+def create(ctx: Ctx, p: dict):
+    customer = ctx.get("customer", p["customer"], "customer") if p.get("customer") else None
+    now = ctx.now(customer)
+    pi_id = ctx.new_id("pi")
+    pi = {
+        "id": pi_id, "object": "payment_intent", "allowed_payment_method_types": None, "amount": p["amount"],
+        "amount_capturable": 0, "amount_details": {"tip": {}}, "amount_received": 0, "application": None,
+        "application_fee_amount": None, "automatic_payment_methods": p.get("automatic_payment_methods"),
+        "canceled_at": None, "cancellation_reason": None, "capture_method": p.get("capture_method") or "automatic",
+        "client_secret": f"{pi_id}_secret_{ctx.new_id('s', 24)[2:]}",
+        "confirmation_method": p.get("confirmation_method") or "automatic", "created": now,
+        "currency": p["currency"].lower(), "customer": customer["id"] if customer else None,
+        "customer_account": None, "description": p.get("description"), "excluded_payment_method_types": None,
+        "last_payment_error": None, "latest_charge": None, "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "next_action": None, "on_behalf_of": None,
+        "payment_method": None, "payment_method_configuration_details": None, "payment_method_options": {},
+        "payment_method_types": p.get("payment_method_types") or ["card"], "processing": None,
+        "receipt_email": p.get("receipt_email"), "review": None, "setup_future_usage": p.get("setup_future_usage"),
+        "shipping": p.get("shipping"), "source": None, "statement_descriptor": p.get("statement_descriptor"),
+        "statement_descriptor_suffix": p.get("statement_descriptor_suffix"), "status": "requires_payment_method",
+        "transfer_data": None, "transfer_group": None,
+    }
+    if p.get("payment_method"):
+        pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
+        pi["status"] = "requires_confirmation"
+    ctx.put("payment_intent", pi)
+    ctx.emit("payment_intent.created", pi)
+    if p.get("confirm"):
+        _confirm(ctx, pi, p)
+    return pi
 
 
 @route("GET", "/v1/payment_intents/{pi_id}")
@@ -13,6 +140,129 @@ def retrieve_payment_intent(ctx: Ctx, p: dict, pi_id: str):
     return ctx.get("payment_intent", pi_id)
 
 
+@route("GET", "/v1/payment_intents", {"customer": Str()}, listing=True)
+def list_payment_intents(ctx: Ctx, p: dict):
+    return paginate(ctx, "payment_intent", p, "/v1/payment_intents",
+                    lambda pi: p.get("customer") is None or pi["customer"] == p["customer"])
+
+
+@route("POST", "/v1/payment_intents/{pi_id}/confirm", CONFIRM)
+def confirm(ctx: Ctx, p: dict, pi_id: str):
+    pi = ctx.get("payment_intent", pi_id)
+    _confirm(ctx, pi, p)
+    return pi
+
+
+@route("POST", "/v1/payment_intents/{pi_id}/capture", {"amount_to_capture": Int(min=1), "metadata": Metadata()})
+def capture(ctx: Ctx, p: dict, pi_id: str):
+    pi = ctx.get("payment_intent", pi_id)
+    if pi["status"] != "requires_capture":
+        raise InvalidRequest(f"This PaymentIntent could not be captured because it has a status of {pi['status']}. "
+                             "Only a PaymentIntent with one of the following statuses may be captured: "
+                             "requires_capture.", code="payment_intent_unexpected_state")
+    amount = p.get("amount_to_capture") or pi["amount_capturable"]
+    if amount > pi["amount_capturable"]:
+        raise InvalidRequest(f"The amount to capture ({amount}) is more than the amount capturable "
+                             f"({pi['amount_capturable']}).", param="amount_to_capture")
+    charge = ctx.get("charge", pi["latest_charge"])
+    charge.update(captured=True, amount_captured=amount)
+    pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+    ctx.emit("charge.captured", charge)
+    ctx.emit("payment_intent.succeeded", pi)
+    return pi
+
+
+@route("POST", "/v1/payment_intents/{pi_id}/cancel", {"cancellation_reason": Enum(
+    "abandoned", "duplicate", "fraudulent", "requested_by_customer")})
+def cancel(ctx: Ctx, p: dict, pi_id: str):
+    pi = ctx.get("payment_intent", pi_id)
+    if pi["status"] not in CANCELABLE:
+        raise InvalidRequest(f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. "
+                             f"Only a PaymentIntent with one of the following statuses may be canceled: "
+                             f"{', '.join(CANCELABLE)}.", code="payment_intent_unexpected_state")
+    pi.update(status="canceled", canceled_at=ctx.now(pi["customer"]) if pi["customer"] else ctx.now(),
+              cancellation_reason=p.get("cancellation_reason"), amount_capturable=0, next_action=None)
+    ctx.emit("payment_intent.canceled", pi)
+    return pi
+
+
 @route("GET", "/v1/charges/{ch_id}")
 def retrieve_charge(ctx: Ctx, p: dict, ch_id: str):
     return ctx.get("charge", ch_id)
+
+
+@route("GET", "/v1/charges", {"customer": Str(), "payment_intent": Str()}, listing=True)
+def list_charges(ctx: Ctx, p: dict):
+    return paginate(ctx, "charge", p, "/v1/charges", lambda c: (
+        (p.get("customer") is None or c["customer"] == p["customer"])
+        and (p.get("payment_intent") is None or c["payment_intent"] == p["payment_intent"])))
+
+
+# ---- refunds -----------------------------------------------------------------------------------------------
+
+REFUND = {"payment_intent": Str(), "charge": Str(), "amount": Int(min=1), "metadata": Metadata(),
+          "reason": Enum("duplicate", "fraudulent", "requested_by_customer")}
+
+
+@route("POST", "/v1/refunds", REFUND)
+def create_refund(ctx: Ctx, p: dict):
+    if bool(p.get("payment_intent")) == bool(p.get("charge")):
+        raise InvalidRequest("You must pass either charge or payment_intent (and not both).", param="charge")
+    if p.get("payment_intent"):
+        pi = ctx.get("payment_intent", p["payment_intent"], "payment_intent")
+        if not pi["latest_charge"] or pi["status"] != "succeeded":
+            raise InvalidRequest(f"This PaymentIntent ({pi['id']}) does not have a successful charge to refund.",
+                                 param="payment_intent")
+        charge = ctx.get("charge", pi["latest_charge"])
+    else:
+        charge = ctx.get("charge", p["charge"], "charge")
+    left = charge["amount_captured"] - charge["amount_refunded"]
+    if not charge["captured"] or left <= 0:
+        raise InvalidRequest(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
+    amount = p.get("amount") or left
+    if amount > left:
+        raise InvalidRequest(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                             param="amount")
+    now = ctx.now(charge["customer"]) if charge["customer"] else ctx.now()
+    refund = {"id": ctx.new_id("re"), "object": "refund", "amount": amount, "balance_transaction": None,
+              "charge": charge["id"], "created": now, "currency": charge["currency"], "customer": charge["customer"],
+              "customer_account": None, "description": None, "destination_details": {"card": {
+                  "reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"},
+                  "type": "card"}, "instructions_email": None, "metadata": merge_metadata({}, p.get("metadata") or {}),
+              "next_action": None, "payment_intent": charge["payment_intent"], "payment_method": charge["payment_method"],
+              "pending_reason": None, "reason": p.get("reason"), "receipt_number": None,
+              "source_transfer_reversal": None, "status": "succeeded", "transfer_reversal": None}
+    ctx.put("refund", refund)
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+    charge["refunds"] = {**charge["refunds"], "data": [refund, *charge["refunds"]["data"]],
+                         "total_count": charge["refunds"]["total_count"] + 1}
+    ctx.emit("charge.refunded", charge)
+    ctx.emit("refund.created", refund)
+    return refund
+
+
+@route("GET", "/v1/refunds/{re_id}")
+def retrieve_refund(ctx: Ctx, p: dict, re_id: str):
+    return ctx.get("refund", re_id)
+
+
+@route("POST", "/v1/refunds/{re_id}", {"metadata": Metadata()})
+def update_refund(ctx: Ctx, p: dict, re_id: str):
+    refund = ctx.get("refund", re_id)
+    before = {"metadata": refund["metadata"]}
+    if "metadata" in p:
+        refund["metadata"] = merge_metadata(refund["metadata"], p["metadata"])
+    if refund["metadata"] != before["metadata"]:
+        ctx.emit("charge.refund.updated", refund, before)
+        ctx.emit("refund.updated", refund, before)
+    return refund
+
+
+@route("GET", "/v1/refunds", {"charge": Str(), "payment_intent": Str()}, listing=True)
+def list_refunds(ctx: Ctx, p: dict):
+    return paginate(ctx, "refund", p, "/v1/refunds", lambda r: (
+        (p.get("charge") is None or r["charge"] == p["charge"])
+        and (p.get("payment_intent") is None or r["payment_intent"] == p["payment_intent"])))
+
+
