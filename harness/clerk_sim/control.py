@@ -52,9 +52,10 @@ def refusal(sim: ClerkSim, method: str, headers: dict[str, str]) -> errors.Clerk
     origin = headers.get("origin")
     if origin is not None and not (_loopback(origin) or origin.rstrip("/") == _origin_of(sim.base_url)):
         return errors.foreign_origin(origin)
-    if method in ("POST", "PUT", "PATCH", "DELETE") and int(headers.get("content-length") or 0) > 0:
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media_type != "application/json":
+        has_body = headers.get("content-length", "0").strip() not in ("", "0") or "transfer-encoding" in headers
+        if media_type != "application/json" and (media_type or has_body):
             return errors.unsupported_media_type(media_type)
     return None
 

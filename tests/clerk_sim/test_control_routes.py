@@ -126,3 +126,12 @@ def test_an_unexpected_simulator_error_is_not_called_injected(clerk_sim: ClerkSi
     with clerk_sim.http_client() as http:
         error = assert_clerk_error(http.get("/_sim/info"), 500, "internal_clerk_error")
     assert error["long_message"] == "The simulator failed on this request (RuntimeError)."
+
+
+def test_a_declared_non_json_type_is_refused_even_without_a_body(http: httpx.Client, clerk_sim: ClerkSim) -> None:
+    # a cross-site form posts with its own content type; an empty one must not reset the simulator either
+    clerk_sim.create_user("still-here@example.com")
+    response = http.post("/_sim/reset", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert_clerk_error(response, 415, "unsupported_media_type")
+    assert clerk_sim.backend.count_users({})["total_count"] == 1
+    assert http.post("/_sim/reset").json() == {"reset": True}  # no body, no type: fine
