@@ -21,9 +21,18 @@ class Check(BaseModel):
 
 
 class TierCheck(Check):
-    """The tier the app gives the user, read where the app keeps it."""
+    """The tier the app gives the user, read where the app keeps it: exactly `is`, or anything but `is_not`
+    (when more than one answer is right, as for a product without a plan: keep the tier, or read the
+    tier from the price)."""
     user: str
-    is_: str = Field(alias="is")
+    is_: str | None = Field(default=None, alias="is")
+    is_not: str | None = None
+
+    @model_validator(mode="after")
+    def one_of(self):
+        if (self.is_ is None) == (self.is_not is None):
+            raise ValueError("give exactly one of is and is_not")
+        return self
 
 
 class ClerkMetadataCheck(Check):

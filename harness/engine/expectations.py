@@ -14,6 +14,8 @@ __all__ = ["CHECKS", "clerk_metadata", "observed_tier", "run_expect"]
 
 def check_tier(ctx, spec):
     seen = observed_tier(ctx, spec["user"])
+    if "is_not" in spec:
+        return None if seen != spec["is_not"] else f"tier of {spec['user']} is {seen!r}, expected anything else"
     return None if seen == spec["is"] else f"tier of {spec['user']} is {seen!r}, expected {spec['is']!r}"
 
 

@@ -116,10 +116,11 @@ def test_each_expect_check_is_its_own_model(tmp_path):
           - expect: {usage: {user: ada, limt: 5}}
           - expect: {jwt_claim: {user: ada, token: before, claim: plan}}
           - expect: {deliveries: {all_ok: maybe}}
+          - expect: {tier: {user: ada}}
     """)
     got = problems(path)
     assert f"{path}: step 2 (expect): field 'tier.iss': unknown field, did you mean 'is'?" in got
-    assert f"{path}: step 2 (expect): field 'tier.is': Field required" in got
+    assert f"{path}: step 6 (expect): field 'tier': give exactly one of is and is_not" in got
     assert f"{path}: step 3 (expect): field 'usage.limt': unknown field, did you mean 'limit'?" in got
     assert f"{path}: step 4 (expect): field 'jwt_claim': give exactly one of token and user" in got
     assert any(p.startswith(f"{path}: step 5 (expect): field 'deliveries.all_ok':") for p in got)
