@@ -499,3 +499,29 @@ def test_authentication_required_waits_for_action(client):
     pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "confirm": True,
                                                   "payment_method": "pm_card_authenticationRequired"})
     assert (pi.status, pi.next_action.type) == ("requires_action", "use_stripe_sdk")
+
+
+# ---- SetupIntents -------------------------------------------------------------------------------------------
+
+def test_setup_intent_saves_a_card_for_the_customers_renewals(client, price):
+    cus = client.v1.customers.create(params={})
+    si = client.v1.setup_intents.create(params={"customer": cus.id, "payment_method": "pm_card_visa",
+                                                "confirm": True, "usage": "off_session"})
+    assert si.status == "succeeded"
+    pm = client.v1.payment_methods.retrieve(si.payment_method)
+    assert pm.customer == cus.id  # attached
+    client.v1.customers.update(cus.id, params={"invoice_settings": {"default_payment_method": pm.id}})
+    assert client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]}).status == "active"
+
+
+def test_setup_intent_failures_and_cancel(client):
+    with pytest.raises(stripe.CardError):
+        client.v1.setup_intents.create(params={"payment_method": "pm_card_chargeDeclined", "confirm": True})
+    failed = types_of(client, "setup_intent.setup_failed")[0].data.object
+    assert client.v1.setup_intents.retrieve(failed.id).status == "requires_payment_method"
+    si = client.v1.setup_intents.create(params={"payment_method": "pm_card_authenticationRequired", "confirm": True})
+    assert si.status == "requires_action"
+    assert client.v1.setup_intents.cancel(si.id).status == "canceled"
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.setup_intents.cancel(si.id)
+    assert info.value.code == "setup_intent_unexpected_state"

@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     products,
     promotion_codes,
     seeding,
+    setup_intents,
     sim_admin,
     subscription_items,
     subscription_schedules,
