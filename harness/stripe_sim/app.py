@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import ipaddress
 import json
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
 
 from .. import jsonbytes
 from ..server import replaying_receive
@@ -30,8 +28,9 @@ from .errors import (
     mask_key,
 )
 from .expand import apply_expand, check_depth
+from .guards import check_account, check_idempotency_key, check_origin, match_route
 from .params import check_fields, decode_form
-from .routing import API_VERSION, ROUTES, Ctx, served_version
+from .routing import API_VERSION, Ctx, served_version
 from .store import Store
 from .webhooks.delivery import WebhookDeliverer
 
@@ -164,17 +163,12 @@ class StripeSim:
                        "Content-Type": "application/json"}  # no CORS: a web page may not drive the simulator
         mode = None
         try:
-            route, path_params = self._match(method, path)
+            route, path_params = match_route(method, path)
             if route.admin:
-                self._check_origin(headers.get("origin"))
+                check_origin(headers.get("origin"), self.public_url)
             else:
                 mode = self._authenticate(headers)
-                account = headers.get("stripe-account")
-                if account:  # Connect is not simulated: no connected account exists, as for a key without any
-                    raise InvalidRequest(
-                        f"The provided key '{mask_key(_bearer(headers))}' does not have access to account "
-                        f"'{account[:100]}' (or that account does not exist). Application access may have been "
-                        "revoked.", code="account_invalid", status=403)
+                check_account(headers)
                 version = served_version(headers.get("stripe-version"))
                 out_headers["Stripe-Version"] = version  # the version served, echoed as Stripe does
             fault = self.api_faults.take(method, path) if not route.admin and self.api_faults.faults else None
@@ -190,10 +184,7 @@ class StripeSim:
             if params.get("expand"):
                 check_depth(params["expand"])  # refused before the request runs, like Stripe
             idem = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
-            if idem is not None and not 1 <= len(idem) <= 255:
-                raise InvalidRequest(f"Idempotent key length is {len(idem)}, which is outside accepted lengths. "
-                                     "Idempotent Keys must be 1-255 characters long. If you're looking for a "
-                                     "decent generator, try using a UUID defined by IETF RFC 4122.")
+            check_idempotency_key(idem)
             if idem:
                 out_headers["Idempotency-Key"] = idem
                 replay = self._idempotent_replay(headers, idem, method, path, raw)
@@ -256,31 +247,6 @@ class StripeSim:
             self.store.end(rollback=False)
             self.commit(ctx)
         return 200, payload
-
-    def _match(self, method: str, path: str):
-        path = unquote(path)
-        literal = _literal_routes().get(path)  # `/v1/customers/search` before `/v1/customers/{id}`
-        if literal:
-            if method in literal:
-                return literal[method], {}
-            raise _unrecognized(method, path)
-        parts = path.split("/")
-        if len(parts) > 3 and (parts[2], parts[3]) in NOT_IDS:
-            raise _unrecognized(method, path)
-        for r in ROUTES:
-            if r.method == method:
-                m = r.pattern.match(path)
-                if m:
-                    return r, m.groupdict()
-        raise _unrecognized(method, path)  # a path served for another method too: Stripe answers 404 alike
-
-    def _check_origin(self, origin: str | None):
-        """Control routes answer only requests without a foreign `Origin`: the hosted pages (the simulator's
-        own origin) and pages on loopback; any other web page a developer opens may not drive them."""
-        if origin is None or _loopback(origin) or origin.rstrip("/").lower() == _origin_of(self.public_url):
-            return
-        raise InvalidRequest(f"Control routes answer only the simulator's own pages and loopback origins, not "
-                             f"{origin[:200]}.", status=403)
 
     def _authenticate(self, headers) -> str:
         auth = headers.get("authorization", "").strip()
@@ -372,59 +338,6 @@ class StripeSim:
 
 
 HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
-
-# Stripe endpoints under a collection that the simulator does not serve: they are Stripe's own paths, never an
-# object id (`POST /v1/invoices/create_preview` is no update of an invoice called "create_preview").
-NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming"), ("charges", "search"),
-                     ("payment_intents", "search")})
-
-
-def _unrecognized(method: str, path: str) -> InvalidRequest:
-    hint = ""
-    if path.endswith("/") and path != "/":
-        hint = (" If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an "
-                "object, make sure you passed a valid (non-empty) identifier in your code.")
-    return InvalidRequest(f"Unrecognized request URL ({method}: {path}).{hint} Please see https://stripe.com/docs "
-                          "or we can help at https://support.stripe.com/.", status=404)
-
-
-_LITERALS: dict[str, dict[str, object]] = {}
-
-
-def _literal_routes() -> dict[str, dict[str, object]]:
-    """Routes without path parameters by path and method, built once (every route registers at import)."""
-    if not _LITERALS:
-        for r in ROUTES:
-            if "{" not in r.template:
-                _LITERALS.setdefault(r.template, {})[r.method] = r
-    return _LITERALS
-
-
-def _bearer(headers: dict[str, str]) -> str:
-    auth = headers.get("authorization", "").strip()
-    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-
-
-def _loopback(origin: str) -> bool:
-    try:
-        parts = urlsplit(origin)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https"):
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name, not an address (127.0.0.1.evil.example is a name)
-        return False
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
 
 def _dump(obj) -> bytes:
     return jsonbytes.compact(obj)
