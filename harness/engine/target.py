@@ -172,9 +172,20 @@ def remote_target(stack_file: str, target_url: str, webhook_secret: str | None,
         raise TargetError(f"{stack_file}: cannot read ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise TargetError(f"{stack_file}: not the JSON line of `tiersync serve --json` ({exc.msg})") from None
-    for key in ("stripe", "clerk"):
-        if key not in info:
-            raise TargetError(f"{stack_file}: no {key!r} section; save the output of `tiersync serve --json`")
+    needed = {"stripe": ("url", "test_key", "live_key", "world"), "clerk": ("base_url", "secret_key")}
+    for section, keys in needed.items():
+        if not isinstance(info, dict) or not isinstance(info.get(section), dict):
+            raise TargetError(f"{stack_file}: no {section!r} section; save the output of `tiersync serve --json`")
+        lacking = [k for k in keys if k not in info[section]]
+        if lacking:
+            raise TargetError(f"{stack_file}: the {section!r} section lacks {', '.join(lacking)}; save the output "
+                              "of `tiersync serve --json`")
+    from .simulator_check import NotASimulator, check_simulators
+    try:  # before any call that carries a key: nothing but a simulator is ever called with one
+        check_simulators(info["stripe"].get("url"), info["clerk"].get("base_url"), info["stripe"].get("test_key"),
+                         stack_file)
+    except NotASimulator as exc:
+        raise TargetError(str(exc)) from None
     target = _from_stack("remote", None, info, target_url.rstrip("/"))
     target.webhook_url, target.profile = target_url.rstrip("/") + webhook_path, profile
     missing = [t.name for t in profile.paid_tiers if t.name not in target.world.get("prices", {})]
