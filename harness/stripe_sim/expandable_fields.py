@@ -225,6 +225,41 @@ FIELDS: dict[str, dict[str, tuple]] = {
     'coupon': {
         'applies_to': ('o', None),
     },
+    'credit_note': {
+        'customer': ('x',),
+        'customer_balance_transaction': ('x',),
+        'discount_amounts': ('a', 'credit_note.DiscountAmount'),
+        'invoice': ('x',),
+        'lines': ('l', 'credit_note_line_item'),
+        'pretax_credit_amounts': ('a', 'credit_note.PretaxCreditAmount'),
+        'refunds': ('a', None),
+        'shipping_cost': ('o', 'credit_note.ShippingCost'),
+        'total_taxes': ('a', None),
+    },
+    'credit_note.DiscountAmount': {
+        'discount': ('x',),
+    },
+    'credit_note.PretaxCreditAmount': {
+        'credit_balance_transaction': ('x',),
+        'discount': ('x',),
+    },
+    'credit_note.ShippingCost': {
+        'shipping_rate': ('x',),
+        'taxes': ('a', None),
+    },
+    'credit_note_line_item': {
+        'discount_amounts': ('a', 'credit_note_line_item.DiscountAmount'),
+        'pretax_credit_amounts': ('a', 'credit_note_line_item.PretaxCreditAmount'),
+        'tax_rates': ('a', None),
+        'taxes': ('a', None),
+    },
+    'credit_note_line_item.DiscountAmount': {
+        'discount': ('x',),
+    },
+    'credit_note_line_item.PretaxCreditAmount': {
+        'credit_balance_transaction': ('x',),
+        'discount': ('x',),
+    },
     'customer': {
         'address': ('o', None),
         'cash_balance': ('o', None),
@@ -339,6 +374,31 @@ FIELDS: dict[str, dict[str, tuple]] = {
         'charge': ('x',),
         'payment_intent': ('x',),
         'payment_record': ('x',),
+    },
+    'invoiceitem': {
+        'customer': ('x',),
+        'discounts': ('x[]',),
+        'invoice': ('x',),
+        'invoicing_rules': ('a', None),
+        'parent': ('o', None),
+        'period': ('o', None),
+        'pricing': ('o', 'invoiceitem.Pricing'),
+        'proration_details': ('o', 'invoiceitem.ProrationDetails'),
+        'tax_rates': ('a', None),
+        'test_clock': ('x',),
+    },
+    'invoiceitem.Pricing': {
+        'price_details': ('o', 'invoiceitem.Pricing.PriceDetails'),
+    },
+    'invoiceitem.Pricing.PriceDetails': {
+        'price': ('x',),
+    },
+    'invoiceitem.ProrationDetails': {
+        'credited_items': ('o', None),
+        'discount_amounts': ('a', 'invoiceitem.ProrationDetails.DiscountAmount'),
+    },
+    'invoiceitem.ProrationDetails.DiscountAmount': {
+        'discount': ('x',),
     },
     'item': {
         'adjustable_quantity': ('o', None),
@@ -612,6 +672,96 @@ FIELDS: dict[str, dict[str, tuple]] = {
         'plan': ('o', 'plan'),
         'price': ('o', 'price'),
         'tax_rates': ('a', None),
+    },
+    'subscription_schedule': {
+        'application': ('x',),
+        'billing_mode': ('o', None),
+        'current_phase': ('o', None),
+        'customer': ('x',),
+        'default_settings': ('o', 'subscription_schedule.DefaultSettings'),
+        'pause_schedules': ('a', None),
+        'phases': ('a', 'subscription_schedule.Phase'),
+        'subscription': ('x',),
+        'test_clock': ('x',),
+    },
+    'subscription_schedule.DefaultSettings': {
+        'automatic_tax': ('o', 'subscription_schedule.DefaultSettings.AutomaticTax'),
+        'billing_thresholds': ('o', None),
+        'default_payment_method': ('x',),
+        'invoice_settings': ('o', 'subscription_schedule.DefaultSettings.InvoiceSettings'),
+        'on_behalf_of': ('x',),
+        'transfer_data': ('o', 'subscription_schedule.DefaultSettings.TransferData'),
+    },
+    'subscription_schedule.DefaultSettings.AutomaticTax': {
+        'liability': ('o', 'subscription_schedule.DefaultSettings.AutomaticTax.Liability'),
+    },
+    'subscription_schedule.DefaultSettings.AutomaticTax.Liability': {
+        'account': ('x',),
+    },
+    'subscription_schedule.DefaultSettings.InvoiceSettings': {
+        'account_tax_ids': ('x[]',),
+        'custom_fields': ('a', None),
+        'issuer': ('o', 'subscription_schedule.DefaultSettings.InvoiceSettings.Issuer'),
+    },
+    'subscription_schedule.DefaultSettings.InvoiceSettings.Issuer': {
+        'account': ('x',),
+    },
+    'subscription_schedule.DefaultSettings.TransferData': {
+        'destination': ('x',),
+    },
+    'subscription_schedule.Phase': {
+        'add_invoice_items': ('a', 'subscription_schedule.Phase.AddInvoiceItem'),
+        'automatic_tax': ('o', 'subscription_schedule.Phase.AutomaticTax'),
+        'billing_thresholds': ('o', None),
+        'default_payment_method': ('x',),
+        'default_tax_rates': ('a', None),
+        'discounts': ('a', 'subscription_schedule.Phase.Discount'),
+        'invoice_settings': ('o', 'subscription_schedule.Phase.InvoiceSettings'),
+        'items': ('a', 'subscription_schedule.Phase.Item'),
+        'on_behalf_of': ('x',),
+        'transfer_data': ('o', 'subscription_schedule.Phase.TransferData'),
+    },
+    'subscription_schedule.Phase.AddInvoiceItem': {
+        'discounts': ('a', 'subscription_schedule.Phase.AddInvoiceItem.Discount'),
+        'period': ('o', None),
+        'price': ('x',),
+        'tax_rates': ('a', None),
+    },
+    'subscription_schedule.Phase.AddInvoiceItem.Discount': {
+        'coupon': ('x',),
+        'promotion_code': ('x',),
+    },
+    'subscription_schedule.Phase.AutomaticTax': {
+        'liability': ('o', 'subscription_schedule.Phase.AutomaticTax.Liability'),
+    },
+    'subscription_schedule.Phase.AutomaticTax.Liability': {
+        'account': ('x',),
+    },
+    'subscription_schedule.Phase.Discount': {
+        'coupon': ('x',),
+        'promotion_code': ('x',),
+    },
+    'subscription_schedule.Phase.InvoiceSettings': {
+        'account_tax_ids': ('x[]',),
+        'custom_fields': ('a', None),
+        'issuer': ('o', 'subscription_schedule.Phase.InvoiceSettings.Issuer'),
+    },
+    'subscription_schedule.Phase.InvoiceSettings.Issuer': {
+        'account': ('x',),
+    },
+    'subscription_schedule.Phase.Item': {
+        'billing_thresholds': ('o', None),
+        'discounts': ('a', 'subscription_schedule.Phase.Item.Discount'),
+        'plan': ('x',),
+        'price': ('x',),
+        'tax_rates': ('a', None),
+    },
+    'subscription_schedule.Phase.Item.Discount': {
+        'coupon': ('x',),
+        'promotion_code': ('x',),
+    },
+    'subscription_schedule.Phase.TransferData': {
+        'destination': ('x',),
     },
     'tax_id': {
         'customer': ('x',),

@@ -26,7 +26,8 @@ OUT = Path(__file__).with_name("expandable_fields.py")
 ROOTS = ["Customer", "Product", "Price", "Coupon", "PromotionCode", "checkout.Session", "LineItem", "Subscription",
          "SubscriptionItem", "Invoice", "InvoiceLineItem", "InvoicePayment", "billing_portal.Session",
          "billing_portal.Configuration", "WebhookEndpoint", "Event", "test_helpers.TestClock", "PaymentMethod",
-         "PaymentIntent", "Charge", "Discount", "CustomerBalanceTransaction", "BalanceTransaction"]
+         "PaymentIntent", "Charge", "Discount", "CustomerBalanceTransaction", "BalanceTransaction", "SetupIntent",
+         "SubscriptionSchedule", "CreditNote", "CreditNoteLineItem", "InvoiceItem", "Plan", "Refund"]
 PACKAGES = ("checkout", "billing_portal", "test_helpers", "billing")
 
 # Fields Stripe includes only when asked (`expand[]=line_items`): the SDK types them as a plain list.

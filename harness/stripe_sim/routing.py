@@ -202,5 +202,5 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
 def kind_of_id(obj_id: str, field_name: str | None = None) -> str | None:
     if field_name == "coupon":
         return "coupon"
-    prefix = obj_id.split("_", 1)[0]
+    prefix = "sub_sched" if obj_id.startswith("sub_sched_") else obj_id.split("_", 1)[0]
     return PREFIXES.get(prefix)

@@ -23,7 +23,8 @@ PREFIXES = {
     "in": "invoice", "il": "line_item", "bps": "billing_portal.session",
     "bpc": "billing_portal.configuration", "we": "webhook_endpoint", "evt": "event",
     "clock": "test_helpers.test_clock", "pi": "payment_intent", "ch": "charge", "di": "discount",
-    "inpay": "invoice_payment", "card": "card",
+    "inpay": "invoice_payment", "card": "card", "cbtxn": "customer_balance_transaction", "cn": "credit_note",
+    "ii": "invoiceitem", "re": "refund", "seti": "setup_intent", "plan": "plan", "sub_sched": "subscription_schedule",
 }
 
 # object kind -> the noun Stripe uses in "No such <noun>: 'id'"

@@ -24,3 +24,12 @@ def test_table_knows_the_fields_receivers_expand():
     assert FIELDS["checkout.session"]["line_items"] == ("x",)
     assert "metadata" not in FIELDS["customer"] and "email" not in FIELDS["customer"]
     assert "payment_intent" not in FIELDS["invoice"]  # removed in 2025-03-31.basil
+    for kind in ("setup_intent", "subscription_schedule", "credit_note", "invoiceitem", "refund"):
+        assert kind in FIELDS, kind  # every object the simulator serves
+
+
+def test_ids_name_their_kind():
+    from tiersync.stripe_sim.routing import kind_of_id
+    assert kind_of_id("sub_sched_1AbC") == "subscription_schedule"
+    assert kind_of_id("sub_1AbC") == "subscription"
+    assert kind_of_id("seti_1AbC") == "setup_intent" and kind_of_id("ii_1AbC") == "invoiceitem"
