@@ -525,3 +525,19 @@ def test_setup_intent_failures_and_cancel(client):
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.setup_intents.cancel(si.id)
     assert info.value.code == "setup_intent_unexpected_state"
+
+
+def test_card_sources_of_a_customer(client, price):
+    cus = client.v1.customers.create(params={})
+    card = client.v1.customers.payment_sources.create(cus.id, params={"source": "tok_visa"})
+    assert (card.object, card.brand, card.last4, card.customer) == ("card", "Visa", "4242", cus.id)
+    assert card.id.startswith("card_") and client.v1.customers.retrieve(cus.id).default_source == card.id
+    client.v1.customers.payment_sources.update(cus.id, card.id, params={"metadata": {"foo": "bar"}})
+    assert types_of(client, "customer.source.updated")[0].data.previous_attributes.metadata.to_dict() == {}
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    assert sub.status == "active"  # invoices charge the default source
+    with pytest.raises(stripe.CardError):  # a card declined when added is refused
+        client.v1.customers.payment_sources.create(cus.id, params={"source": "tok_chargeDeclined"})
+    client.v1.customers.payment_sources.delete(cus.id, card.id)
+    assert client.v1.customers.retrieve(cus.id).default_source is None
+    assert client.v1.customers.payment_sources.list(cus.id).data == []

@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     coupons,
     credit_notes,
     customer_balance,
+    customer_sources,
     customers,
     discounts,
     events,

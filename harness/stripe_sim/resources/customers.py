@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import customer_balance, payment_methods
+from . import customer_balance, customer_sources, payment_methods
 from .billing_math import in_range
 from .subscription_state import cancel_subscription
 
@@ -74,7 +74,7 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
     if p.get("payment_method"):
         attached = payment_methods.attach(ctx, p["payment_method"], cus, param="payment_method")
     if p.get("source"):
-        _add_source(ctx, cus, p["source"])
+        customer_sources.add_card(ctx, cus, p["source"])
     settings = dict(p.get("invoice_settings") or {})
     if attached and settings.get("default_payment_method") == p["payment_method"]:
         settings["default_payment_method"] = attached["id"]  # the token names the card just attached
@@ -101,16 +101,6 @@ def _apply_invoice_settings(ctx: Ctx, cus: dict, settings: dict, param: str, emi
         if k in settings:
             out[k] = settings[k]
     cus["invoice_settings"] = out
-
-def _add_source(ctx: Ctx, cus: dict, token: str):
-    """`source=tok_visa`: the legacy way to give a customer a card, still accepted by the API; the card
-    becomes the customer's `default_source`, which invoices charge when no default payment method is set.
-    (Stripe makes a `card_...` object; here it is the card payment method the token stands for.)"""
-    if not (token.startswith("tok_") and token in payment_methods.TOKENS):
-        raise InvalidRequest(f"No such token: '{token}'", code="resource_missing", param="source")
-    card = payment_methods.attach(ctx, token, cus, param="source")
-    cus["default_source"] = card["id"]
-
 
 @route("POST", "/v1/customers", CREATE)
 def create(ctx: Ctx, p: dict):
@@ -142,7 +132,7 @@ def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
     if "default_source" in p:
         cus["default_source"] = p["default_source"]
     if p.get("source"):
-        _add_source(ctx, cus, p["source"])
+        customer_sources.add_card(ctx, cus, p["source"])
     changed = {k: v for k, v in before.items() if cus.get(k) != v}
     if changed:
         ctx.emit("customer.updated", cus, changed)

@@ -72,7 +72,8 @@ def decline_error(reason: str, param: str | None = None):
 
 
 def new_payment_method(ctx: Ctx, number: str, exp_month: int = 12, exp_year: int = 2034,
-                       billing_details: dict | None = None, metadata: dict | None = None, param="card[number]"):
+                       billing_details: dict | None = None, metadata: dict | None = None, param="card[number]",
+                       pm_id: str | None = None):
     number = number.replace(" ", "")
     if number not in CARDS:
         if not (number.isdigit() and 13 <= len(number) <= 19 and _luhn_ok(number)):
@@ -83,7 +84,7 @@ def new_payment_method(ctx: Ctx, number: str, exp_month: int = 12, exp_year: int
     bd = billing_details or {}
     addr = bd.get("address") or {}
     pm = {
-        "id": ctx.new_id("pm"), "object": "payment_method", "allow_redisplay": "unspecified",
+        "id": pm_id or ctx.new_id("pm"), "object": "payment_method", "allow_redisplay": "unspecified",
         "billing_details": {
             "address": {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")},
             "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone"), "tax_id": None},
