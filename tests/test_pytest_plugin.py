@@ -272,3 +272,41 @@ def test_xdist_workers_get_their_own_servers(pytester):
     assert set(by_worker) == {"gw0", "gw1"}, lines
     urls = [u for pair in by_worker.values() for u in pair]
     assert len(set(urls)) == 4 and not any(re.search(r":(12111|12121)$", u) for u in urls)
+
+
+# ---- the app profile ---------------------------------------------------------------------------------------------
+REFETCH = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "refetch-receiver"
+
+
+def test_a_profile_names_the_apps_tiers_for_the_catalog(pytester):
+    """`--tiersync-profile`: the second receiver (free / basic / team, its own env names and paths) passes a
+    catalog story written with tiers by role; a need its profile lacks is a skip with the reason."""
+    pytester.makepyfile(test_profile="""
+        def test_catalog(tiersync_scenario):
+            tiersync_scenario.run()
+    """)
+    no_trials = pytester.path / "tiersync.toml"  # the same app, said not to offer trials
+    no_trials.write_text((REFETCH / "tiersync.toml").read_text().replace("trials = true", "trials = false"))
+    result = pytester.runpytest_subprocess(
+        *QUIET, "-rs", "--tiersync-profile", str(no_trials),
+        "--tiersync-scenarios", "catalog:happy/cancel-now.yaml", "--tiersync-scenarios", "catalog:happy/trial-subscribe.yaml",
+        "--tiersync-target-cmd", f"{sys.executable} {REFETCH / 'app.py'}")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*needs trials*"])
+
+
+def test_a_profile_without_a_target_or_with_a_mistake_is_a_usage_error(pytester, tmp_path):
+    pytester.makepyfile(test_x="""
+        def test_catalog(tiersync_scenario):
+            tiersync_scenario.run()
+    """)
+    result = pytester.runpytest_subprocess(*QUIET, "--tiersync-profile", str(REFETCH / "tiersync.toml"),
+                                           "--tiersync-scenarios", "catalog:happy/cancel-now.yaml")
+    result.stdout.fnmatch_lines(["*--tiersync-profile describes your app*"])
+    assert result.ret != 0
+    bad = tmp_path / "tiersync.toml"
+    bad.write_text('[[tiers]]\nname = "free"\nlimitt = 3\n')
+    result = pytester.runpytest_subprocess(*QUIET, "--tiersync-profile", str(bad), "--tiersync-target-cmd", "true",
+                                           "--tiersync-scenarios", "catalog:happy/cancel-now.yaml")
+    result.stdout.fnmatch_lines(["*the profile cannot be used*", "*limitt*"])
+    assert result.ret != 0

@@ -20,10 +20,13 @@ _OPTIONS = [
                                    "the seed's environment variables are set)"),
     ("worker", "store", "PATH", "run this Cloudflare Worker (its wrangler.toml folder or entry file) in Miniflare "
                                 "as the receiver under test (docs/worker.md)"),
+    ("profile", "store", "FILE", "your app's profile (tiersync.toml: tiers, limits, env names, endpoints; "
+                                 "docs/profile.md); default: the reference receiver's, or a tiersync.toml beside "
+                                 "the Worker"),
     ("stack", "store", "FILE", "a running stack: the JSON line of `tiersync serve --json` saved to FILE"),
     ("target", "store", "URL", "with --tiersync-stack: the base URL of the receiver under test"),
     ("webhook-secret", "store", "WHSEC", "with --tiersync-stack: the whsec_ your receiver verifies with"),
-    ("webhook-path", "store", "PATH", "the receiver's webhook path (default /webhook/stripe)"),
+    ("webhook-path", "store", "PATH", "the receiver's webhook path (default: the profile's, /webhook/stripe)"),
     ("target-timeout", "store", "SECONDS", "how long --tiersync-target-cmd may take to listen (default 60)"),
     ("isolation", "store", "scenario|session", "with --tiersync-target-cmd: a fresh world and process for every "
                                                "scenario (default: 'scenario') or one for the session"),

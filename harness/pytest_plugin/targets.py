@@ -52,26 +52,44 @@ def make_target(config: pytest.Config):
     stack_file, base = option(config, "stack")
     url, _ = option(config, "target")
     secret, _ = option(config, "webhook-secret")
-    path = (option(config, "webhook-path")[0] or "/webhook/stripe").strip()
+    path = (option(config, "webhook-path")[0] or "").strip() or None  # None: the profile's
+    profile = _profile(config)
     timeout = float(option(config, "target-timeout")[0] or 60)
     worker, worker_base = option(config, "worker")
     if worker:
         if cmd or stack_file or url:
             raise pytest.UsageError("tiersync: --tiersync-worker goes alone (not with -target-cmd or -stack)")
         from tiersync.worker.target import worker_target
-        return worker_target(str(resolve_path(worker, worker_base)), webhook_path=path, timeout=min(timeout, 30))
+        return worker_target(str(resolve_path(worker, worker_base)), webhook_path=path, timeout=min(timeout, 30),
+                             profile=profile)
     if cmd and (stack_file or url):
         raise pytest.UsageError("tiersync: give either --tiersync-target-cmd or --tiersync-stack/--tiersync-target")
     if cmd:
         cmd = cmd.strip()
         if cmd_base is not None and cmd_base.resolve() != Path.cwd().resolve():
             cmd = f"cd {shlex.quote(str(cmd_base))} && {cmd}"  # an ini file's command runs in its folder
-        return command_target(cmd, webhook_path=path, timeout=timeout)
+        return command_target(cmd, webhook_path=path, timeout=timeout, profile=profile)
     if stack_file or url:
         if not (stack_file and url):
             raise pytest.UsageError("tiersync: --tiersync-stack FILE and --tiersync-target URL go together")
-        return remote_target(str(resolve_path(stack_file, base)), url.strip(), secret, webhook_path=path)
+        return remote_target(str(resolve_path(stack_file, base)), url.strip(), secret, webhook_path=path,
+                             profile=profile)
+    if profile is not None:
+        raise pytest.UsageError("tiersync: --tiersync-profile describes your app: give --tiersync-target-cmd, "
+                                "--tiersync-worker or --tiersync-stack/--tiersync-target too")
     return reference_target()
+
+
+def _profile(config: pytest.Config):
+    """The app profile of --tiersync-profile (or the ini's tiersync_profile), or None."""
+    from tiersync.profile_load import ProfileError, load_profile
+    value, base = option(config, "profile")
+    if not value:
+        return None
+    try:
+        return load_profile(resolve_path(value, base))
+    except ProfileError as exc:
+        raise pytest.UsageError(f"tiersync: the profile cannot be used:\n{exc}") from None
 
 
 @pytest.fixture(scope="session")
