@@ -18,7 +18,6 @@ def _print_record(record):
 
 
 def serve_worker(args, keys, print_stack, wait_for_stop) -> int:
-    from ..cli import set_failed_payments
     from ..profile_load import ProfileError, load_profile
     from ..stack import Stack
     from .target import seed_profile, worker_profile_path, worker_target
@@ -31,7 +30,8 @@ def serve_worker(args, keys, print_stack, wait_for_stop) -> int:
     stack = Stack(host=args.host, stripe_port=args.port, clerk_port=args.clerk_port, receiver_port=None,
                   stripe_keys=keys, accept_any_key=args.accept_any_key, profile=profile)
     stack.stripe_sim.webhooks.concurrency = args.webhook_concurrency
-    set_failed_payments(stack.stripe_sim, args)
+    if getattr(args, "failed_payments", None):  # --failed-payments, as cli.set_failed_payments does
+        stack.stripe_sim.failed_payment_settings.update(test=args.failed_payments, live=args.failed_payments)
     try:
         target = worker_target(args.worker, stack=stack, port=args.receiver_port, profile=profile)
     except OSError as exc:
