@@ -541,3 +541,18 @@ def test_card_sources_of_a_customer(client, price):
     client.v1.customers.payment_sources.delete(cus.id, card.id)
     assert client.v1.customers.retrieve(cus.id).default_source is None
     assert client.v1.customers.payment_sources.list(cus.id).data == []
+
+
+def test_tax_rates_are_objects_not_yet_applied(client, price):
+    rate = client.v1.tax_rates.create(params={"display_name": "VAT", "inclusive": False, "percentage": 20.5,
+                                              "country": "FR", "tax_type": "vat"})
+    assert (rate.object, rate.percentage, rate.active, rate.rate_type) == ("tax_rate", 20.5, True, "percentage")
+    archived = client.v1.tax_rates.update(rate.id, params={"active": False})
+    assert archived.active is False
+    assert [r.id for r in client.v1.tax_rates.list(params={"active": False}).data] == [rate.id]
+    cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    with pytest.raises(stripe.InvalidRequestError) as info:  # applying them is not simulated: refused, never ignored
+        client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                               "default_tax_rates": [rate.id]})
+    assert info.value.code == "parameter_unknown"

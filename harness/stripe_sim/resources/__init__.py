@@ -24,6 +24,7 @@ from . import (  # noqa: F401
     subscription_items,
     subscription_schedules,
     subscriptions,
+    tax_rates,
     test_clocks,
     webhook_admin,
     webhook_endpoints,
