@@ -556,3 +556,38 @@ def test_tax_rates_are_objects_not_yet_applied(client, price):
         client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
                                                "default_tax_rates": [rate.id]})
     assert info.value.code == "parameter_unknown"
+
+
+# ---- quotes ------------------------------------------------------------------------------------------------
+
+def test_quote_finalized_then_accepted_starts_a_subscription(client, price):
+    cus = client.v1.customers.create(params={"source": "tok_visa"})
+    quote = client.v1.quotes.create(params={"customer": cus.id, "line_items": [{"price": price.id, "quantity": 10}]})
+    assert (quote.status, quote.amount_total, quote.number) == ("draft", 29000, None)
+    assert quote.computed.recurring.amount_total == 29000 and quote.computed.recurring.interval == "month"
+    assert [li.quantity for li in client.v1.quotes.line_items.list(quote.id).data] == [10]
+    with pytest.raises(stripe.InvalidRequestError):  # a draft cannot be accepted
+        client.v1.quotes.accept(quote.id)
+    quote = client.v1.quotes.finalize_quote(quote.id)
+    assert quote.status == "open" and quote.number.startswith("QT-")
+    quote = client.v1.quotes.accept(quote.id)
+    assert quote.status == "accepted" and quote.status_transitions.accepted_at
+    sub = client.v1.subscriptions.retrieve(quote.subscription)
+    assert (sub.status, sub["items"].data[0].quantity) == ("active", 10)
+    assert client.v1.invoices.retrieve(quote.invoice).amount_paid == 29000
+
+
+def test_quote_of_one_time_items_makes_a_draft_invoice_and_quotes_cancel(client):
+    product = client.v1.products.create(params={"name": "Setup"})
+    once = client.v1.prices.create(params={"product": product.id, "unit_amount": 5000, "currency": "usd"})
+    cus = client.v1.customers.create(params={})
+    quote = client.v1.quotes.create(params={"customer": cus.id, "line_items": [{"price": once.id}]})
+    client.v1.quotes.finalize_quote(quote.id)
+    inv = client.v1.invoices.retrieve(client.v1.quotes.accept(quote.id).invoice)
+    assert (inv.status, inv.total) == ("draft", 5000)
+    other = client.v1.quotes.create(params={"customer": cus.id, "line_items": [{"price": once.id}]})
+    assert client.v1.quotes.cancel(other.id).status == "canceled"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.quotes.finalize_quote(other.id)
+    kinds = {e.type for e in client.v1.events.list(params={"limit": 100}).data}
+    assert {"quote.created", "quote.finalized", "quote.accepted", "quote.canceled"} <= kinds

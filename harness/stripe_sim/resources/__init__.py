@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     prices,
     products,
     promotion_codes,
+    quotes,
     seeding,
     setup_intents,
     sim_admin,
