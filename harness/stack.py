@@ -10,6 +10,7 @@ import dataclasses
 import secrets
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .clerk_sim import ClerkSim
 from .profile import Profile
@@ -38,54 +39,41 @@ class World:
 
 def seed_world(stripe_sim: StripeSim, webhook_url: str | None, *, mode: str = "test",
                app_url: str = "http://127.0.0.1:8787", profile: Profile | None = None) -> World:
-    """Create the account's billing objects through the simulator's own operations (no HTTP): a product and
-    a monthly price for each paid tier of `profile` (default: the reference receiver's)."""
-    from .stripe_sim.resources import (
-        billing_portal,
-        coupons,
-        prices,
-        products,
-        promotion_codes,
-        webhook_endpoints,
-    )
+    """Create the account's billing objects through the simulator's own API, in process (`StripeSim.request`:
+    the calls an app's setup script makes, validated the same way): a product and a monthly price for each
+    paid tier of `profile` (default: the reference receiver's), the portal, the promotion code, the endpoint."""
     profile = profile or reference_profile()
     world = World()
-    ctx = stripe_sim.context(mode)
-    with stripe_sim._lock:
-        for tier, amount in profile.tier_amounts().items():
-            plan = profile.tier(tier).plan_value
-            prod = products.create(ctx, {"name": f"{tier.capitalize()} Plan", "metadata": {"plan": plan}})
-            price = prices.new_price(ctx, {"product": prod["id"], "unit_amount": amount, "currency": "usd",
-                                           "recurring": {"interval": "month"}, "lookup_key": f"{tier}_monthly"})
-            world.products[tier], world.prices[tier], world.plans[tier] = prod["id"], price["id"], plan
-        conf = billing_portal.activate_default_portal(ctx, default_return_url=app_url + "/", features={
-            "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
-            "payment_method_update": {"enabled": True}, "invoice_history": {"enabled": True}})
-        world.portal_config = conf["id"]
-        coupon = coupons.create(ctx, {"percent_off": 100, "duration": "once", "name": "Launch test"})
-        promo = promotion_codes.create(ctx, {"promotion": {"type": "coupon", "coupon": coupon["id"]},
-                                             "code": PROMO_CODE, "max_redemptions": 1})
-        world.coupon, world.promotion_code, world.promotion_code_id = coupon["id"], promo["code"], promo["id"]
-        if webhook_url:
-            we = webhook_endpoints.create(ctx, {"url": webhook_url, "enabled_events": RECEIVER_EVENTS,
-                                                "description": profile.name})
-            world.webhook_endpoint, world.webhook_secret = we["id"], we["secret"]
-        stripe_sim.commit(ctx)
+
+    def call(path: str, params: dict) -> dict:
+        return stripe_sim.request("POST", path, params, mode=mode)
+
+    for tier, amount in profile.tier_amounts().items():
+        plan = profile.tier(tier).plan_value
+        prod = call("/v1/products", {"name": f"{tier.capitalize()} Plan", "metadata": {"plan": plan}})
+        price = call("/v1/prices", {"product": prod["id"], "unit_amount": amount, "currency": "usd",
+                                    "recurring": {"interval": "month"}, "lookup_key": f"{tier}_monthly"})
+        world.products[tier], world.prices[tier], world.plans[tier] = prod["id"], price["id"], plan
+    # the Dashboard's "Activate" of the Customer portal (its default features: cancel at period end, payment
+    # method update, invoice history)
+    conf = call("/_sim/billing_portal/activate", {"mode": mode, "default_return_url": app_url + "/"})
+    world.portal_config = conf["id"]
+    coupon = call("/v1/coupons", {"percent_off": 100, "duration": "once", "name": "Launch test"})
+    promo = call("/v1/promotion_codes", {"promotion": {"type": "coupon", "coupon": coupon["id"]},
+                                         "code": PROMO_CODE, "max_redemptions": 1})
+    world.coupon, world.promotion_code, world.promotion_code_id = coupon["id"], promo["code"], promo["id"]
+    if webhook_url:
+        we = call("/v1/webhook_endpoints", {"url": webhook_url, "enabled_events": RECEIVER_EVENTS,
+                                            "description": profile.name})
+        world.webhook_endpoint, world.webhook_secret = we["id"], we["secret"]
     return world
 
 
 def seed_clerk(clerk_sim: ClerkSim, profile: Profile):
     """The JWT templates the app's tokens are minted with, as the profile declares them (made, or put back
     as declared when a scenario changed one)."""
-    backend = clerk_sim.backend
-    existing = {t["name"]: t for t in backend.list_templates()}
     for template in profile.auth.jwt_templates:
-        body = {"name": template.name, "claims": template.claims,
-                **({"lifetime": template.lifetime} if template.lifetime else {})}
-        if template.name in existing:
-            backend.update_template(existing[template.name]["id"], body)
-        else:
-            backend.create_template(body)
+        clerk_sim.put_jwt_template(template.name, template.claims, lifetime=template.lifetime)
 
 
 def _free_port(host: str) -> int:
@@ -95,7 +83,7 @@ def _free_port(host: str) -> int:
 
 
 class _CurrentReceiver:
-    """ASGI: forward to the stack's receiver app of the moment (a factory builds a new one on each reset)."""
+    """ASGI: forward to the stack's receiver app of the moment (each reset builds a new one)."""
 
     def __init__(self, stack: Stack):
         self.stack = stack
@@ -110,7 +98,8 @@ class Stack:
                  stripe_keys: dict[str, str] | None = None, accept_any_key: bool = False,
                  receiver_factory=None, profile: Profile | None = None):
         """`receiver_factory(settings, storage) -> ASGI app` serves another receiver in place of the reference
-        one (the mutation tests' broken receivers); it is called again on every reset: a fresh app per world.
+        one (the mutation tests' broken receivers); the reference one is built by the same path
+        (`reference_receiver`, i.e. `create_app`), again on every reset: a fresh app per world.
         `profile`: the app the world is seeded for (tiers, JWT templates, env names); default the reference
         receiver's. The bundled reference receiver is only served with its own profile."""
         self.host = host
@@ -119,12 +108,14 @@ class Stack:
         self.clerk_sim = ClerkSim()
         self._ports = (stripe_port, clerk_port, receiver_port)
         self.database = database
-        self.receiver_factory = receiver_factory
+        self.receiver_factory = receiver_factory or self._reference_receiver
+        self._clerk_gateway = None  # the reference receiver's Clerk client, kept across resets
         # the receiver's ADMIN_TOKEN (its /admin/sync-errors is closed without one); the engine sends it
         self.admin_token = "adm_" + secrets.token_urlsafe(18)
         self.world: World | None = None
         self.settings = None
         self.receiver_app = None
+        self._storage = None  # the receiver's store, made by the stack (closed when a reset replaces it)
         self._servers: list = []
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -144,7 +135,6 @@ class Stack:
             else:
                 receiver_url = None
             self._seed(receiver_url)
-            self.stripe_sim.world_restorer = self.restore_world  # POST /_sim/world/restore
             if receiver_url:
                 self._start_receiver(receiver_url)
         except BaseException:
@@ -159,6 +149,7 @@ class Stack:
             webhook_url = app_url + self.profile.webhook.path
         self.world = seed_world(self.stripe_sim, webhook_url, app_url=app_url or "http://127.0.0.1:8787",
                                 profile=self.profile)
+        self.stripe_sim.save_world()  # what restore_world (and POST /_sim/world/restore) puts back
         seed_clerk(self.clerk_sim, self.profile)
 
     def seed_for_app(self, app_url: str, webhook_url: str | None = None):
@@ -168,21 +159,41 @@ class Stack:
         self._seed(app_url, webhook_url)
 
     def _start_receiver(self, receiver_url: str):
-        from tiersync.receiver import Settings, create_app
-        from tiersync.receiver.storage import Storage
-        self.settings = Settings.from_env(self.receiver_env(receiver_url))
-        self.settings = dataclasses.replace(self.settings, database=self.database)
         if self.profile.tier_names != reference_profile().tier_names:
             raise ValueError(f"the bundled reference receiver has its own tiers; a stack for the profile "
                              f"{self.profile.name!r} serves no receiver (receiver_port=None)")
-        if self.receiver_factory is None:
-            self.receiver_app = create_app(self.settings, storage=Storage(self.database))
-            self.receiver_server.app = self.receiver_app
-        else:
-            self.receiver_app = self.receiver_factory(self.settings, Storage(self.database))
-            self.receiver_server.app = _CurrentReceiver(self)  # the server outlives each reset's app
+        self._build_receiver(receiver_url)
+        self.receiver_server.app = _CurrentReceiver(self)  # the server outlives each reset's app
         self.receiver_server.rebuild()
         self.receiver_server.start()
+
+    def _build_receiver(self, receiver_url: str, *, empty: bool = False):
+        """A new receiver app for the world just seeded: its settings from the environment the stack gives
+        it, its store (`empty`: the database file, if any, emptied first)."""
+        from tiersync.receiver import Settings
+        from tiersync.receiver.storage import Storage
+        self.settings = dataclasses.replace(Settings.from_env(self.receiver_env(receiver_url)),
+                                            database=self.database)
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+        if empty and self.database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.database + suffix).unlink(missing_ok=True)
+        self._storage = Storage(self.database)
+        self.receiver_app = self.receiver_factory(self.settings, self._storage)
+
+    def _reference_receiver(self, settings, storage):
+        """The bundled reference receiver, built as anyone builds it (`create_app`), given the Clerk client
+        of the previous world: Clerk's keys and URL stay the same across resets, and making the SDK's client
+        loads the CA bundle twice (~0.2 s, most of a reset)."""
+        from tiersync.receiver import create_app
+        from tiersync.receiver.clerk import ClerkGateway
+        if self._clerk_gateway is None:
+            self._clerk_gateway = ClerkGateway(settings.clerk_secret_key, settings.clerk_api_url,
+                                               settings.request_timeout,
+                                               authorized_parties=list(settings.authorized_parties) or None)
+        return create_app(settings, storage=storage, clerk=self._clerk_gateway)
 
     def stop(self):
         for server in reversed(self._servers):
@@ -200,76 +211,24 @@ class Stack:
         self.stop()
 
     def reset(self):
-        """Forget everything, then seed the same world again (new ids, same names)."""
+        """Forget everything, then seed the same world again (new ids, same names) and build a new receiver."""
         self.stripe_sim.reset()
         self.clerk_sim.reset()
         receiver_url = self.receiver_server.url if self.receiver_server else None
         self._seed(receiver_url)
         if self.receiver_app is not None:
-            from tiersync.receiver.sync import BillingSync
-            self.settings = dataclasses.replace(self.settings, **{
-                "stripe_webhook_secret": self.world.webhook_secret,
-                "price_ids": dict(self.world.prices), "portal_config_id": self.world.portal_config})
-            storage = self._fresh_storage()
-            if self.receiver_factory is not None:
-                self.receiver_app = self.receiver_factory(self.settings, storage)
-                return
-            state = self.receiver_app.state
-            state.settings, state.storage = self.settings, storage
-            state.sync = BillingSync(self.settings, state.stripe, state.clerk, storage)
+            self._build_receiver(receiver_url, empty=True)
 
     def restore_world(self):
         """Undo what scenarios change in a shared world, keeping every id and secret (for a receiver the
-        engine cannot reset: one launched by command, or one a user runs against `tiersync serve`):
-        plan metadata, extra or disabled endpoints, rolled secrets, a used-up LAUNCH100, faults, clocks."""
-        from .stripe_sim.resources import promotion_codes
-        sim, world = self.stripe_sim, self.world
-        if world is None:
+        engine cannot reset: one launched by command, or one a user runs against `tiersync serve`): the
+        Stripe world as seeded (plan metadata, endpoints and their secrets, an unused LAUNCH100, the clock;
+        pending deliveries and faults dropped), Clerk faults cleared and the profile's JWT templates."""
+        if self.world is None:
             return
-        ctx = sim.context("test")
-        with sim._lock:
-            for tier, prod_id in world.products.items():
-                prod = ctx.find("product", prod_id)
-                if prod is not None:
-                    prod["metadata"], prod["active"] = {"plan": world.plans.get(tier, tier)}, True
-            for mode in ("test", "live"):
-                table = sim.store.ns(mode).table("webhook_endpoint")
-                for we in list(table.rows.values()):
-                    if we["id"] == world.webhook_endpoint:
-                        we["status"] = "enabled"
-                    else:
-                        table.remove(we["id"])
-                        sim.webhook_secrets.pop(we["id"], None)
-            if world.webhook_endpoint:
-                sim.webhook_secrets[world.webhook_endpoint] = [{"secret": world.webhook_secret, "expires_at": None}]
-            promo = ctx.find("promotion_code", world.promotion_code_id) if world.promotion_code_id else None
-            if promo is not None and (not promo["active"] or promo["times_redeemed"] >= (promo["max_redemptions"] or 1)):
-                promo["active"] = False
-                fresh = promotion_codes.create(ctx, {"promotion": {"type": "coupon", "coupon": world.coupon},
-                                                     "code": world.promotion_code, "max_redemptions": 1})
-                world.promotion_code_id = fresh["id"]
-            sim.commit(ctx)
-            sim.default_test_clock = None
-        sim.webhooks.drop_pending()
-        sim.api_faults.clear()
+        self.stripe_sim.restore_world()
         self.clerk_sim.clear_faults()
         seed_clerk(self.clerk_sim, self.profile)
-
-    def _fresh_storage(self):
-        """An empty receiver store: a new in-memory database, or the file emptied."""
-        import os
-
-        from tiersync.receiver.storage import Storage
-        old = getattr(getattr(self.receiver_app, "state", None), "storage", None)
-        if old is not None:
-            old.close()
-        if self.database != ":memory:":
-            for suffix in ("", "-wal", "-shm"):
-                try:
-                    os.remove(self.database + suffix)
-                except FileNotFoundError:
-                    pass
-        return Storage(self.database)
 
     # ---- what others need to connect --------------------------------------------------------------
     def receiver_env(self, receiver_url: str | None = None, port: int | None = None) -> dict[str, str]:

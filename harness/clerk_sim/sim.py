@@ -263,6 +263,18 @@ class ClerkSim:
     ) -> dict[str, Any]:
         return self.backend.create_template({"name": name, "claims": claims, "lifetime": lifetime, **extra})
 
+    def jwt_templates(self) -> list[dict[str, Any]]:
+        return self.backend.list_templates()
+
+    def put_jwt_template(self, name: str, claims: dict[str, Any], *, lifetime: int | None = None) -> dict[str, Any]:
+        """The template `name` with these claims (and lifetime, else Clerk's default): made, or an existing
+        one of that name put back to them (what seeding an app's templates needs, again after a scenario)."""
+        body = {"name": name, "claims": claims, **({"lifetime": lifetime} if lifetime else {})}
+        existing = next((t for t in self.backend.list_templates() if t["name"] == name), None)
+        if existing is not None:
+            return self.backend.update_template(existing["id"], body)
+        return self.backend.create_template(body)
+
     def set_session_claims(self, claims: dict[str, Any]) -> None:
         """Customize the default session token, like Clerk's Dashboard > Sessions setting."""
         self.backend.set_session_claims(claims)

@@ -62,6 +62,7 @@ class Target:
             r = httpx.post(f"{self.stripe_url}/_sim/world/restore", timeout=30)
             if r.status_code == 200:
                 point_endpoint(self)  # the restore removed the endpoint the engine made for the target
+                restore_clerk(self)
 
     def close(self):
         clients = getattr(self, "_clients", None)
@@ -198,6 +199,26 @@ def remote_target(stack_file: str, target_url: str, webhook_secret: str | None,
     if not target.webhook_secret:
         raise TargetError("give --webhook-secret (the whsec_ your receiver verifies with)")
     return target
+
+
+def restore_clerk(target: Target):
+    """On a running stack, the Clerk half of a Stack's `restore_world`, through Clerk's API: faults cleared
+    and the profile's JWT templates as it declares them (a scenario may have changed one)."""
+    import httpx
+    headers = {"Authorization": f"Bearer {target.clerk_secret_key}"}
+    with httpx.Client(base_url=target.clerk_api_url, headers=headers, timeout=30) as http:
+        http.delete("/_sim/faults")
+        listing = http.get("/v1/jwt_templates")
+        listing.raise_for_status()
+        existing = {t["name"]: t["id"] for t in listing.json()}
+        for template in target.profile.auth.jwt_templates:
+            body = {"name": template.name, "claims": template.claims,
+                    **({"lifetime": template.lifetime} if template.lifetime else {})}
+            if template.name in existing:
+                r = http.patch(f"/v1/jwt_templates/{existing[template.name]}", json=body)
+            else:
+                r = http.post("/v1/jwt_templates", json=body)
+            r.raise_for_status()
 
 
 def point_endpoint(target: Target):

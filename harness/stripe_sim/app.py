@@ -12,10 +12,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from .. import jsonbytes
 from ..server import replaying_receive
-from . import resources, search  # noqa: F401  (registers every route)
+from . import resources, search, snapshot  # noqa: F401  (registers every route)
 from .api_faults import ApiFaults
 from .clock import Clock
 from .errors import (
@@ -28,9 +29,11 @@ from .errors import (
     mask_key,
 )
 from .expand import apply_expand, check_depth
+from .fixtures import encode_params
 from .guards import check_account, check_idempotency_key, check_origin, match_route
 from .params import check_fields, decode_form
 from .routing import API_VERSION, Ctx, served_version
+from .snapshot import Snapshot
 from .store import Store
 from .webhooks.delivery import WebhookDeliverer
 
@@ -82,7 +85,7 @@ class StripeSim:
         # what happens to a subscription when all payment retries fail, per mode (an account setting: kept
         # across reset, like the keys); set by POST /_sim/settings/failed_payments or `serve --failed-payments`
         self.failed_payment_settings = {"test": "mark_unpaid", "live": "mark_unpaid"}
-        self.world_restorer = None  # set by a Stack: puts its seeded world back (POST /_sim/world/restore)
+        self.world_snapshot: Snapshot | None = None  # the seeded world (save_world, POST /_sim/world/restore)
         self.request_log: list[LoggedRequest] = []
         self.internal_errors: list[str] = []  # simulator bugs hit by requests (each answered with a 500)
         self._idempotency: OrderedDict[tuple, tuple] = OrderedDict()
@@ -145,6 +148,47 @@ class StripeSim:
             for listener in self.listeners:
                 listener(ctx.mode, event)
         ctx.events = []
+
+    # ---- in-process API (seeding, tests): moto's style, no HTTP ----------------------------------------
+    def request(self, method: str, path: str, params: dict | None = None, *, mode: str = "test") -> dict:
+        """One call as an HTTP request with `mode`'s secret key makes it: the same routing, parameter
+        validation (`params` as the SDKs take them: nested dicts and lists, encoded and decoded the way they
+        travel), expansion and all-or-nothing commit, events delivered to the endpoints. Returns a copy of
+        the response object; a refused call raises the simulator's StripeError (`.status`, `.message`).
+        Not logged in `request_log`, not subject to API faults (they stand for the network)."""
+        if mode not in ("test", "live"):
+            raise ValueError(f"mode must be 'test' or 'live', not {mode!r}")
+        method = method.upper()
+        route, path_params = match_route(method, path)
+        params = check_fields(route.params, decode_form(urlencode(encode_params(params or {}))))
+        if params.get("expand"):
+            check_depth(params["expand"])
+        ctx = Ctx(self, self.store, mode, request_id=self.store.ids.new("req", 14))
+        return self._execute(ctx, route, path_params, params, jsonbytes.copy)
+
+    def snapshot(self) -> Snapshot:
+        """The world as it is now (see `snapshot.py` for what it holds), to `restore` later."""
+        with self._lock:
+            return snapshot.take(self)
+
+    def restore(self, saved: Snapshot):
+        """Put the world of `saved` back, ids and secrets kept: deliveries not yet made are dropped and
+        faults cleared (what a scenario left behind must not reach the next one). `saved` stays usable."""
+        self.webhooks.drop_pending()  # outside the lock: deliveries in flight may call back into the API
+        with self._lock:
+            snapshot.put_back(self, saved)
+
+    def save_world(self):
+        """Remember the world as it is now as the seeded world (`POST /_sim/world/restore` puts it back).
+        Kept across `reset`, like the keys."""
+        self.world_snapshot = self.snapshot()
+
+    def restore_world(self):
+        """Put back the world saved by `save_world`; raises InvalidRequest (404) when none was saved."""
+        if self.world_snapshot is None:
+            raise InvalidRequest("This simulator has no seeded world to restore (none was saved: `tiersync "
+                                 "serve` and a Stack save theirs after seeding).", status=404)
+        self.restore(self.world_snapshot)
 
     def mode_of_key(self, key: str) -> str:
         mode = self.keys.get(key)
@@ -223,30 +267,36 @@ class StripeSim:
 
     def _run(self, route, path_params, params, mode, request_id, idem) -> tuple[int, bytes]:
         ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
+        try:
+            return 200, self._execute(ctx, route, path_params, params, _dump)
+        except StripeError as exc:
+            return exc.status, _dump(exc.body(request_id, ctx.mode))
+
+    def _execute(self, ctx: Ctx, route, path_params, params, render):
+        """Run a matched, validated request: under the lock, all or nothing, events committed on success.
+        Returns `render(result)`, made under the lock (the stored objects may change right after); raises
+        the operation's StripeError."""
         if route.waits:  # waiting on deliveries under the lock would stall receivers calling back into the API
-            try:
-                return 200, _dump(route.handler(ctx, params, **path_params))
-            except StripeError as exc:
-                return exc.status, _dump(exc.body(request_id, ctx.mode))
+            return render(route.handler(ctx, params, **path_params))
         with self._lock:
             self.store.begin(snapshots=route.method != "GET")  # a read changes nothing: no snapshots
             try:
                 result = route.handler(ctx, params, **path_params)
                 if params.get("expand") and isinstance(result, dict):
                     result = apply_expand(ctx, result, params["expand"])
-                payload = _dump(result)
-            except StripeError as exc:
+                out = render(result)
+            except StripeError:
                 # a failed request creates nothing, unless Stripe records the attempt (a declined pay)
                 self.store.end(rollback=not ctx.keep_events_on_error)
                 if ctx.keep_events_on_error:
                     self.commit(ctx)
-                return exc.status, _dump(exc.body(request_id, ctx.mode))
+                raise
             except BaseException:
                 self.store.end(rollback=True)
                 raise
             self.store.end(rollback=False)
             self.commit(ctx)
-        return 200, payload
+        return out
 
     def _authenticate(self, headers) -> str:
         auth = headers.get("authorization", "").strip()

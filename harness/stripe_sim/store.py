@@ -7,6 +7,7 @@ object exists in the other (Stripe's "a similar object exists in live mode" hint
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import re
@@ -231,6 +232,15 @@ class Table:
     def position(self, obj_id: str) -> int | None:
         return self._pos.get(obj_id)
 
+    def copy(self, memo: dict) -> Table:
+        """A deep copy, order and customer index included (`memo`: shared across tables, see `copy_tree`)."""
+        out = Table(index_customer=self._by_customer is not None)
+        out.rows = {obj_id: copy_tree(obj, memo) for obj_id, obj in self.rows.items()}
+        out._order, out._pos = list(self._order), dict(self._pos)
+        if self._by_customer is not None:
+            out._by_customer = {customer: list(ids) for customer, ids in self._by_customer.items()}
+        return out
+
 
 class Namespace:
     """All objects of one mode."""
@@ -306,6 +316,17 @@ class Store:
     def ns(self, mode: str) -> Namespace:
         return self.modes[mode]
 
+    def snapshot(self) -> dict[str, Namespace]:
+        """A deep copy of every object of both modes (not the id generator: ids made after a restore stay new)."""
+        with self.lock:
+            return _copy_modes(self.modes)
+
+    def restore(self, snapshot: dict[str, Namespace]):
+        """Put back the objects of a `snapshot()`, which stays usable for another restore."""
+        with self.lock:
+            self.modes = _copy_modes(snapshot)
+            self.journal, self._saved, self._removed = None, None, []
+
     def put(self, mode: str, kind: str, obj: dict) -> dict:
         table = self.modes[mode].table(kind)
         if self.journal is not None:
@@ -337,6 +358,37 @@ class Store:
 
     def scan(self, mode: str, kind: str, pred: Callable[[dict], bool]) -> Iterator[dict]:
         return (o for o in self.modes[mode].table(kind).newest_first() if pred(o))
+
+
+def _copy_modes(modes: dict[str, Namespace]) -> dict[str, Namespace]:
+    memo: dict = {}  # one for the whole store: an object held by two tables stays one object
+    out = {}
+    for mode, ns in modes.items():
+        copied = out[mode] = Namespace(mode)
+        copied.tables = {kind: table.copy(memo) for kind, table in ns.tables.items()}
+    return out
+
+
+def copy_tree(node, memo: dict):
+    """A deep copy of stored data that keeps its shape: a container held in two places (a subscription's item
+    is the subscription_item row itself) is one container in the copy too, and SharedDicts, which never
+    change, are kept as they are (copy.deepcopy would make one mutable dict of each, shared by many objects)."""
+    t = type(node)
+    if t is dict or t is list:
+        found = memo.get(id(node))
+        if found is not None:
+            return found
+        if t is dict:
+            out = memo[id(node)] = {}
+            for key, value in node.items():
+                out[key] = copy_tree(value, memo)
+        else:
+            out = memo[id(node)] = []
+            out.extend(copy_tree(value, memo) for value in node)
+        return out
+    if t is SharedDict or t is str or t is int or t is float or t is bool or node is None:
+        return node
+    return copy.deepcopy(node, memo)
 
 
 def _snapshot(obj) -> list[tuple]:

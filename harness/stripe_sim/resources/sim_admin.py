@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..errors import InvalidRequest
 from ..params import Enum, Str, Url
 from ..routing import Ctx, route
 from .billing_portal import activate_default_portal
@@ -39,15 +38,12 @@ def default_test_clock(ctx: Ctx, p: dict):
     return {"object": "sim.default_test_clock", "test_clock": clock_id}
 
 
-@route("POST", "/_sim/world/restore", admin=True)
+@route("POST", "/_sim/world/restore", admin=True, waits=True)
 def restore_world(ctx: Ctx, p: dict):
-    """Put back the seeded world of `tiersync serve` (same ids and secrets) after scenarios changed it."""
-    restorer = getattr(ctx.sim, "world_restorer", None)
-    if restorer is None:
-        raise InvalidRequest("This simulator has no seeded world to restore (it was not started by a Stack).",
-                             status=404)
-    restorer()
-    ctx.sim.clock.reset()  # time moved by scenarios (POST /_sim/webhooks/advance) goes back to real time
+    """Put back the seeded world saved by `tiersync serve` (or any `StripeSim.save_world`) after scenarios
+    changed it: same ids and secrets, the clock as it was then (real time), pending deliveries and faults
+    gone. Runs outside the lock (`waits`): it waits for deliveries in flight, which may call the API."""
+    ctx.sim.restore_world()
     return {"object": "sim.world", "restored": True}
 
 
