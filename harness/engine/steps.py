@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import stripe
 
 from ..signer import build_request
+from ..stripe_sim.routing import API_VERSION
 from . import fault_steps
 from .app import app_token, checkout_via_app, metered_calls
 from .context import RunContext, StepFailed
@@ -238,7 +239,7 @@ def step_send_event(ctx: RunContext, a) -> str:
     if obj is None:
         raise StepFailed("send_event needs `object` or `retrieve`")
     event_id = ctx.resolve(a.id) if a.id else f"evt_{ctx.faker.bothify('?#?#?#?#?#?#?#?#?#?#?#?#').upper()}"
-    event = {"id": event_id, "object": "event", "api_version": "2026-10-28.endive", "created": int(time.time()),
+    event = {"id": event_id, "object": "event", "api_version": API_VERSION, "created": int(time.time()),
              "data": {"object": obj, **({"previous_attributes": ctx.resolve(a.previous_attributes)}
                                         if a.previous_attributes else {})},
              "livemode": a.livemode, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
