@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from ..stripe_sim.routing import API_VERSION
+
 # ---- signed events with expectations ------------------------------------------------------------------------
 _ID_PREFIX = {"customer.subscription": ("sub", "subscription"), "checkout.session": ("cs_test", "checkout.session"),
               "customer": ("cus", "customer"), "invoice": ("in", "invoice"), "product": ("prod", "product"),
@@ -182,7 +184,7 @@ class WebhookSender:
         """Declare an event to send; returns its expectation (by default: a 2xx, or a 4xx when faulted)."""
         if event is None:
             event = {"id": id or f"evt_{_secrets.token_hex(12)}", "object": "event",
-                     "api_version": "2026-10-28.endive", "created": int(time.time()),
+                     "api_version": API_VERSION, "created": int(time.time()),
                      "data": {"object": object if object is not None else _default_object(event_type)},
                      "livemode": livemode, "pending_webhooks": 1,
                      "request": {"id": None, "idempotency_key": None}, "type": event_type}
