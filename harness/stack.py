@@ -202,7 +202,7 @@ class Stack:
             except Exception:  # stopping must go on for the others
                 pass
         self._servers.clear()
-        self.stripe_sim.webhooks.close()
+        self.stripe_sim.close()
 
     def __enter__(self) -> Stack:
         return self.start()

@@ -108,6 +108,10 @@ class StripeSim:
             self._idempotency.clear()
         self.webhooks.reset()
 
+    def close(self):
+        """Stop the webhook delivery thread (pending deliveries are dropped; it restarts on the next event)."""
+        self.webhooks.close()
+
     def key_for(self, mode: str) -> str:
         return next(k for k, m in self.keys.items() if m == mode and k.startswith("sk_"))
 
@@ -120,7 +124,8 @@ class StripeSim:
         return self.key_for("live")
 
     def context(self, mode: str = "test") -> Ctx:
-        """A context for calling model operations directly from Python (tests, seeding)."""
+        """A context for calling model operations directly from Python (the simulator's own tests); seeding
+        and other callers use `request`, which validates and commits as the API does."""
         return Ctx(self, self.store, mode, request_id=None)
 
     def operate(self, mode: str, fn):
