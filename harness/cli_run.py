@@ -14,6 +14,41 @@ from .profile_load import PROFILE_FILE
 from .signer import mask
 
 
+def add_target_options(parser):
+    """Where the app under test is and what it is: the same for `run` and `repro`."""
+    parser.add_argument("--target-cmd", help="launch your receiver: e.g. 'uvicorn myapp:app --port {port}'")
+    parser.add_argument("--worker", metavar="PATH", help="run a Cloudflare Worker in Miniflare: its wrangler.toml "
+                        "folder or entry file (docs/worker.md)")
+    parser.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
+    parser.add_argument("--target", help="with --stack: your receiver's base URL")
+    parser.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
+    parser.add_argument("--profile", help=f"your app's profile (default: ./{PROFILE_FILE} when you give a target; "
+                        "the reference receiver uses its own)")
+    parser.add_argument("--webhook-path", help="the receiver's webhook path (default: the profile's)")
+    parser.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
+    parser.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
+    parser.add_argument("--start-timeout", type=float, default=60.0,
+                        help="seconds to wait for --target-cmd to listen")
+
+
+def open_target(args, console: Console, command: str):
+    """The app's profile and target as the options say, or None after saying why on the console."""
+    from .engine.target import TargetError
+    from .profile_load import ProfileError
+    try:
+        profile = _profile(args, console)
+    except ProfileError as exc:
+        console.print(f"[red]tiersync {command}: the profile cannot be used:[/] {escape(str(exc))}", highlight=False)
+        return None
+    try:
+        return _target(args, profile)
+    except TargetError as exc:
+        console.print(f"[red]tiersync {command}: cannot start the target:[/] {mask(str(exc))}", highlight=False)
+    except Exception as exc:  # e.g. the stack's simulators are not reachable
+        console.print(f"[red]tiersync {command}: cannot reach the target:[/] {mask(repr(exc))}", highlight=False)
+    return None
+
+
 def add_commands(sub):
     lst = sub.add_parser("list", help="check and list scenarios without running them")
     lst.add_argument("paths", nargs="*", help="scenario files or folders (default: the catalog)")
@@ -23,17 +58,7 @@ def add_commands(sub):
     run = sub.add_parser("run", help="run scenarios against a receiver on the simulators")
     run.add_argument("paths", nargs="*", help="scenario files or folders (default: the catalog)")
     run.add_argument("-k", dest="keyword", help="only scenarios whose name, group or tags contain this")
-    run.add_argument("--target-cmd", help="launch your receiver: e.g. 'uvicorn myapp:app --port {port}'")
-    run.add_argument("--worker", metavar="PATH", help="run a Cloudflare Worker in Miniflare: its wrangler.toml folder "
-                     "or entry file (docs/worker.md)")
-    run.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
-    run.add_argument("--target", help="with --stack: your receiver's base URL")
-    run.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
-    run.add_argument("--profile", help=f"your app's profile (default: ./{PROFILE_FILE} when you give a target; "
-                     "the reference receiver uses its own)")
-    run.add_argument("--webhook-path", help="the receiver's webhook path (default: the profile's)")
-    run.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
-    run.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
+    add_target_options(run)
     run.add_argument("--seed", type=int, help="seed for generated users (faker)")
     run.add_argument("--strict", action="store_true",
                      help="hardening advice that did not hold (e.g. no livemode guard) fails the run too")
@@ -42,7 +67,6 @@ def add_commands(sub):
     run.add_argument("--html", help="write a self-contained HTML report here")
     run.add_argument("--record", metavar="DIR", help="write each scenario's Stripe events and delivery attempts "
                                                      "here, as incident files `tiersync repro` reads")
-    run.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
     run.set_defaults(func=cmd_run)
 
     init = sub.add_parser("init", help=f"write a commented {PROFILE_FILE} (your app's profile) to edit")
@@ -147,7 +171,6 @@ def _target(args, profile=None):
 def cmd_run(args) -> int:
     from .engine.report import TerminalView, to_html, to_json, to_junit
     from .engine.runner import run_scenarios
-    from .engine.target import TargetError
     console = Console()
     scenarios = _load(args, console)
     if scenarios is None:
@@ -155,19 +178,8 @@ def cmd_run(args) -> int:
     if not scenarios:
         console.print("no scenarios to run")
         return 2
-    from .profile_load import ProfileError
-    try:
-        profile = _profile(args, console)
-    except ProfileError as exc:
-        console.print(f"[red]tiersync run: the profile cannot be used:[/] {escape(str(exc))}", highlight=False)
-        return 2
-    try:
-        target = _target(args, profile)
-    except TargetError as exc:
-        console.print(f"[red]tiersync run: cannot start the target:[/] {mask(str(exc))}", highlight=False)
-        return 2
-    except Exception as exc:  # e.g. the stack's simulators are not reachable
-        console.print(f"[red]tiersync run: cannot reach the target:[/] {mask(repr(exc))}", highlight=False)
+    target = open_target(args, console, "run")
+    if target is None:
         return 2
     from .profile_probe import check_app
     try:

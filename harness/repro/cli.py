@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ..cli_run import add_target_options, open_target
 from ..engine.replay import ORDERS
 
 
@@ -30,17 +31,7 @@ def add_commands(sub):
     p.add_argument("--write-scenario", metavar="PATH", help="also write the incident as a catalog scenario "
                                                            "(ids and personal data made up)")
     p.add_argument("--json", dest="json_out", help="write the report as JSON here")
-    p.add_argument("--target-cmd", help="launch your receiver: e.g. 'uvicorn myapp:app --port {port}'")
-    p.add_argument("--worker", metavar="PATH", help="run a Cloudflare Worker in Miniflare: its wrangler.toml "
-                                                    "folder or entry file (docs/worker.md)")
-    p.add_argument("--stack", help="a running stack: the JSON line of `tiersync serve --json`, saved to a file")
-    p.add_argument("--target", help="with --stack: your receiver's base URL")
-    p.add_argument("--webhook-secret", help="with --stack: the whsec_ your receiver verifies with")
-    p.add_argument("--profile", help="your app's profile (default: ./tiersync.toml when you give a target)")
-    p.add_argument("--webhook-path", help="the receiver's webhook path (default: the profile's)")
-    p.add_argument("--probe-url", help="GET this ({user_id} filled in) to read a user's tier: JSON {tier} or text")
-    p.add_argument("--probe-cmd", help="or run this shell command ({user_id} filled in); it prints the tier")
-    p.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for --target-cmd to listen")
+    add_target_options(p)
     p.set_defaults(func=cmd_repro)
 
 
@@ -55,10 +46,6 @@ def _plans(values: list[str]) -> dict[str, str]:
 
 
 def cmd_repro(args) -> int:
-    from ..cli_run import _profile, _target
-    from ..engine.target import TargetError
-    from ..profile_load import ProfileError
-    from ..signer import mask
     from .incident import IncidentError, load_incident
     from .report import print_report, private, to_json
     from .run import run_repro
@@ -74,18 +61,8 @@ def cmd_repro(args) -> int:
     if order == "delivered" and not incident.deliveries:
         console.print("[red]tiersync repro:[/] --order delivered needs --deliveries (the endpoint's attempts)")
         return 2
-    try:
-        profile = _profile(args, console)
-    except ProfileError as exc:
-        console.print(f"[red]tiersync repro: the profile cannot be used:[/] {private(str(exc))}", highlight=False)
-        return 2
-    try:
-        target = _target(args, profile)
-    except TargetError as exc:
-        console.print(f"[red]tiersync repro: cannot start the target:[/] {mask(str(exc))}", highlight=False)
-        return 2
-    except Exception as exc:  # e.g. the stack's simulators are not reachable
-        console.print(f"[red]tiersync repro: cannot reach the target:[/] {mask(repr(exc))}", highlight=False)
+    target = open_target(args, console, "repro")
+    if target is None:
         return 2
     try:
         report = run_repro(incident, target, order=order, seed=args.seed, settle=args.settle)
