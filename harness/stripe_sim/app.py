@@ -392,7 +392,7 @@ class StripeSim:
         await send({"type": "http.response.body", "body": resp.body})
 
 
-HOSTED_PREFIXES = ("/c/", "/p/", "/i/")
+HOSTED_PREFIXES = ("/c/", "/p/", "/i/", "/b/")  # Checkout, portal, invoices, payment links
 
 def _dump(obj) -> bytes:
     return jsonbytes.compact(obj)

@@ -1,5 +1,5 @@
-"""Hosted pages: Checkout (`/c/pay/{session}`), the Customer Portal (`/p/session/{id}`) and invoices
-(`/i/{id}`), with the element ids and test ids that public end-to-end suites use against Stripe's
+"""Hosted pages: Checkout (`/c/pay/{session}`), payment links (`/b/{id}`), the Customer Portal
+(`/p/session/{id}`) and invoices (`/i/{id}`), with the element ids and test ids that public end-to-end suites use against Stripe's
 (CONTRACTS §5), so a browser journey written for the simulator reads like one written for Stripe."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from .errors import StripeError
-from .resources import checkout, payment_methods
+from .resources import checkout, payment_links, payment_methods
 from .resources.subscriptions import cancel_subscription, update_subscription
 
 STYLE = """
@@ -240,7 +240,28 @@ if (apply) apply.onclick = async () => {{
         return JSONResponse({"invoice": inv["id"], "number": inv["number"], "total": inv["total"],
                              "note": "the simulator renders invoices as HTML at /i/{id}"})
 
+    # ---- Payment links: each visit opens a new Checkout Session ------------------------------------------
+    async def payment_link_page(request: Request):
+        mode, link = find("payment_link", request.path_params["plink_id"])
+        if link is None:
+            return _page("Payment link", "<div class='wrap'><h2>This link is not valid.</h2></div>", 404)
+        try:
+            session = sim.operate(mode, lambda ctx: payment_links.open_session(ctx, link))
+        except StripeError as exc:
+            return _page("Payment link", f"<div class='wrap'><h2>{html.escape(exc.message)}</h2></div>", 410)
+        return RedirectResponse(session["url"], status_code=303)
+
+    async def payment_link_done(request: Request):
+        mode, link = find("payment_link", request.path_params["plink_id"])
+        if link is None:
+            return _page("Payment link", "<div class='wrap'><h2>This link is not valid.</h2></div>", 404)
+        message = (link["after_completion"].get("hosted_confirmation") or {}).get("custom_message")
+        return _page("Thanks", "<div class='wrap'><div class='card'><h2 data-testid='payment-link-confirmation'>"
+                     f"Thanks for your payment</h2><p>{html.escape(message or '')}</p></div></div>")
+
     return Starlette(routes=[
+        Route("/b/{plink_id}", payment_link_page, methods=["GET"]),
+        Route("/b/{plink_id}/done", payment_link_done, methods=["GET"]),
         Route("/c/pay/{cs_id}", checkout_page, methods=["GET"]),
         Route("/c/pay/{cs_id}", checkout_pay, methods=["POST"]),
         Route("/c/pay/{cs_id}/promotion_code", apply_code, methods=["POST"]),

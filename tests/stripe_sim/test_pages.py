@@ -81,3 +81,31 @@ def test_portal_cancel_at_period_end_and_return_link(shop, stripe_server):
 def test_unknown_links_are_404_pages(stripe_server):
     assert httpx.get(f"{stripe_server.url}/c/pay/cs_test_nope").status_code == 404
     assert httpx.get(f"{stripe_server.url}/p/session/bps_nope").status_code == 404
+
+
+def test_payment_link_opens_a_checkout_session_each_visit_and_pays(stripe_server):
+    """A payment link's URL makes a Checkout Session (with `payment_link`) and goes to its page; paid, the
+    customer lands on the link's hosted confirmation; an inactive link is no longer available."""
+    import stripe
+    sim, url = stripe_server.app, stripe_server.url
+    client = stripe.StripeClient(sim.test_key, base_addresses={"api": url})
+    prod = client.v1.products.create(params={"name": "Pro Plan"})
+    price = client.v1.prices.create(params={"product": prod.id, "unit_amount": 2900, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    link = client.v1.payment_links.create(params={
+        "line_items": [{"price": price.id, "quantity": 1}], "subscription_data": {"metadata": {"tier": "pro"}},
+        "after_completion": {"type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "Welcome!"}}})
+    assert link.url == f"{url}/b/{link.id}" and link.active
+    first = httpx.get(link.url)
+    assert first.status_code == 303 and "/c/pay/cs_" in first.headers["location"]
+    assert httpx.get(link.url).headers["location"] != first.headers["location"]  # a new session each visit
+    r = httpx.post(first.headers["location"], data={"email": "ada@example.com", "cardNumber": "4242424242424242",
+                                                    "cardExpiry": "12 / 34", "cardCvc": "123", "billingName": "Ada"})
+    assert r.status_code == 303 and r.headers["location"] == f"{url}/b/{link.id}/done"
+    assert "Welcome!" in httpx.get(r.headers["location"]).text
+    session = client.v1.checkout.sessions.list(params={"status": "complete"}).data[0]
+    assert session.payment_link == link.id and session.mode == "subscription"
+    assert client.v1.subscriptions.retrieve(session.subscription).metadata.to_dict() == {"tier": "pro"}
+    client.v1.payment_links.update(link.id, params={"active": False})
+    assert httpx.get(link.url).status_code == 410
+    assert [li.price.id for li in client.v1.payment_links.line_items.list(link.id).data] == [price.id]

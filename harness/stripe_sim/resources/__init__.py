@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     events,
     invoice_items,
     invoices,
+    payment_links,
     payment_methods,
     payments,
     plans,
