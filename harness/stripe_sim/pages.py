@@ -30,6 +30,9 @@ font-size:16px;cursor:pointer} .secondary{background:#e3e8ee;color:#1a1f36}
 """
 
 
+ACTIONS = {"subscription": "Subscribe", "payment": "Pay", "setup": "Save card"}  # the page's heading and button
+
+
 def _money(amount: int, currency: str) -> str:
     symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency, currency.upper() + " ")
     return f"{symbol}{amount / 100:,.2f}"
@@ -70,8 +73,9 @@ def hosted_pages(sim) -> Starlette:
                                          ("FR", "France"), ("CA", "Canada")))
         return f"""<div class='wrap'><div class='col'>
 <div class='muted'>tiersync simulator · {'test' if not session['livemode'] else 'live'} mode</div>
-<h2>{'Subscribe' if session['mode'] == 'subscription' else 'Pay'}</h2>{items}
-<div class='total' id='OrderDetails-TotalAmount'>{_money(session['amount_total'], session['currency'])}</div>
+<h2>{ACTIONS[session['mode']]}</h2>{items}
+<div class='total' id='OrderDetails-TotalAmount'>{_money(session['amount_total'], session['currency'])
+ if session['amount_total'] is not None else ''}</div>
 {"<div class='muted' id='discount'>Discount: −" + _money(session['total_details']['amount_discount'], session['currency']) + "</div>"
  if session['total_details'] and session['total_details']['amount_discount'] else ""}
 {f"<a href='{html.escape(session['cancel_url'])}' data-testid='cancel-link'>← Back</a>" if session['cancel_url'] else ''}
@@ -89,7 +93,7 @@ def hosted_pages(sim) -> Starlette:
 {promo}
 <div class='error' id='payment-error' data-testid='payment-error'>{html.escape(error)}</div>
 <button type='submit' class='SubmitButton' data-testid='hosted-payment-submit-button'>
-{'Subscribe' if session['mode'] == 'subscription' else 'Pay'}</button></form></div></div>
+{ACTIONS[session['mode']]}</button></form></div></div>
 <script>
 const apply = document.getElementById('applyPromotion');
 if (apply) apply.onclick = async () => {{

@@ -591,3 +591,29 @@ def test_quote_of_one_time_items_makes_a_draft_invoice_and_quotes_cancel(client)
         client.v1.quotes.finalize_quote(other.id)
     kinds = {e.type for e in client.v1.events.list(params={"limit": 100}).data}
     assert {"quote.created", "quote.finalized", "quote.accepted", "quote.canceled"} <= kinds
+
+
+# ---- Checkout in setup mode ----------------------------------------------------------------------------------
+
+def test_checkout_setup_mode_saves_a_card_for_the_customer(client, sim):
+    """Setup mode sells nothing: no amounts, no line items; completing it saves the card through a SetupIntent
+    (attached to the session's customer) and the session completes with `no_payment_required`."""
+    cus = client.v1.customers.create(params={"email": "ada@example.com"})
+    session = client.v1.checkout.sessions.create(params={
+        "mode": "setup", "customer": cus.id, "currency": "usd", "success_url": "https://app.test/ok",
+        "setup_intent_data": {"metadata": {"reason": "card update"}}})
+    assert (session.amount_total, session.setup_intent, session.status) == (None, None, "open")
+    resp = sim.handle("POST", f"/_sim/checkout/sessions/{session.id}/complete", "",
+                      {"content-type": "application/x-www-form-urlencoded"}, b"payment_method=pm_card_visa")
+    assert resp.status == 200, resp.json()
+    done = client.v1.checkout.sessions.retrieve(session.id)
+    assert (done.status, done.payment_status) == ("complete", "no_payment_required")
+    si = client.v1.setup_intents.retrieve(done.setup_intent)
+    assert (si.status, si.customer, si.metadata.to_dict()) == ("succeeded", cus.id, {"reason": "card update"})
+    assert client.v1.payment_methods.retrieve(si.payment_method).customer == cus.id
+    price_product = client.v1.products.create(params={"name": "x"})
+    price = client.v1.prices.create(params={"product": price_product.id, "unit_amount": 100, "currency": "usd"})
+    with pytest.raises(stripe.InvalidRequestError) as info:  # setup mode sells nothing
+        client.v1.checkout.sessions.create(params={"mode": "setup", "success_url": "https://app.test/ok",
+                                                   "line_items": [{"price": price.id, "quantity": 1}]})
+    assert info.value.param == "line_items"

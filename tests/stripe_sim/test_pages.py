@@ -109,3 +109,19 @@ def test_payment_link_opens_a_checkout_session_each_visit_and_pays(stripe_server
     client.v1.payment_links.update(link.id, params={"active": False})
     assert httpx.get(link.url).status_code == 410
     assert [li.price.id for li in client.v1.payment_links.line_items.list(link.id).data] == [price.id]
+
+
+def test_setup_mode_page_saves_the_card(stripe_server):
+    import stripe
+    sim, url = stripe_server.app, stripe_server.url
+    client = stripe.StripeClient(sim.test_key, base_addresses={"api": url})
+    cus = client.v1.customers.create(params={"email": "ada@example.com"})
+    session = client.v1.checkout.sessions.create(params={"mode": "setup", "customer": cus.id, "currency": "usd",
+                                                         "success_url": "http://app.test/ok"})
+    page = httpx.get(session.url).text
+    assert "Save card" in page and "id='cardNumber'" in page
+    r = httpx.post(session.url, data={"email": "ada@example.com", "cardNumber": "4242424242424242",
+                                      "cardExpiry": "12 / 34", "cardCvc": "123", "billingName": "Ada"})
+    assert r.status_code == 303 and r.headers["location"] == "http://app.test/ok"
+    si = client.v1.setup_intents.retrieve(client.v1.checkout.sessions.retrieve(session.id).setup_intent)
+    assert (si.status, si.customer) == ("succeeded", cus.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import Bool, Email, Enum, Int, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import invoicing, payment_methods
+from . import invoicing, payment_methods, setup_intents
 from .billing_math import discount_amount
 from .customers import new_customer
 from .promotion_codes import find_by_code, redeemable
@@ -27,6 +27,7 @@ CREATE = {
                               "description": Str(), "trial_end": Int(min=0),
                               "trial_settings": Obj({"end_behavior": Obj({"missing_payment_method": Enum(
                                   "cancel", "create_invoice", "pause")})})}),
+    "currency": Str(max_length=3), "setup_intent_data": Obj({"metadata": Metadata(), "description": Str()}),
     "payment_intent_data": Obj({"metadata": Metadata(), "description": Str(),
                                 "setup_future_usage": Enum("off_session", "on_session"),
                                 "shipping": Obj({"name": Str(required=True), "phone": Str(), "carrier": Str(),
@@ -60,6 +61,9 @@ def _amounts(ctx: Ctx, session: dict) -> tuple[int, int]:
 
 
 def _refresh_totals(ctx: Ctx, session: dict):
+    if session["mode"] == "setup":  # nothing is sold: no amounts
+        session["amount_subtotal"] = session["amount_total"] = session["total_details"] = None
+        return
     subtotal, discount = _amounts(ctx, session)
     session["amount_subtotal"], session["amount_total"] = subtotal, subtotal - discount
     session["total_details"] = {"amount_discount": discount, "amount_shipping": 0, "amount_tax": 0}
@@ -68,9 +72,6 @@ def _refresh_totals(ctx: Ctx, session: dict):
 @route("POST", "/v1/checkout/sessions", CREATE)
 def create(ctx: Ctx, p: dict):
     mode = p["mode"]
-    if mode == "setup":
-        raise InvalidRequest("The simulator does not support mode=setup sessions yet; use subscription or payment.",
-                             param="mode")
     ui_mode = p.get("ui_mode") or "hosted"
     if ui_mode == "hosted" and not p.get("success_url"):
         raise InvalidRequest("Missing required param: success_url.", code="parameter_missing", param="success_url")
@@ -82,7 +83,9 @@ def create(ctx: Ctx, p: dict):
                              param="allow_promotion_codes")
     customer = ctx.get("customer", p["customer"], "customer") if p.get("customer") else None
     items = p.get("line_items") or []
-    if not items:
+    if mode == "setup" and items:  # setup mode saves a payment method and sells nothing
+        raise InvalidRequest("You cannot pass `line_items` in `setup` mode.", param="line_items")
+    if not items and mode != "setup":
         raise InvalidRequest("Missing required param: line_items.", code="parameter_missing", param="line_items")
     lines = []
     for i, li in enumerate(items):
@@ -106,7 +109,7 @@ def create(ctx: Ctx, p: dict):
                                  "prices.", param="line_items")
         for i, (pr, _) in enumerate(lines):
             recurring_price(ctx, pr["id"], f"line_items[{i}][price]")
-    currency = lines[0][0]["currency"]
+    currency = lines[0][0]["currency"] if lines else ((p.get("currency") or "").lower() or None)
     if any(pr["currency"] != currency for pr, _ in lines):
         raise InvalidRequest("All prices must use the same currency.", param="line_items")
     now = ctx.now(customer)
@@ -162,6 +165,7 @@ def create(ctx: Ctx, p: dict):
     }
     session["_subscription_data"] = p.get("subscription_data") or {}
     session["_payment_intent_data"] = p.get("payment_intent_data") or {}
+    session["_setup_intent_data"] = p.get("setup_intent_data") or {}
     _refresh_totals(ctx, session)
     ctx.put("checkout.session", session)
     return public(session)
@@ -258,7 +262,7 @@ def complete_session(ctx: Ctx, session: dict, *, payment_method: str | None = "p
         apply_promotion_code(ctx, session, promotion_code)
     subtotal, discount = _amounts(ctx, session)
     total = subtotal - discount
-    needs_card = total > 0 or session["payment_method_collection"] == "always"
+    needs_card = total > 0 or session["payment_method_collection"] == "always" or session["mode"] == "setup"
     if needs_card and not payment_method:
         raise InvalidRequest("Your card number is incomplete.", code="incomplete_number", param="payment_method")
     pm = None
@@ -290,6 +294,8 @@ def complete_session(ctx: Ctx, session: dict, *, payment_method: str | None = "p
 
     if session["mode"] == "subscription":
         _complete_subscription(ctx, session, customer, now)
+    elif session["mode"] == "setup":
+        _complete_setup(ctx, session, customer, pm)
     else:
         _complete_payment(ctx, session, customer, pm, total, now)
     session["status"] = "complete"
@@ -325,6 +331,16 @@ def _complete_subscription(ctx: Ctx, session: dict, customer: dict, now: int):
     session["payment_status"] = ("no_payment_required" if inv["amount_due"] == 0 else "paid") if paid else "unpaid"
     if not paid:
         raise InvalidRequest("Your card was declined.", code="card_declined", status=402)
+
+
+def _complete_setup(ctx: Ctx, session: dict, customer: dict | None, pm: dict):
+    """Setup mode: a SetupIntent saves the card (attached to the session's customer, if any); nothing is paid."""
+    data = session["_setup_intent_data"]
+    si = setup_intents.create(ctx, {"customer": customer["id"] if customer else None, "payment_method": pm["id"],
+                                    "confirm": True, "usage": "off_session", "description": data.get("description"),
+                                    "metadata": data.get("metadata")})
+    session["setup_intent"] = si["id"]
+    session["payment_status"] = "no_payment_required"
 
 
 def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict | None, total: int, now: int):
