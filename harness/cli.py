@@ -146,11 +146,9 @@ def cmd_demo(args) -> int:
     from .cli_run import cmd_run
     report = Path(args.html)
     report.parent.mkdir(parents=True, exist_ok=True)
-    run_args = argparse.Namespace(paths=[], keyword=args.keyword, target_cmd=None, stack=None, target=None,
-                                  webhook_secret=None, webhook_path="/webhook/stripe", probe_url=None,
-                                  probe_cmd=None, seed=args.seed, junit=None, json_out=None, html=str(report),
-                                  start_timeout=60.0)
-    code = cmd_run(run_args)
+    # `tiersync run` as its own parser reads it, so the demo follows every option `run` gains
+    run_argv = ["run", "--seed", str(args.seed), "--html", str(report)] + (["-k", args.keyword] if args.keyword else [])
+    code = cmd_run(build_parser().parse_args(run_argv))
     if args.no_browser:
         return code
     return max(code, _demo_journeys())

@@ -93,3 +93,11 @@ def test_serve_failed_payments_setting():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_demo_runs_the_catalog_and_writes_its_report(tmp_path, capsys):
+    """`make demo`'s command, on one scenario and without the browser: what it runs is `tiersync run`."""
+    report = tmp_path / "demo.html"
+    assert main(["demo", "--no-browser", "-k", "upgrade-pro-with-card", "--html", str(report)]) == 0
+    assert "1 passed" in capsys.readouterr().out
+    assert "upgrade-pro-with-card" in report.read_text()
