@@ -47,8 +47,8 @@ def _lines(ctx: Ctx, inv: dict, cn_id: str, specs: list[dict]) -> list[dict]:
     return out
 
 
-@route("POST", "/v1/credit_notes", CREATE)
-def create(ctx: Ctx, p: dict):
+def _build(ctx: Ctx, p: dict) -> tuple[dict, dict]:
+    """The credit note `p` asks for, and its invoice, checked as Stripe checks it; nothing is changed yet."""
     inv = ctx.get("invoice", p["invoice"], "invoice")
     if inv["status"] not in ("open", "paid"):
         raise InvalidRequest(f"You can only create a credit note for an open or paid invoice; this one is "
@@ -93,6 +93,13 @@ def create(ctx: Ctx, p: dict):
         "subtotal_excluding_tax": total, "total": total, "total_excluding_tax": total, "total_taxes": EMPTY_LIST,
         "type": "pre_payment" if pre else "post_payment", "voided_at": None,
     }
+    return cn, inv
+
+
+@route("POST", "/v1/credit_notes", CREATE)
+def create(ctx: Ctx, p: dict):
+    cn, inv = _build(ctx, p)
+    total, pre, credit, now = cn["total"], cn["type"] == "pre_payment", p.get("credit_amount") or 0, cn["created"]
     ctx.put("credit_note", cn)
     if pre:
         inv["pre_payment_credit_notes_amount"] += total
@@ -111,6 +118,19 @@ def create(ctx: Ctx, p: dict):
         if invoicing.subscription_of(inv):
             invoicing.after_invoice_paid(ctx, ctx.get("subscription", invoicing.subscription_of(inv)), inv, now)
     return cn
+
+
+# "Get a preview of a credit note without creating it": the same parameters and checks as a create, and the
+# credit note a create would make (lines included), with nothing stored and no event.
+@route("GET", "/v1/credit_notes/preview", CREATE)
+def preview(ctx: Ctx, p: dict):
+    return _build(ctx, p)[0]
+
+
+@route("GET", "/v1/credit_notes/preview/lines", CREATE, listing=True)
+def preview_lines(ctx: Ctx, p: dict):
+    lines = _build(ctx, p)[0]["lines"]["data"]
+    return paginate(ctx, "credit_note_line_item", p, "/v1/credit_notes/preview/lines", source=list(reversed(lines)))
 
 
 @route("GET", "/v1/credit_notes/{cn_id}")

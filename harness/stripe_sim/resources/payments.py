@@ -140,6 +140,48 @@ def retrieve_payment_intent(ctx: Ctx, p: dict, pi_id: str):
     return ctx.get("payment_intent", pi_id)
 
 
+MODIFIABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+UPDATE = {"amount": Int(min=1, max=99999999), "currency": Str(max_length=3),
+          "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(),
+          "payment_method": Str(), "payment_method_types": List(Enum("card")), "receipt_email": Str(),
+          "setup_future_usage": Enum("off_session", "on_session", ""), "shipping": SHIPPING,
+          "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22)}
+# What a payment already made fixes. Stripe's error for such an update (code payment_intent_unexpected_state):
+# "This PaymentIntent's payment_method could not be updated because it has a status of succeeded. You may only
+# update the payment_method of a PaymentIntent with one of the following statuses: requires_payment_method, ..."
+FIXED_ONCE_PAID = ("amount", "currency", "customer", "payment_method", "payment_method_types", "setup_future_usage")
+
+
+@route("POST", "/v1/payment_intents/{pi_id}", UPDATE)
+def update_payment_intent(ctx: Ctx, p: dict, pi_id: str):
+    """https://docs.stripe.com/api/payment_intents/update: "updating the payment_method always requires you to
+    confirm the PaymentIntent again" (status back to requires_confirmation). No event: Stripe has none."""
+    pi = ctx.get("payment_intent", pi_id)
+    for name in FIXED_ONCE_PAID:
+        if name in p and pi["status"] not in MODIFIABLE:
+            raise InvalidRequest(
+                f"This PaymentIntent's {name} could not be updated because it has a status of {pi['status']}. "
+                f"You may only update the {name} of a PaymentIntent with one of the following statuses: "
+                f"{', '.join(MODIFIABLE)}.", code="payment_intent_unexpected_state", param=name)
+    customer = ctx.get("customer", p["customer"], "customer")["id"] if p.get("customer") else None
+    pm = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"] if p.get("payment_method") else None
+    if customer:  # both looked up before anything changes
+        pi["customer"] = customer
+    if pm:
+        pi.update(payment_method=pm, status="requires_confirmation", next_action=None)
+    if "metadata" in p:
+        pi["metadata"] = merge_metadata(pi["metadata"], p["metadata"])
+    if p.get("currency"):
+        pi["currency"] = p["currency"].lower()
+    if "setup_future_usage" in p:
+        pi["setup_future_usage"] = p["setup_future_usage"] or None
+    for name in ("amount", "description", "payment_method_types", "receipt_email", "shipping",
+                 "statement_descriptor", "statement_descriptor_suffix"):
+        if name in p:
+            pi[name] = p[name] if p[name] != "" else None
+    return pi
+
+
 @route("GET", "/v1/payment_intents", {"customer": Str()}, listing=True)
 def list_payment_intents(ctx: Ctx, p: dict):
     return paginate(ctx, "payment_intent", p, "/v1/payment_intents",

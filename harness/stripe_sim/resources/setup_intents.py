@@ -83,6 +83,34 @@ def retrieve(ctx: Ctx, p: dict, si_id: str):
     return ctx.get("setup_intent", si_id)
 
 
+UPDATE = {"customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(), "payment_method": Str(),
+          "payment_method_types": List(Enum("card"))}
+
+
+@route("POST", "/v1/setup_intents/{si_id}", UPDATE)
+def update(ctx: Ctx, p: dict, si_id: str):
+    """https://docs.stripe.com/api/setup_intents/update. A new payment method is confirmed again
+    (requires_confirmation); once set up (or canceled) only the description and metadata change. No event."""
+    si = ctx.get("setup_intent", si_id)
+    for name in ("customer", "payment_method", "payment_method_types"):
+        if name in p and si["status"] not in CANCELABLE:
+            raise InvalidRequest(f"You cannot update this SetupIntent's {name} because it has a status of "
+                                 f"{si['status']}.", code="setup_intent_unexpected_state", param=name)
+    customer = ctx.get("customer", p["customer"], "customer")["id"] if p.get("customer") else None
+    pm = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"] if p.get("payment_method") else None
+    if customer:  # both looked up before anything changes
+        si["customer"] = customer
+    if pm:
+        si.update(payment_method=pm, status="requires_confirmation", next_action=None)
+    if "metadata" in p:
+        si["metadata"] = merge_metadata(si["metadata"], p["metadata"])
+    if "description" in p:
+        si["description"] = p["description"] or None
+    if "payment_method_types" in p:
+        si["payment_method_types"] = p["payment_method_types"]
+    return si
+
+
 @route("GET", "/v1/setup_intents", {"customer": Str(), "payment_method": Str()}, listing=True)
 def list_(ctx: Ctx, p: dict):
     return paginate(ctx, "setup_intent", p, "/v1/setup_intents", lambda si: (

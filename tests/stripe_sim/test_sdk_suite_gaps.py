@@ -1,0 +1,89 @@
+"""Endpoints stripe-python's own test suite calls on resources the simulator covers (docs/stripe-sdk-suite.md),
+through the official SDK in both modes, as the API reference describes them:
+credit note previews (https://docs.stripe.com/api/credit_notes/preview, .../preview_lines), PaymentIntent
+updates (https://docs.stripe.com/api/payment_intents/update) and SetupIntent updates
+(https://docs.stripe.com/api/setup_intents/update)."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+
+def open_invoice(client):
+    cus = client.v1.customers.create(params={"email": "ada@example.com"})
+    client.v1.invoice_items.create(params={"customer": cus.id, "amount": 2000, "currency": "usd",
+                                           "description": "Setup fee"})
+    inv = client.v1.invoices.create(params={"customer": cus.id, "pending_invoice_items_behavior": "include"})
+    return client.v1.invoices.finalize_invoice(inv.id)
+
+
+def test_credit_note_preview_is_what_a_create_would_make_and_changes_nothing(client):
+    inv = open_invoice(client)
+    line = inv.lines.data[0].id
+    params = {"invoice": inv.id, "lines": [{"type": "invoice_line_item", "invoice_line_item": line, "quantity": 1,
+                                            "amount": 500}]}
+    preview = client.v1.credit_notes.preview(params=params)
+    assert (preview.object, preview.type, preview.total, preview.invoice) == ("credit_note", "pre_payment", 500, inv.id)
+    assert [(ln.invoice_line_item, ln.amount) for ln in preview.lines.data] == [(line, 500)]
+    lines = client.v1.credit_notes.preview_lines.list(params={**params, "limit": 10})
+    assert [(ln.object, ln.amount) for ln in lines.data] == [("credit_note_line_item", 500)]
+    # "without creating it": no credit note, no event, the invoice still asks for everything
+    assert client.v1.credit_notes.list(params={"invoice": inv.id}).data == []
+    assert client.v1.events.list(params={"type": "credit_note.created"}).data == []
+    assert client.v1.invoices.retrieve(inv.id).amount_remaining == 2000
+    created = client.v1.credit_notes.create(params=params)
+    assert (created.total, created.number) == (preview.total, preview.number)
+
+
+def test_credit_note_preview_is_refused_as_a_create_would_be(client):
+    inv = open_invoice(client)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.credit_notes.preview(params={"invoice": inv.id, "amount": 2500})
+    assert info.value.param == "amount"
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.credit_notes.preview(params={"invoice": "in_missing", "amount": 100})
+    assert info.value.code == "resource_missing"
+
+
+def test_payment_intent_update_before_payment_and_what_a_payment_fixes(client):
+    pi = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
+    pi = client.v1.payment_intents.update(pi.id, params={"amount": 1500, "description": "Pro, yearly",
+                                                         "metadata": {"order": "42"}})
+    assert (pi.amount, pi.description, pi.metadata["order"], pi.status) == (
+        1500, "Pro, yearly", "42", "requires_payment_method")
+    # a payment method needs a confirmation again
+    pi = client.v1.payment_intents.update(pi.id, params={"payment_method": "pm_card_visa"})
+    assert (pi.status, pi.payment_method is not None) == ("requires_confirmation", True)
+    pi = client.v1.payment_intents.confirm(pi.id)
+    assert (pi.status, pi.amount_received) == ("succeeded", 1500)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.payment_intents.update(pi.id, params={"amount": 100})
+    assert (info.value.code, info.value.param) == ("payment_intent_unexpected_state", "amount")
+    assert "because it has a status of succeeded" in info.value.user_message
+    # the description and metadata of a paid PaymentIntent still change
+    pi = client.v1.payment_intents.update(pi.id, params={"metadata": {"order": "43"}})
+    assert (pi.metadata["order"], pi.amount) == ("43", 1500)
+
+
+def test_payment_intent_update_with_a_bad_payment_method_changes_nothing(client):
+    cus = client.v1.customers.create(params={"email": "bob@example.com"})
+    pi = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd"})
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.payment_intents.update(pi.id, params={"customer": cus.id, "payment_method": "pm_nope"})
+    assert client.v1.payment_intents.retrieve(pi.id).customer is None
+
+
+def test_setup_intent_update_and_what_a_finished_setup_fixes(client):
+    cus = client.v1.customers.create(params={"email": "cy@example.com"})
+    si = client.v1.setup_intents.create(params={})
+    si = client.v1.setup_intents.update(si.id, params={"customer": cus.id, "payment_method": "pm_card_visa",
+                                                       "metadata": {"plan": "pro"}})
+    assert (si.customer, si.status, si.metadata["plan"]) == (cus.id, "requires_confirmation", "pro")
+    si = client.v1.setup_intents.confirm(si.id)
+    assert si.status == "succeeded"
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.setup_intents.update(si.id, params={"payment_method": "pm_card_mastercard"})
+    assert (info.value.code, info.value.param) == ("setup_intent_unexpected_state", "payment_method")
+    assert client.v1.setup_intents.update(si.id, params={"description": "card for renewals"}).description == \
+        "card for renewals"
