@@ -87,3 +87,36 @@ def test_setup_intent_update_and_what_a_finished_setup_fixes(client):
     assert (info.value.code, info.value.param) == ("setup_intent_unexpected_state", "payment_method")
     assert client.v1.setup_intents.update(si.id, params={"description": "card for renewals"}).description == \
         "card for renewals"
+
+
+def draft_invoice(client):
+    cus = client.v1.customers.create(params={"email": "dee@example.com"})
+    client.v1.invoice_items.create(params={"customer": cus.id, "amount": 2000, "currency": "usd",
+                                           "description": "Setup fee"})
+    return client.v1.invoices.create(params={"customer": cus.id, "pending_invoice_items_behavior": "include"})
+
+
+def test_invoice_line_update_on_a_draft_reaches_the_invoice_item_and_the_totals(client):
+    inv = draft_invoice(client)
+    line = inv.lines.data[0]
+    updated = client.v1.invoices.line_items.update(inv.id, line.id, params={
+        "amount": 1500, "description": "Setup fee (discounted)", "metadata": {"ticket": "7"}})
+    assert (updated.id, updated.amount, updated.description, updated.metadata["ticket"]) == (
+        line.id, 1500, "Setup fee (discounted)", "7")
+    item = client.v1.invoice_items.retrieve(line.parent.invoice_item_details.invoice_item)
+    assert (item.amount, item.description) == (1500, "Setup fee (discounted)")
+    inv = client.v1.invoices.retrieve(inv.id)
+    assert (inv.total, inv.amount_due, [ln.id for ln in inv.lines.data]) == (1500, 1500, [line.id])
+
+
+def test_invoice_line_update_is_refused_once_the_invoice_is_finalized_or_for_an_unknown_line(client):
+    inv = draft_invoice(client)
+    line = inv.lines.data[0]
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.invoices.line_items.update(inv.id, "il_missing", params={"amount": 1})
+    assert (info.value.http_status, info.value.code) == (404, "resource_missing")
+    client.v1.invoices.finalize_invoice(inv.id)
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.invoices.line_items.update(inv.id, line.id, params={"amount": 1})
+    inv = client.v1.invoices.retrieve(inv.id)
+    assert (inv.total, inv.lines.data[0].amount) == (2000, 2000)

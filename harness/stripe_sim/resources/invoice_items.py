@@ -55,16 +55,8 @@ UPDATE = {"amount": Int(), "description": Str(), "metadata": Metadata(), "quanti
           "unit_amount_decimal": Str(), "pricing": Obj({"price": Str()})}
 
 
-@route("POST", "/v1/invoiceitems/{ii_id}", UPDATE)
-def update(ctx: Ctx, p: dict, ii_id: str):
-    """Change an invoice item while it is pending or on a draft invoice ("Updates the amount or description of
-    an invoice item on an upcoming invoice. Updating an invoice item is only possible before the invoice it's
-    attached to is closed", API reference)."""
-    item = ctx.get("invoiceitem", ii_id)
-    inv = ctx.get("invoice", item["invoice"]) if item["invoice"] else None
-    if inv is not None and inv["status"] != "draft":
-        raise InvalidRequest("You can only update invoice items that are pending or on a draft invoice; this one "
-                             f"is on an invoice that is {inv['status']}.")
+def _change(ctx: Ctx, item: dict, p: dict):
+    """What an update (of the item, or of its line on a draft invoice) changes on the invoice item."""
     price = ctx.get("price", p["pricing"]["price"], "pricing[price]") if (p.get("pricing") or {}).get("price") \
         else None
     if price is not None:
@@ -81,9 +73,51 @@ def update(ctx: Ctx, p: dict, ii_id: str):
         unit = int(item["pricing"]["unit_amount_decimal"])
         item["amount"] = unit * (item["quantity"] or 1)
     item["net_amount"] = item["amount"]
+
+
+@route("POST", "/v1/invoiceitems/{ii_id}", UPDATE)
+def update(ctx: Ctx, p: dict, ii_id: str):
+    """Change an invoice item while it is pending or on a draft invoice ("Updates the amount or description of
+    an invoice item on an upcoming invoice. Updating an invoice item is only possible before the invoice it's
+    attached to is closed", API reference)."""
+    item = ctx.get("invoiceitem", ii_id)
+    inv = ctx.get("invoice", item["invoice"]) if item["invoice"] else None
+    if inv is not None and inv["status"] != "draft":
+        raise InvalidRequest("You can only update invoice items that are pending or on a draft invoice; this one "
+                             f"is on an invoice that is {inv['status']}.")
+    _change(ctx, item, p)
     if inv is not None:
         refresh_item_line(ctx, inv, item)
     return item  # no event: the API version has none for an updated invoice item (only created / deleted)
+
+
+@route("POST", "/v1/invoices/{inv_id}/lines/{line_id}", UPDATE)
+def update_line(ctx: Ctx, p: dict, inv_id: str, line_id: str):
+    """https://docs.stripe.com/api/invoice-line-item/update: "Updating an invoice's line item is only possible
+    before the invoice is finalized"; fields that "live on both the invoice item and the invoice line item"
+    propagate to the invoice item. A subscription's line takes only its description and metadata here (its
+    amount comes from the subscription: change the subscription instead)."""
+    inv = ctx.get("invoice", inv_id)
+    line = next((ln for ln in inv["lines"]["data"] if ln["id"] == line_id), None)
+    if line is None:
+        raise InvalidRequest(f"No such invoice line item: '{line_id}'", code="resource_missing", status=404)
+    if inv["status"] != "draft":
+        raise InvalidRequest(f"You can only update the line items of a draft invoice; this one is {inv['status']}.")
+    item_id = (line["parent"].get("invoice_item_details") or {}).get("invoice_item")
+    if item_id is None:
+        fixed = sorted(k for k in p if k not in ("description", "metadata", "expand"))
+        if fixed:
+            raise InvalidRequest(f"The {fixed[0]} of a subscription's invoice line item cannot be updated: it comes "
+                                 "from the subscription.", param=fixed[0])
+        if "description" in p:
+            line["description"] = p["description"] or None
+        if "metadata" in p:
+            line["metadata"] = merge_metadata(line["metadata"], p["metadata"])
+        return line
+    item = ctx.get("invoiceitem", item_id)
+    _change(ctx, item, p)
+    refresh_item_line(ctx, inv, item)
+    return next(ln for ln in inv["lines"]["data"] if ln["id"] == line_id)
 
 
 @route("DELETE", "/v1/invoiceitems/{ii_id}")

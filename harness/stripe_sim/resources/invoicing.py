@@ -304,7 +304,7 @@ def add_item_to_draft(ctx: Ctx, inv: dict, item: dict):
 
 def refresh_item_line(ctx: Ctx, inv: dict, item: dict):
     """An invoice item changed while on a draft invoice: its line (and the invoice's totals) follow."""
-    lines = [attach_to_invoice(ctx, item, inv["id"])
+    lines = [{**attach_to_invoice(ctx, item, inv["id"]), "id": ln["id"]}  # the line keeps its id, as at Stripe
              if (ln["parent"].get("invoice_item_details") or {}).get("invoice_item") == item["id"] else ln
              for ln in inv["lines"]["data"]]
     _set_lines(inv, lines, sum(ln["amount"] for ln in lines))
