@@ -32,8 +32,7 @@ def match_route(method: str, path: str) -> tuple[Route, dict]:
 
 # Stripe endpoints under a collection that the simulator does not serve: they are Stripe's own paths, never an
 # object id (`POST /v1/invoices/create_preview` is no update of an invoice called "create_preview").
-NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming"), ("charges", "search"),
-                     ("payment_intents", "search")})
+NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming")})
 
 
 def unrecognized(method: str, path: str) -> InvalidRequest:

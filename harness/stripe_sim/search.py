@@ -1,4 +1,5 @@
-"""The search endpoints (`GET /v1/{customers,subscriptions,prices,products,invoices}/search`) and the subset of
+"""The search endpoints (`GET /v1/{customers,subscriptions,prices,products,invoices,
+    charges,payment_intents}/search`) and the subset of
 Stripe's search query language they understand:
 
     email:'a@b.co'   name~'ada'   metadata['userId']:'user_1'   -status:'canceled'   created>1700000000
@@ -44,6 +45,12 @@ RESOURCES: dict[str, tuple[str, dict[str, tuple[str, Callable[[dict], object]]]]
         ("created", "num"), ("currency", "str"), ("customer", "str"), ("number", "str"),
         ("receipt_number", "str"), ("status", "str"), ("total", "num"))},
         "subscription": ("str", _invoice_subscription)}),
+    # Stripe's charge fields under payment_method_details / billing_details (dotted names) are not served
+    "charges": ("charge", {f: (t, _field(f)) for f, t in (
+        ("amount", "num"), ("created", "num"), ("currency", "str"), ("customer", "str"), ("disputed", "bool"),
+        ("refunded", "bool"), ("status", "str"))}),
+    "payment_intents": ("payment_intent", {f: (t, _field(f)) for f, t in (
+        ("amount", "num"), ("created", "num"), ("currency", "str"), ("customer", "str"), ("status", "str"))}),
 }
 
 _CLAUSE = re.compile(r"""\s*(?P<neg>-)?(?:metadata\[(?P<mq>['"])(?P<mkey>.*?)(?P=mq)\]|(?P<field>[a-z_]+))

@@ -120,3 +120,21 @@ def test_invoice_line_update_is_refused_once_the_invoice_is_finalized_or_for_an_
         client.v1.invoices.line_items.update(inv.id, line.id, params={"amount": 1})
     inv = client.v1.invoices.retrieve(inv.id)
     assert (inv.total, inv.lines.data[0].amount) == (2000, 2000)
+
+
+def test_payment_intents_and_charges_search(client):
+    """https://docs.stripe.com/search#query-fields-for-payment-intents and ...-for-charges."""
+    cus = client.v1.customers.create(params={"email": "eve@example.com"})
+    paid = client.v1.payment_intents.create(params={
+        "amount": 4900, "currency": "usd", "customer": cus.id, "payment_method": "pm_card_visa", "confirm": True,
+        "metadata": {"order": "o_1"}})
+    client.v1.payment_intents.create(params={"amount": 900, "currency": "usd", "metadata": {"order": "o_2"}})
+    found = client.v1.payment_intents.search(params={"query": "metadata['order']:'o_1'"})
+    assert (found.object, [pi.id for pi in found.data]) == ("search_result", [paid.id])
+    assert [pi.id for pi in client.v1.payment_intents.search(params={
+        "query": f"status:'succeeded' AND customer:'{cus.id}' AND amount>=4900"}).data] == [paid.id]
+    charges = client.v1.charges.search(params={"query": f"customer:'{cus.id}' AND refunded:'false'"})
+    assert [ch.payment_intent for ch in charges.data] == [paid.id]
+    with pytest.raises(stripe.InvalidRequestError) as info:  # not one of Stripe's payment intent query fields
+        client.v1.payment_intents.search(params={"query": "description:'x'"})
+    assert info.value.param == "query"
