@@ -138,3 +138,14 @@ def test_payment_intents_and_charges_search(client):
     with pytest.raises(stripe.InvalidRequestError) as info:  # not one of Stripe's payment intent query fields
         client.v1.payment_intents.search(params={"query": "description:'x'"})
     assert info.value.param == "query"
+
+
+def test_allowed_payment_method_types_is_kept_and_only_cards_are_simulated(client):
+    si = client.v1.setup_intents.create(params={"allowed_payment_method_types": ["card"]})
+    assert si.allowed_payment_method_types == ["card"]
+    pi = client.v1.payment_intents.create(params={"amount": 500, "currency": "usd",
+                                                  "allowed_payment_method_types": ["card"]})
+    assert pi.allowed_payment_method_types == ["card"]
+    with pytest.raises(stripe.InvalidRequestError) as info:  # SEPA Debit is not simulated: refused, not ignored
+        client.v1.setup_intents.create(params={"allowed_payment_method_types": ["sepa_debit"]})
+    assert info.value.param == "allowed_payment_method_types[0]"

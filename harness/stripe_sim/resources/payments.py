@@ -23,6 +23,8 @@ CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currenc
           "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(), "confirm": Bool(),
           "capture_method": Enum("automatic", "automatic_async", "manual"),
           "confirmation_method": Enum("automatic", "manual"), "payment_method_types": List(Enum("card")),
+          # only cards are simulated, so the list may only name card (Stripe takes any type)
+          "allowed_payment_method_types": List(Enum("card")),
           "setup_future_usage": Enum("off_session", "on_session"), "shipping": SHIPPING,
           "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22),
           "automatic_payment_methods": Obj({"enabled": Bool(required=True),
@@ -108,7 +110,8 @@ def create(ctx: Ctx, p: dict):
     now = ctx.now(customer)
     pi_id = ctx.new_id("pi")
     pi = {
-        "id": pi_id, "object": "payment_intent", "allowed_payment_method_types": None, "amount": p["amount"],
+        "id": pi_id, "object": "payment_intent",
+        "allowed_payment_method_types": p.get("allowed_payment_method_types"), "amount": p["amount"],
         "amount_capturable": 0, "amount_details": {"tip": {}}, "amount_received": 0, "application": None,
         "application_fee_amount": None, "automatic_payment_methods": p.get("automatic_payment_methods"),
         "canceled_at": None, "cancellation_reason": None, "capture_method": p.get("capture_method") or "automatic",

@@ -16,6 +16,8 @@ from . import payment_methods
 CONFIRM = {"payment_method": Str(), "return_url": Str()}
 CREATE = {**CONFIRM, "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(),
           "confirm": Bool(), "usage": Enum("off_session", "on_session"), "payment_method_types": List(Enum("card")),
+          # only cards are simulated, so the list may only name card (Stripe takes any type)
+          "allowed_payment_method_types": List(Enum("card")),
           "automatic_payment_methods": Obj({"enabled": Bool(required=True),
                                             "allow_redirects": Enum("always", "never")})}
 CANCELABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -55,7 +57,8 @@ def create(ctx: Ctx, p: dict):
     customer = ctx.get("customer", p["customer"], "customer") if p.get("customer") else None
     si_id = ctx.new_id("seti")
     si = {
-        "id": si_id, "object": "setup_intent", "allowed_payment_method_types": None, "application": None,
+        "id": si_id, "object": "setup_intent",
+        "allowed_payment_method_types": p.get("allowed_payment_method_types"), "application": None,
         "automatic_payment_methods": p.get("automatic_payment_methods"), "cancellation_reason": None,
         "client_secret": f"{si_id}_secret_{ctx.new_id('s', 24)[2:]}", "created": ctx.now(customer),
         "customer": customer["id"] if customer else None, "customer_account": None, "description": p.get("description"),
