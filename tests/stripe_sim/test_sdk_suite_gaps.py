@@ -149,3 +149,37 @@ def test_allowed_payment_method_types_is_kept_and_only_cards_are_simulated(clien
     with pytest.raises(stripe.InvalidRequestError) as info:  # SEPA Debit is not simulated: refused, not ignored
         client.v1.setup_intents.create(params={"allowed_payment_method_types": ["sepa_debit"]})
     assert info.value.param == "allowed_payment_method_types[0]"
+
+
+def test_customer_tax_ids(client):
+    """https://docs.stripe.com/api/tax_ids: create (value checked against its type), retrieve, list, delete."""
+    cus = client.v1.customers.create(params={"email": "fay@example.com"})
+    txi = client.v1.customers.tax_ids.create(cus.id, params={"type": "eu_vat", "value": "DE123456789"})
+    assert (txi.object, txi.country, txi.customer, txi.owner.type, txi.verification.status) == (
+        "tax_id", "DE", cus.id, "customer", "pending")
+    assert client.v1.customers.tax_ids.retrieve(cus.id, txi.id).value == "DE123456789"
+    assert [t.id for t in client.v1.customers.tax_ids.list(cus.id).data] == [txi.id]
+    assert [t.id for t in client.v1.tax_ids.list(params={"owner": {"type": "customer", "customer": cus.id}}).data] \
+        == [txi.id]
+    with pytest.raises(stripe.InvalidRequestError) as info:  # "123" is no EU VAT number
+        client.v1.customers.tax_ids.create(cus.id, params={"type": "eu_vat", "value": "123"})
+    assert (info.value.code, info.value.param) == ("tax_id_invalid", "value")
+    other = client.v1.customers.create(params={"email": "gus@example.com"})
+    with pytest.raises(stripe.InvalidRequestError) as info:  # another customer's tax ID is not theirs
+        client.v1.customers.tax_ids.retrieve(other.id, txi.id)
+    assert info.value.http_status == 404
+    assert client.v1.customers.tax_ids.delete(cus.id, txi.id).deleted is True
+    assert client.v1.customers.tax_ids.list(cus.id).data == []
+    kinds = [e.type for e in client.v1.events.list(params={"limit": 100}).data if "tax_id" in e.type]
+    assert kinds == ["customer.tax_id.deleted", "customer.tax_id.created"]
+
+
+def test_account_tax_ids(client):
+    txi = client.v1.tax_ids.create(params={"type": "us_ein", "value": "12-3456789"})
+    assert (txi.owner.type, txi.customer, txi.country, txi.verification.status) == ("self", None, "US", "unavailable")
+    assert [t.id for t in client.v1.tax_ids.list(params={"limit": 3}).data] == [txi.id]
+    assert client.v1.tax_ids.retrieve(txi.id).value == "12-3456789"
+    with pytest.raises(stripe.InvalidRequestError):  # Connect owners are not simulated
+        client.v1.tax_ids.create(params={"type": "us_ein", "value": "12-3456789", "owner": {"type": "account",
+                                                                                              "account": "acct_1"}})
+    assert client.v1.tax_ids.delete(txi.id).deleted is True

@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     subscription_items,
     subscription_schedules,
     subscriptions,
+    tax_ids,
     tax_rates,
     test_clocks,
     webhook_admin,
