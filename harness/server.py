@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -71,3 +73,21 @@ def replaying_receive(body: bytes, receive):
         return await receive()
 
     return replay
+
+
+def loopback_origin(origin: str) -> bool:
+    """An `Origin` of a page on this machine (localhost or a loopback address): the simulators' control routes
+    answer such pages and refuse others, so a web page a developer opens cannot drive them."""
+    try:
+        parts = urlsplit(origin)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https"):
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address (127.0.0.1.evil.example is a name)
+        return False

@@ -9,7 +9,6 @@ the simulator's own pages are fine) and take JSON bodies only as ``application/j
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..server import loopback_origin
 from . import errors
 from .routes import clerk_endpoint, json_body
 
@@ -31,26 +31,10 @@ def is_control_path(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in CONTROL_PREFIXES)
 
 
-def _loopback(origin: str) -> bool:
-    try:
-        parts = urlsplit(origin)
-    except ValueError:
-        return False
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https"):
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name, not an address (127.0.0.1.evil.example is a name)
-        return False
-
-
 def refusal(sim: ClerkSim, method: str, headers: dict[str, str]) -> errors.ClerkAPIError | None:
     """Why a control request must be refused before its route runs (None: let it through)."""
     origin = headers.get("origin")
-    if origin is not None and not (_loopback(origin) or origin.rstrip("/") == _origin_of(sim.base_url)):
+    if origin is not None and not (loopback_origin(origin) or origin.rstrip("/") == _origin_of(sim.base_url)):
         return errors.foreign_origin(origin)
     if method in ("POST", "PUT", "PATCH", "DELETE"):
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()

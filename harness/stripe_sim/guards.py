@@ -4,9 +4,9 @@ Idempotency-Key of the wrong length)."""
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import unquote, urlsplit
 
+from ..server import loopback_origin
 from .errors import InvalidRequest, mask_key
 from .routing import ROUTES, Route
 
@@ -64,32 +64,15 @@ def _bearer(headers: dict[str, str]) -> str:
     return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
 
 
-def _loopback(origin: str) -> bool:
-    try:
-        parts = urlsplit(origin)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https"):
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a name, not an address (127.0.0.1.evil.example is a name)
-        return False
-
-
 def _origin_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-
 def check_origin(origin: str | None, public_url: str):
     """Control routes answer only requests without a foreign `Origin`: the hosted pages (the simulator's
     own origin) and pages on loopback; any other web page a developer opens may not drive them."""
-    if origin is None or _loopback(origin) or origin.rstrip("/").lower() == _origin_of(public_url):
+    if origin is None or loopback_origin(origin) or origin.rstrip("/").lower() == _origin_of(public_url):
         return
     raise InvalidRequest(f"Control routes answer only the simulator's own pages and loopback origins, not "
                          f"{origin[:200]}.", status=403)
