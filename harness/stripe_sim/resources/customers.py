@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import customer_balance, customer_sources, payment_methods
@@ -46,11 +47,11 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
         clock = ctx.get("test_helpers.test_clock", p["test_clock"], "test_clock")
         now = clock["frozen_time"]
     cus_id = ctx.new_id("cus", 14)
-    cus = {
-        "id": cus_id, "object": "customer", "address": _address(p.get("address")), "balance": 0,
-        "created": now, "currency": None, "customer_account": None,
-        "default_source": None, "delinquent": False, "description": p.get("description"),
-        "discount": None, "email": p.get("email"),
+    # the shape fills the unset always-present fields; optional ones the simulator sends are given here
+    cus = shape("customer", {
+        "id": cus_id, "address": _address(p.get("address")), "balance": 0,
+        "created": now, "currency": None, "customer_account": None, "delinquent": False,
+        "description": p.get("description"), "discount": None, "email": p.get("email"),
         "invoice_prefix": p.get("invoice_prefix") or cus_id[4:12].upper(),
         "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
                              "rendering_options": None},
@@ -59,10 +60,9 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
         "phone": p.get("phone"), "preferred_locales": p.get("preferred_locales") or [],
         "shipping": p.get("shipping"), "tax_exempt": p.get("tax_exempt") or "none",
         "test_clock": clock["id"] if clock else None,
-    }
-    for optional in ("business_name", "individual_name"):  # absent unless set, as in Stripe's schema
-        if p.get(optional):
-            cus[optional] = p[optional]
+        # absent unless set, as in Stripe's schema
+        **{name: p[name] for name in ("business_name", "individual_name") if p.get(name)},
+    })
     if cus["shipping"]:
         cus["shipping"] = {"address": _address(cus["shipping"].get("address") or {}),
                            "name": cus["shipping"]["name"], "phone": cus["shipping"].get("phone")}
