@@ -8,6 +8,7 @@ from __future__ import annotations
 import decimal
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import merge_metadata
 from ..routing import Ctx
 
@@ -17,16 +18,16 @@ def new_product(ctx: Ctx, p: dict) -> dict:
     if ctx.find("product", prod_id):
         raise InvalidRequest("Product already exists.", code="resource_already_exists", param="id")
     now = ctx.now()
-    prod = {
-        "id": prod_id, "object": "product", "active": p.get("active", True), "created": now,
+    prod = shape("product", {
+        "id": prod_id, "active": p.get("active", True), "created": now,
         "default_price": None, "description": p.get("description"), "images": p.get("images") or [],
         "livemode": ctx.livemode, "marketing_features": p.get("marketing_features") or [],
         "metadata": merge_metadata({}, p.get("metadata") or {}), "name": p["name"],
-        "package_dimensions": None, "shippable": p.get("shippable"),
+        "shippable": p.get("shippable"),
         "statement_descriptor": p.get("statement_descriptor"), "tax_code": p.get("tax_code"),
-        "tax_details": None, "type": p.get("type") or "service", "unit_label": p.get("unit_label"),
+        "type": p.get("type") or "service", "unit_label": p.get("unit_label"),
         "updated": now, "url": p.get("url"),
-    }
+    })
     ctx.put("product", prod)
     ctx.emit("product.created", prod)
     return prod
