@@ -90,15 +90,15 @@ def new_price(ctx: Ctx, p: dict, prefix: str | None = None, price_id: str | None
         recurring = {"interval": rec["interval"], "interval_count": rec.get("interval_count") or 1,
                      "meter": rec.get("meter"), "trial_period_days": rec.get("trial_period_days"),
                      "usage_type": rec.get("usage_type") or "licensed"}
-    price = {
-        "id": price_id or ctx.new_id("price"), "object": "price", "active": p.get("active", True),
-        "billing_scheme": "per_unit", "created": ctx.now(), "currency": currency, "custom_unit_amount": None,
+    price = shape("price", {
+        "id": price_id or ctx.new_id("price"), "active": p.get("active", True),
+        "billing_scheme": "per_unit", "created": ctx.now(), "currency": currency,
         "livemode": ctx.livemode, "lookup_key": p.get("lookup_key"),
         "metadata": merge_metadata({}, p.get("metadata") or {}), "nickname": p.get("nickname"),
         "product": product["id"], "recurring": recurring, "tax_behavior": p.get("tax_behavior") or "unspecified",
-        "tiers_mode": None, "transform_quantity": None, "type": "recurring" if recurring else "one_time",
+        "type": "recurring" if recurring else "one_time",
         "unit_amount": amount, "unit_amount_decimal": str(amount),
-    }
+    })
     ctx.put("price", price)
     ctx.emit("price.created", price)
     return price
