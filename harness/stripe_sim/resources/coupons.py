@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import CREATED_FILTER, Decimal, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .billing_math import add_months, in_range
@@ -42,17 +43,16 @@ def create(ctx: Ctx, p: dict):
     products = (p.get("applies_to") or {}).get("products")
     for i, prod in enumerate(products or []):
         ctx.get("product", prod, f"applies_to[products][{i}]")
-    coupon = {
-        "id": coupon_id, "object": "coupon", "amount_off": amt,
+    coupon = shape("coupon", {
+        "id": coupon_id, "amount_off": amt,
         "created": ctx.now(),
         "currency": (p.get("currency") or "").lower() or None, "duration": duration, "duration_in_months": months,
         "livemode": ctx.livemode, "max_redemptions": p.get("max_redemptions"),
         "metadata": merge_metadata({}, p.get("metadata") or {}), "name": p.get("name"),
         "percent_off": int(pct) if pct is not None and pct == int(pct) else pct, "redeem_by": p.get("redeem_by"),
         "times_redeemed": 0, "valid": True,
-    }
-    if products:  # absent unless set, as in Stripe's schema
-        coupon["applies_to"] = {"products": products}
+        **({"applies_to": {"products": products}} if products else {}),  # absent unless set, as at Stripe
+    })
     ctx.put("coupon", coupon)
     ctx.emit("coupon.created", coupon)
     return coupon
