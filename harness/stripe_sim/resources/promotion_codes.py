@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .billing_math import in_range
@@ -37,9 +38,9 @@ def create(ctx: Ctx, p: dict):
     if r.get("minimum_amount") and not r.get("minimum_amount_currency"):
         raise InvalidRequest("Missing required param: restrictions[minimum_amount_currency].",
                              code="parameter_missing", param="restrictions[minimum_amount_currency]")
-    promo = {
-        "id": ctx.new_id("promo"), "object": "promotion_code", "active": p.get("active", True), "code": code,
-        "created": ctx.now(), "customer": p.get("customer"), "customer_account": None,
+    promo = shape("promotion_code", {
+        "id": ctx.new_id("promo"), "active": p.get("active", True), "code": code,
+        "created": ctx.now(), "customer": p.get("customer"),
         "expires_at": p.get("expires_at"), "livemode": ctx.livemode, "max_redemptions": p.get("max_redemptions"),
         "metadata": merge_metadata({}, p.get("metadata") or {}),
         "promotion": {"coupon": coupon["id"], "type": "coupon"},
@@ -47,7 +48,7 @@ def create(ctx: Ctx, p: dict):
                          "minimum_amount": r.get("minimum_amount"),
                          "minimum_amount_currency": (r.get("minimum_amount_currency") or "").lower() or None},
         "times_redeemed": 0,
-    }
+    })
     ctx.put("promotion_code", promo)
     ctx.emit("promotion_code.created", promo)
     return promo
