@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import (
     CREATED_FILTER,
     EMPTY_LIST,
@@ -70,10 +71,11 @@ CANCEL = {"invoice_now": Bool(), "prorate": Bool(),
 def new_item(ctx: Ctx, sub_id: str, price: dict, quantity: int, metadata: dict | None, period: tuple[int, int],
              now: int) -> dict:
     # the price is shared, not copied: an item shows the price as it is now, as the API does
-    item = {"id": ctx.new_id("si", 14), "object": "subscription_item", "billing_thresholds": None, "created": now,
-            "current_period_end": period[1], "current_period_start": period[0], "current_trial": None,
-            "discounts": EMPTY_LIST, "metadata": merge_metadata({}, metadata or {}), "plan": plan_for(ctx, price),
-            "price": price, "quantity": quantity, "subscription": sub_id, "tax_rates": EMPTY_LIST}
+    item = shape("subscription_item", {
+        "id": ctx.new_id("si", 14), "created": now, "current_period_end": period[1],
+        "current_period_start": period[0], "discounts": EMPTY_LIST, "metadata": merge_metadata({}, metadata or {}),
+        "plan": plan_for(ctx, price), "price": price, "quantity": quantity, "subscription": sub_id,
+        "tax_rates": EMPTY_LIST})
     return ctx.put("subscription_item", item)
 
 
@@ -166,34 +168,30 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
     discount_ids += build_discounts(ctx, p.get("discounts") or [], customer, sub_id, subtotal, currency, now)
     items = [new_item(ctx, sub_id, pr, spec.get("quantity") if spec.get("quantity") is not None else 1,
                       spec.get("metadata"), (now, first_end), now) for (pr, _), spec in zip(prices, p["items"], strict=True)]
-    sub = {
-        "id": sub_id, "object": "subscription", "application": None, "application_fee_percent": None,
+    sub = shape("subscription", {
+        "id": sub_id,
         "automatic_tax": {"disabled_reason": None, "enabled": bool((p.get("automatic_tax") or {}).get("enabled")),
                           "liability": None},
-        "billing_cycle_anchor": first_end if trial_end else now, "billing_cycle_anchor_config": None,
+        "billing_cycle_anchor": first_end if trial_end else now,
         "billing_mode": {"flexible": None, "type": "classic"}, "billing_schedules": EMPTY_LIST,
-        "billing_thresholds": None, "cancel_at": None, "cancel_at_period_end": False, "canceled_at": None,
-        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "cancel_at_period_end": False, "cancellation_details": {"comment": None, "feedback": None, "reason": None},
         "collection_method": collection, "created": now, "currency": currency, "customer": customer["id"],
-        "customer_account": None, "days_until_due": p.get("days_until_due"),
-        "default_payment_method": pm["id"] if pm else None, "default_source": None, "default_tax_rates": [],
-        "description": p.get("description"), "discounts": discount_ids, "ended_at": None,
+        "days_until_due": p.get("days_until_due"),
+        "default_payment_method": pm["id"] if pm else None, "default_tax_rates": [],
+        "description": p.get("description"), "discounts": discount_ids,
         "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
         "items": {"object": "list", "data": items, "has_more": False, "total_count": len(items),
                   "url": f"/v1/subscription_items?subscription={sub_id}"},
-        "latest_invoice": None, "livemode": ctx.livemode, "managed_payments": None,
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "next_pending_invoice_item_invoice": None,
-        "on_behalf_of": None, "pause_collection": None,
+        "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}),
         "payment_settings": {"payment_method_options": None, "payment_method_types": None,
                              "save_default_payment_method": (p.get("payment_settings") or {}).get(
                                  "save_default_payment_method", "off")},
-        "pending_invoice_item_interval": None, "pending_setup_intent": None, "pending_update": None,
-        "schedule": None, "start_date": now, "status": "incomplete", "test_clock": customer.get("test_clock"),
-        "transfer_data": None, "trial_end": trial_end, "trial_settings": {"end_behavior": {
+        "start_date": now, "status": "incomplete", "test_clock": customer.get("test_clock"),
+        "trial_end": trial_end, "trial_settings": {"end_behavior": {
             "missing_payment_method": ((p.get("trial_settings") or {}).get("end_behavior") or {}).get(
                 "missing_payment_method", "create_invoice")}},
         "trial_start": now if trial_end else None,
-    }
+    })
     if checkout_session:
         sub["payment_settings"]["save_default_payment_method"] = "off"
     _check_can_pay(ctx, sub, behaviour, subtotal, trial_end)
