@@ -8,6 +8,7 @@ default card is charged through a PaymentIntent and a Charge, with the test card
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import (
     EMPTY_LIST,
     EMPTY_METADATA,
@@ -82,34 +83,27 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
         remaining -= off
         discount_amounts.append({"amount": off, "discount": di["id"]})
     total = remaining
-    inv = {
-        "id": inv_id, "object": "invoice", "account_country": "US", "account_name": "tiersync simulator",
-        "account_tax_ids": None, "amount_due": total, "amount_overpaid": 0, "amount_paid": 0,
-        "amount_remaining": total, "amount_shipping": 0, "application": None, "attempt_count": 0,
-        "attempted": False, "auto_advance": True,
-        "automatic_tax": NO_AUTOMATIC_TAX,
-        "automatically_finalizes_at": None, "billing_reason": billing_reason,
+    inv = shape("invoice", {
+        "id": inv_id, "account_country": "US", "account_name": "tiersync simulator",
+        "amount_due": total, "amount_overpaid": 0, "amount_paid": 0,
+        "amount_remaining": total, "amount_shipping": 0, "attempt_count": 0,
+        "attempted": False, "auto_advance": True, "automatic_tax": NO_AUTOMATIC_TAX, "billing_reason": billing_reason,
         "collection_method": collection_method, "confirmation_secret": None, "created": now,
-        "currency": currency, "custom_fields": None, "customer": cus["id"], "customer_account": None,
+        "currency": currency, "customer": cus["id"],
         "customer_address": cus.get("address"), "customer_email": cus.get("email"),
         "customer_name": cus.get("name"), "customer_phone": cus.get("phone"),
         "customer_shipping": cus.get("shipping"), "customer_tax_exempt": cus.get("tax_exempt", "none"),
-        "customer_tax_ids": [], "default_payment_method": None, "default_source": None, "default_tax_rates": [],
-        "description": description, "discounts": [d["id"] for d in discounts], "due_date": None, "effective_at": None,
-        "ending_balance": None, "footer": None, "from_invoice": None,
+        "customer_tax_ids": [], "description": description, "discounts": [d["id"] for d in discounts],
         "hosted_invoice_url": None, "invoice_pdf": None, "issuer": ISSUER_SELF,
-        "last_finalization_error": None, "latest_revision": None,
         "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
                   "url": f"/v1/invoices/{inv_id}/lines"},
-        "livemode": ctx.livemode, "metadata": dict(metadata or {}) or EMPTY_METADATA, "next_payment_attempt": None,
-        "number": None, "on_behalf_of": None, "parent": parent,
+        "livemode": ctx.livemode, "metadata": dict(metadata or {}) or EMPTY_METADATA, "parent": parent,
         "payment_settings": NO_PAYMENT_SETTINGS,
         "payments": {"object": "list", "data": [], "has_more": False, "total_count": 0,
                      "url": f"/v1/invoice_payments?invoice={inv_id}"},
         "period_end": invoice_period[1], "period_start": invoice_period[0],
-        "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0, "receipt_number": None,
-        "rendering": None, "shipping_cost": None, "shipping_details": None, "starting_balance": cus.get("balance") or 0,
-        "statement_descriptor": None, "status": "draft",
+        "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0,
+        "starting_balance": cus.get("balance") or 0, "status": "draft",
         "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
                                "voided_at": None},
         "subtotal": subtotal, "subtotal_excluding_tax": subtotal, "test_clock": cus.get("test_clock"),
@@ -117,8 +111,7 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
         "total_pretax_credit_amounts": [{"amount": d["amount"], "credit_balance_transaction": None,
                                          "discount": d["discount"], "type": "discount"}
                                         for d in discount_amounts if d["amount"]],
-        "total_taxes": [], "webhooks_delivered_at": None,
-    }
+    })
     ctx.put("invoice", inv)
     ctx.emit("invoice.created", inv)
     return inv
