@@ -8,6 +8,7 @@ subscription and invoice as Stripe does and records the events in Stripe's order
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Bool, Email, Enum, Int, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import invoicing, payment_methods, setup_intents
@@ -128,41 +129,34 @@ def create(ctx: Ctx, p: dict):
         "amount_total": pr["unit_amount"] * q, "currency": currency,
         "description": (ctx.find("product", pr["product"]) or {}).get("name"), "metadata": {},
         "price": pr, "quantity": q} for pr, q in lines]
-    session = {
-        "id": cs_id, "object": "checkout.session", "adaptive_pricing": {"enabled": False},
-        "after_expiration": None, "allow_promotion_codes": p.get("allow_promotion_codes"),
-        "allowed_payment_method_types": None, "amount_subtotal": 0, "amount_total": 0,
+    session = shape("checkout.session", {
+        "id": cs_id, "adaptive_pricing": {"enabled": False},
+        "allow_promotion_codes": p.get("allow_promotion_codes"), "amount_subtotal": 0, "amount_total": 0,
         "automatic_tax": {"enabled": bool((p.get("automatic_tax") or {}).get("enabled")), "liability": None,
                           "provider": None, "status": None},
         "billing_address_collection": p.get("billing_address_collection"), "cancel_url": p.get("cancel_url"),
         "client_reference_id": p.get("client_reference_id"),
         "client_secret": None if ui_mode == "hosted" else f"{cs_id}_secret_{ctx.new_id('s')[2:]}",
-        "collected_information": None, "consent": None, "consent_collection": None, "created": now,
-        "currency": currency, "currency_conversion": None, "custom_fields": [],
+        "created": now, "currency": currency,
         "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
                         "terms_of_service_acceptance": None},
-        "customer": customer["id"] if customer else None, "customer_account": None,
+        "customer": customer["id"] if customer else None,
         "customer_creation": p.get("customer_creation") or (None if mode == "subscription" else "if_required"),
         "customer_details": {"address": None, "business_name": None, "email": customer.get("email"),
                              "individual_name": None, "name": customer.get("name"), "phone": None,
                              "tax_exempt": "none", "tax_ids": []} if customer else None,
         "customer_email": p.get("customer_email"), "discounts": discounts, "expires_at": p.get("expires_at") or now + 86400,
-        "integration_identifier": None, "invoice": None, "invoice_creation": None, "livemode": ctx.livemode,
-        "locale": p.get("locale"), "managed_payments": None,
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "mode": mode, "origin_context": None,
-        "payment_intent": None, "payment_link": None,
+        "livemode": ctx.livemode, "locale": p.get("locale"),
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "mode": mode,
         "payment_method_collection": p.get("payment_method_collection") or "always",
-        "payment_method_configuration_details": None, "payment_method_options": {"card": {
-            "request_three_d_secure": "automatic"}},
+        "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
         "payment_method_types": p.get("payment_method_types") or ["card"], "payment_status": "unpaid",
-        "permissions": None, "phone_number_collection": {"enabled": False}, "recovered_from": None,
-        "saved_payment_method_options": None, "setup_intent": None, "shipping_address_collection": None,
-        "shipping_cost": None, "shipping_options": [], "status": "open", "submit_type": p.get("submit_type"),
-        "subscription": None, "success_url": p.get("success_url"), "total_details": None, "ui_mode": ui_mode,
-        "url": f"{ctx.sim.public_url}/c/pay/{cs_id}" if ui_mode == "hosted" else None, "wallet_options": None,
+        "phone_number_collection": {"enabled": False}, "status": "open", "submit_type": p.get("submit_type"),
+        "success_url": p.get("success_url"), "ui_mode": ui_mode,
+        "url": f"{ctx.sim.public_url}/c/pay/{cs_id}" if ui_mode == "hosted" else None,
         "line_items": {"object": "list", "data": line_items, "has_more": False,
                        "url": f"/v1/checkout/sessions/{cs_id}/line_items"},
-    }
+    })
     session["_subscription_data"] = p.get("subscription_data") or {}
     session["_payment_intent_data"] = p.get("payment_intent_data") or {}
     session["_setup_intent_data"] = p.get("setup_intent_data") or {}
