@@ -7,6 +7,7 @@ period-end cancellations) in time order across the clock's subscriptions, then r
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Int, Str
 from ..routing import Ctx, paginate, route
 from . import subscription_schedules as schedules
@@ -35,9 +36,10 @@ def create(ctx: Ctx, p: dict):
     _check_mode(ctx)
     now = ctx.now()
     _check_ahead(p["frozen_time"], now)
-    clock = {"id": ctx.new_id("clock"), "object": "test_helpers.test_clock", "created": now,
-             "deletes_after": now + DELETES_AFTER, "frozen_time": p["frozen_time"], "livemode": False,
-             "name": p.get("name"), "status": "ready", "status_details": {}}
+    clock = shape("test_helpers.test_clock", {
+        "id": ctx.new_id("clock"), "created": now, "deletes_after": now + DELETES_AFTER,
+        "frozen_time": p["frozen_time"], "livemode": False, "name": p.get("name"), "status": "ready",
+        "status_details": {}})
     ctx.put("test_helpers.test_clock", clock)
     ctx.emit("test_helpers.test_clock.created", clock)
     return clock
