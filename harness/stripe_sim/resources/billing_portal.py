@@ -8,6 +8,7 @@ Creating a session without one fails with Stripe's message, the seed guide's liv
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Bool, Enum, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
 
@@ -65,13 +66,14 @@ def _features(f: dict | None) -> dict:
 def new_configuration(ctx: Ctx, p: dict, is_default: bool = False) -> dict:
     now = ctx.now()
     bp = p.get("business_profile") or {}
-    conf = {"id": ctx.new_id("bpc"), "object": "billing_portal.configuration", "active": True, "application": None,
+    conf = shape("billing_portal.configuration", {
+            "id": ctx.new_id("bpc"), "active": True,
             "business_profile": {"headline": bp.get("headline"), "privacy_policy_url": bp.get("privacy_policy_url"),
                                  "terms_of_service_url": bp.get("terms_of_service_url")},
             "created": now, "default_return_url": p.get("default_return_url"), "features": _features(p.get("features")),
             "is_default": is_default, "livemode": ctx.livemode,
             "login_page": {"enabled": bool((p.get("login_page") or {}).get("enabled")), "url": None},
-            "metadata": merge_metadata({}, p.get("metadata") or {}), "name": p.get("name"), "updated": now}
+            "metadata": merge_metadata({}, p.get("metadata") or {}), "name": p.get("name"), "updated": now})
     ctx.put("billing_portal.configuration", conf)
     ctx.emit("billing_portal.configuration.created", conf)
     return conf
@@ -154,10 +156,11 @@ def create_session(ctx: Ctx, p: dict):
                 "subscription_cancel": fd.get("subscription_cancel"), "subscription_update": fd.get("subscription_update"),
                 "subscription_update_confirm": None, "type": fd["type"]}
     bps_id = ctx.new_id("bps")
-    session = {"id": bps_id, "object": "billing_portal.session", "configuration": conf["id"],
-               "created": ctx.now(customer), "customer": customer["id"], "customer_account": None, "flow": flow,
+    session = shape("billing_portal.session", {
+               "id": bps_id, "configuration": conf["id"],
+               "created": ctx.now(customer), "customer": customer["id"], "flow": flow,
                "livemode": ctx.livemode, "locale": p.get("locale"), "on_behalf_of": p.get("on_behalf_of"),
-               "return_url": return_url, "url": f"{ctx.sim.public_url}/p/session/{bps_id}"}
+               "return_url": return_url, "url": f"{ctx.sim.public_url}/p/session/{bps_id}"})
     ctx.put("billing_portal.session", session)
     ctx.emit("billing_portal.session.created", session)
     return session
