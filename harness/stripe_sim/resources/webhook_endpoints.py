@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Bool, List, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route, served_version
 from .event_types import EVENT_TYPES
@@ -45,10 +46,11 @@ def create(ctx: Ctx, p: dict):
             raise InvalidRequest(exc.message, param="api_version") from None
     if len(ctx.table("webhook_endpoint")) >= MAX_ENDPOINTS:
         raise InvalidRequest(f"You have reached the maximum of {MAX_ENDPOINTS} test webhook endpoints.")
-    we = {"id": ctx.new_id("we"), "object": "webhook_endpoint", "api_version": p.get("api_version"),
-          "application": None, "created": ctx.now(), "description": p.get("description"),
-          "enabled_events": list(dict.fromkeys(p["enabled_events"])), "livemode": ctx.livemode,
-          "metadata": merge_metadata({}, p.get("metadata") or {}), "status": "enabled", "url": p["url"]}
+    we = shape("webhook_endpoint", {
+        "id": ctx.new_id("we"), "api_version": p.get("api_version"), "created": ctx.now(),
+        "description": p.get("description"), "enabled_events": list(dict.fromkeys(p["enabled_events"])),
+        "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}), "status": "enabled",
+        "url": p["url"]})
     ctx.put("webhook_endpoint", we)
     secret = ctx.store.ids.secret("whsec", 32)
     ctx.sim.webhook_secrets[we["id"]] = [{"secret": secret, "expires_at": None}]
