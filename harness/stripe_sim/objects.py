@@ -8,13 +8,11 @@ out. A key the shape does not have is refused, so a misspelt field cannot reach 
 
 from __future__ import annotations
 
-import copy
-
 from .shapes import FIELDS, OPTIONAL, REQUIRED
 
 
 def shape(kind: str, values: dict) -> dict:
-    fields = FIELDS[kind]
+    fields, optional = FIELDS[kind], OPTIONAL[kind]
     unknown = [name for name in values if name not in fields]
     if unknown:
         raise KeyError(f"{kind} has no field {', '.join(map(repr, unknown))} (see shapes.py)")
@@ -22,11 +20,15 @@ def shape(kind: str, values: dict) -> dict:
     for name, empty in fields.items():
         if name in values:
             obj[name] = values[name]
-        elif name in OPTIONAL[kind]:
+        elif name in optional:
             continue
         elif empty is REQUIRED or (isinstance(empty, dict) and empty.get("object") == "list"):
             # a list object's url names its parent, so the resource gives the list
             raise KeyError(f"{kind}.{name} has no empty value: the resource must give it")
+        elif type(empty) is list:  # empty values are empty: a fresh one each time, never shared
+            obj[name] = []
+        elif type(empty) is dict:
+            obj[name] = {}
         else:
-            obj[name] = copy.deepcopy(empty)
+            obj[name] = empty
     return obj
