@@ -27,7 +27,7 @@ def test_only_the_third_party_worker_tests_reach_for_shared():
 def test_the_rule_catches_a_test_reading_the_reference_folder():
     line = 'REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "stripe"'
     assert SHARED_PATH.search(line) and "third_party" not in line
-    assert SHARED_PATH.search('FIXTURES = Path("' + "../" + 'shared/reference/stripe-cli-fixtures")')
+    assert SHARED_PATH.search('FIXTURES = Path("' + "../" + "shared" + '/reference/stripe-cli-fixtures")')
     assert not SHARED_PATH.search('opts = {"idempotency_key": "idem-shared"}')
 
 
