@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     customer_sources,
     customers,
     discounts,
+    disputes,
     events,
     invoice_items,
     invoices,

@@ -11,7 +11,7 @@ from ..errors import InvalidRequest
 from ..objects import shape
 from ..params import Bool, Email, Enum, Int, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import invoicing, payment_methods, setup_intents
+from . import disputes, invoicing, payment_methods, setup_intents
 from .billing_math import discount_amount
 from .customers import new_customer
 from .promotion_codes import find_by_code, redeemable
@@ -353,6 +353,7 @@ def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict |
     pi.update(status="succeeded", latest_charge=charge["id"], amount_received=total)
     ctx.emit("charge.succeeded", charge)
     ctx.emit("payment_intent.succeeded", pi)
+    disputes.open_dispute(ctx, charge, pm, now)
     session["payment_intent"] = pi["id"]
     session["payment_status"] = "paid"
 

@@ -14,7 +14,7 @@ from ..params import (
     EMPTY_METADATA,
 )
 from ..routing import Ctx
-from . import customer_balance, payment_methods
+from . import customer_balance, disputes, payment_methods
 from .billing_math import discount_amount
 
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
@@ -176,6 +176,7 @@ def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
         ctx.emit("invoice.updated", inv, {"status": previous["status"]})
         ctx.emit("invoice.paid", inv)
         ctx.emit("invoice.payment_succeeded", inv)
+        disputes.open_dispute(ctx, charge, pm, now)
         return "paid"
     if outcome == "requires_action":
         pi.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})

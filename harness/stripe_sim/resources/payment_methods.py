@@ -25,6 +25,10 @@ CARDS = {
     "4000000000000341": ("visa", "credit", "decline_on_charge:generic_decline"),
     "4000000000003220": ("visa", "credit", "requires_action"),
     "4000002760003184": ("visa", "credit", "requires_action"),
+    # charged, then disputed at once (disputes.py)
+    "4000000000000259": ("visa", "credit", "ok"),
+    "4000000000002685": ("visa", "credit", "ok"),
+    "4000000000001976": ("visa", "credit", "ok"),
 }
 TOKENS = {
     "pm_card_visa": "4242424242424242", "tok_visa": "4242424242424242",
@@ -38,6 +42,10 @@ TOKENS = {
     "pm_card_chargeCustomerFail": "4000000000000341", "tok_chargeCustomerFail": "4000000000000341",
     "pm_card_threeDSecure2Required": "4000000000003220",
     "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_createDispute": "4000000000000259", "tok_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "tok_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976", "tok_createDisputeInquiry": "4000000000001976",
 }
 # shared by every card (never changed in place), to keep long runs small
 CARD_CHECKS = {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}

@@ -4,7 +4,7 @@ The simulator makes PaymentIntents and Charges when it collects an invoice or a 
 they are retrievable by the ids its events carry. PaymentIntents can also be made directly (card payments
 with Stripe's test payment methods): confirm, manual capture, cancel; and captured charges refunded.
 A declined confirmation answers 402 `card_error` and its failure is still recorded and announced, as at Stripe.
-Asynchronous methods (SEPA Debit, customer balance funding) and disputes are not simulated.
+A dispute test card's charge is disputed at once (disputes.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import EMPTY_METADATA, Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import payment_methods
+from . import disputes, payment_methods
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
 SHIPPING = Obj({"name": Str(required=True), "address": ADDRESS, "phone": Str(), "carrier": Str(),
@@ -102,6 +102,7 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
     else:
         pi.update(status="succeeded", amount_received=pi["amount"])
         ctx.emit("payment_intent.succeeded", pi)
+        disputes.open_dispute(ctx, charge, pm, now)
 
 
 @route("POST", "/v1/payment_intents", CREATE)
