@@ -1,65 +1,35 @@
-"""Regenerate `shapes.py` (every top-level field of each object type, and its empty value) from Stripe's types.
+"""Regenerate `shapes.py` (every field of each object type the simulator serves, and its empty value).
 
     .venv/bin/python -m tiersync.stripe_sim.gen_shapes           # rewrite shapes.py
     .venv/bin/python -m tiersync.stripe_sim.gen_shapes --check   # exit 1 when shapes.py is stale
 
-Two machine-readable sources of the pinned API version, both published by Stripe:
-- the official stripe-python SDK's class annotations (`stripe.Customer.__dict__["__annotations__"]`): the
-  field names and their types. `typing.get_type_hints` fails on most classes (forward references to lazily
-  imported classes), so the raw annotations are read, as `gen_expandable` does.
-- the stripe npm package's type files, already derived to `tests/data/reference/stripe_fields_<date>.json` by
-  `scripts/vendor_reference.py`: which fields are always present (`name: T`), which may be absent
-  (`name?: T`) and which may be null. stripe-python writes `Optional[...]` for both "null" and "absent", so
-  it cannot say this by itself.
+The source is the official `stripe` npm package's type files for the pinned API version, parsed with the
+TypeScript compiler by `scripts/vendor_reference.py` into `tests/data/reference/stripe_fields_<date>.json`:
+for each object type (and each object nested in one), which fields are always present (`name: T`), which may
+be absent (`name?: T`), which may be null (`T | null`), and which are arrays, maps or list objects.
 
-A field that is always present gets an empty value: None when it may be null, else by its SDK type [] (an
-array), {} (a hash such as metadata), an empty list object (which needs its url from the resource), or
-REQUIRED (a scalar or object the resource must compute). Regenerate when the pinned API version changes.
+A field that is always present gets an empty value: None when it may be null, else [] (an array), {} (a map
+such as metadata), an empty list object (which needs its url from the resource), or REQUIRED (a scalar or
+object the resource must compute). Besides the top-level types, NESTED names the nested objects the
+simulator builds with `shape()` (as `"<type>:<path>"`, e.g. `"invoice:status_transitions"`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import typing
 from pathlib import Path
 
-import stripe
-
-from .gen_expandable import _class
 from .routing import API_VERSION
 
 OUT = Path(__file__).with_name("shapes.py")
 REFERENCE = (Path(__file__).resolve().parents[2] / "tests" / "data" / "reference"
              / f"stripe_fields_{API_VERSION.split('.')[0]}.json")
-
-# object name -> the SDK class (the object types the simulator serves that the reference describes)
-CLASSES = {
-    "customer": "Customer", "product": "Product", "price": "Price", "coupon": "Coupon",
-    "promotion_code": "PromotionCode", "checkout.session": "checkout.Session", "subscription": "Subscription",
-    "subscription_item": "SubscriptionItem", "invoice": "Invoice", "billing_portal.session": "billing_portal.Session",
-    "billing_portal.configuration": "billing_portal.Configuration", "webhook_endpoint": "WebhookEndpoint",
-    "event": "Event", "test_helpers.test_clock": "test_helpers.TestClock",
-}
 REQUIRED = "REQUIRED"  # written as the name of the marker shapes.py defines
+LIST = {"object": "list", "data": [], "has_more": False, "url": None}
 
-
-def _empty(annotation) -> object:
-    """The empty value of an always-present, never-null field, from its SDK type."""
-    if isinstance(annotation, str):
-        return REQUIRED
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Union:
-        inner = [a for a in args if a is not type(None)]
-        return _empty(inner[0]) if len(inner) == 1 else REQUIRED
-    if origin is list:
-        return []
-    name = getattr(origin or annotation, "__name__", "")
-    if name == "ListObject":
-        return {"object": "list", "data": [], "has_more": False, "url": None}
-    if name == "UntypedStripeObject" or origin is dict:
-        return {}
-    return REQUIRED
+# nested objects the resources build through shape(): "<object type>:<path in its reference>"
+NESTED: list[str] = []
 
 
 def _field_order(names) -> list[str]:
@@ -68,27 +38,38 @@ def _field_order(names) -> list[str]:
     return first + sorted(n for n in names if n not in first)
 
 
+def _spec(ref: dict, object_name: str | None) -> dict:
+    optional, nullable = set(ref["optional"]), set(ref["nullable"])
+    arrays, hashes, lists = (set(ref.get(key, ())) for key in ("arrays", "hashes", "lists"))
+
+    def empty(name):
+        if name in nullable:
+            return None
+        if name in arrays:
+            return []
+        if name in hashes:
+            return {}
+        return dict(LIST) if name in lists else REQUIRED
+
+    fields = {}
+    for name in _field_order(set(ref["required"]) | optional):
+        fields[name] = object_name if name == "object" and object_name and name not in optional else empty(name)
+    return {"fields": fields, "optional": [n for n in fields if n in optional]}
+
+
 def derive() -> dict[str, dict]:
     reference = json.loads(REFERENCE.read_text())["resources"]
     table = {}
-    for kind, dotted in CLASSES.items():
-        annotations = {f: a for f, a in _class(dotted).__dict__["__annotations__"].items() if f != "OBJECT_NAME"}
-        ref = reference[kind]
-        optional, nullable = set(ref["optional"]), set(ref["nullable"])
-        names = set(annotations) | set(ref["required"]) | optional
-        fields, absent = {}, []
-        for name in _field_order(names):
-            if name in optional:
-                absent.append(name)
-                fields[name] = None if name in nullable else _empty(annotations.get(name, ""))
-            elif name in nullable:
-                fields[name] = None
-            elif name == "object":
-                fields[name] = kind
-            else:
-                fields[name] = _empty(annotations.get(name, ""))
-        table[kind] = {"fields": fields, "optional": absent}
+    for kind, ref in reference.items():
+        table[kind] = _spec(ref, kind.removeprefix("deleted_"))
+    for name in NESTED:
+        kind, path = name.split(":", 1)
+        table[name] = _spec(reference[kind]["nested"][path], None)
     return table
+
+
+def _source() -> str:
+    return json.loads(REFERENCE.read_text())["source"].split(" ")[1]
 
 
 def _literal(value) -> str:
@@ -97,9 +78,8 @@ def _literal(value) -> str:
 
 def render(table: dict[str, dict]) -> str:
     lines = [f'"""Every top-level field of each object type and its empty value (API version {API_VERSION}).', "",
-             "GENERATED by `python -m tiersync.stripe_sim.gen_shapes` from the type annotations of the official",
-             f"stripe-python SDK {stripe.VERSION} (its API version {stripe.api_version}) and the stripe npm",
-             "package's types (tests/data/reference/); do not edit by hand. FIELDS lists, in Stripe's order, each",
+             "GENERATED by `python -m tiersync.stripe_sim.gen_shapes` from the official stripe npm package's",
+             f"types ({_source()}, in tests/data/reference/); do not edit by hand. FIELDS lists, in Stripe's order, each",
              "field with the value it has while unset (REQUIRED: the resource must give it); OPTIONAL, the fields",
              "Stripe leaves out of an object unless they are set. Build objects with `objects.shape(kind, values)`.",
              '"""', "", "REQUIRED = object()  # no empty value: the resource must compute it", "",
@@ -119,9 +99,10 @@ def render(table: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if stripe.api_version != API_VERSION:
-        print(f"the installed SDK pins {stripe.api_version}, the simulator {API_VERSION}: install the SDK "
-              "release for the simulator's version first", file=sys.stderr)
+    pinned = json.loads(REFERENCE.read_text())["api_version"]
+    if pinned != API_VERSION:
+        print(f"{REFERENCE.name} describes {pinned}, the simulator serves {API_VERSION}: run "
+              "scripts/vendor_reference.py for the simulator's version first", file=sys.stderr)
         return 1
     text = render(derive())
     if "--check" in argv:

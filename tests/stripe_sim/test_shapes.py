@@ -190,7 +190,8 @@ def test_retrieving_a_deleted_customer_gives_the_stub(world, schemas):
 
 
 def test_every_reference_resource_is_covered(schemas):
-    assert set(schemas) == set(RESOURCES) | set(DELETED)
+    # these 14 (+ stubs) in detail here; every type the reference holds: test_every_object_type.py
+    assert set(RESOURCES) | set(DELETED) <= set(schemas)
 
 
 LIST_ITEM_KIND = {"/v1/customers": "customer", "/v1/products": "product", "/v1/prices": "price",
@@ -373,7 +374,7 @@ def test_event_payload_objects_match_their_schema(flow_events, schemas):
     for e in flow_events:
         obj = e["data"]["object"]
         kind = obj.get("object")
-        if kind in schemas and not obj.get("deleted"):
+        if kind in SDK_CLASSES and not obj.get("deleted"):  # the others: test_every_object_type.py
             checked += 1
             if problems := shape_problems(schemas[kind], kind, obj):
                 bad[f"{e['type']} {e['id']}"] = problems
