@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,11 +22,9 @@ from ..server import replaying_receive
 from . import errors
 from .control import control_routes, is_control_path, refusal
 from .faults import FaultRule, redact_headers, redact_value
+from .interface import SimInterface
 from .pages import page_routes
 from .routes import backend_routes, parse_json
-
-if TYPE_CHECKING:
-    from .sim import ClerkSim
 
 IN_PROCESS_SCOPE_KEY = "tiersync.in_process"
 
@@ -69,7 +67,7 @@ def _parse_logged_body(raw: bytes) -> Any:
 
 
 class SimMiddleware:
-    def __init__(self, app: ASGIApp, sim: ClerkSim) -> None:
+    def __init__(self, app: ASGIApp, sim: SimInterface) -> None:
         self.app = app
         self.sim = sim
 
@@ -177,7 +175,7 @@ async def _sleep_unless_disconnected(delay: float, receive: Receive) -> bool:
     return bool(done)
 
 
-def build_app(sim: ClerkSim) -> ASGIApp:
+def build_app(sim: SimInterface) -> ASGIApp:
     async def not_found(request: Request, exc: Exception) -> Response:
         failure = errors.route_not_found(request.url.path)
         return JSONResponse(failure.body(), status_code=failure.status)

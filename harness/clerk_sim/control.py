@@ -9,7 +9,7 @@ the simulator's own pages are fine) and take JSON bodies only as ``application/j
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -18,10 +18,8 @@ from starlette.routing import Route
 
 from ..server import loopback_origin
 from . import errors
+from .interface import SimInterface
 from .routes import clerk_endpoint, json_body
-
-if TYPE_CHECKING:
-    from .sim import ClerkSim
 
 CONTROL_PREFIX = "/_sim"
 CONTROL_PREFIXES = (CONTROL_PREFIX, "/__sim")  # the second: the old spelling, still answered
@@ -31,7 +29,7 @@ def is_control_path(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in CONTROL_PREFIXES)
 
 
-def refusal(sim: ClerkSim, method: str, headers: dict[str, str]) -> errors.ClerkAPIError | None:
+def refusal(sim: SimInterface, method: str, headers: dict[str, str]) -> errors.ClerkAPIError | None:
     """Why a control request must be refused before its route runs (None: let it through)."""
     origin = headers.get("origin")
     if origin is not None and not (loopback_origin(origin) or origin.rstrip("/") == _origin_of(sim.base_url)):
@@ -58,7 +56,7 @@ def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | N
     return value
 
 
-def control_routes(sim: ClerkSim) -> list[Route]:
+def control_routes(sim: SimInterface) -> list[Route]:
     def ok(data: Any) -> JSONResponse:
         return JSONResponse(data)
 

@@ -29,7 +29,6 @@ does not pass ``skipCache: true`` keeps stale claims: the same gotcha as the rea
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
@@ -37,11 +36,9 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from . import errors
-from .models import origin_of
+from .interface import SimInterface
+from .models.params import origin_of
 from .routes import clerk_endpoint, json_body
-
-if TYPE_CHECKING:
-    from .sim import ClerkSim
 
 HANDOFF_PARAM = "__clerk_handoff"
 CLIENT_COOKIE = "__client"
@@ -92,7 +89,7 @@ def _qs(**params: str | None) -> str:
     return ("?" + urlencode(clean)) if clean else ""
 
 
-def page_routes(sim: ClerkSim) -> list[Route]:
+def page_routes(sim: SimInterface) -> list[Route]:
     backend = sim.backend
 
     def redirect_target(request: Request, form: dict[str, str] | None = None) -> str | None:

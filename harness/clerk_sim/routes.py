@@ -12,16 +12,14 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import errors
-
-if TYPE_CHECKING:
-    from .sim import ClerkSim
+from .interface import SimInterface
 
 log = logging.getLogger("tiersync.clerk_sim")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -116,7 +114,7 @@ def _expires_in(body: dict[str, Any]) -> int | None:
     return value
 
 
-def backend_routes(sim: ClerkSim) -> list[Route]:
+def backend_routes(sim: SimInterface) -> list[Route]:
     backend = sim.backend
 
     def ok(data: Any) -> JSONResponse:

@@ -1,20 +1,13 @@
-"""Serve a ``ClerkSim`` over HTTP: a uvicorn thread for tests, or a process from the CLI.
+"""Serve a ``ClerkSim`` over HTTP in a uvicorn thread (the command line is ``__main__.py``).
 
 Tests::
 
     with ClerkSim().serve(port=0) as server:   # 127.0.0.1, OS-picked port
         server.url, server.api_url               # "http://127.0.0.1:PORT", ".../v1"
-
-CLI (default 127.0.0.1:12121)::
-
-    python -m tiersync.clerk_sim [--host H] [--port P] [--secret-key sk_test_...] [--json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import threading
 import time
 from types import TracebackType
@@ -22,14 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from .sim import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SECRET_KEY, ClerkSim
+from .interface import SimInterface
 
 if TYPE_CHECKING:
     from clerk_backend_api import Clerk
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 12121  # the command line's port; tests pass 0 for one the OS picks
+
 
 class ClerkSimServer:
-    def __init__(self, sim: ClerkSim, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
+    def __init__(self, sim: SimInterface, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
         self.sim = sim
         self.host = host
         self.port = port
@@ -91,31 +87,3 @@ class ClerkSimServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tiersync.clerk_sim", description="Run the Clerk simulator.")
-    parser.add_argument("--host", default=DEFAULT_HOST)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
-    parser.add_argument("--json", action="store_true", help="print connection details as one JSON line")
-    args = parser.parse_args(argv)
-    sim = ClerkSim(secret_key=args.secret_key)
-    server = sim.serve(host=args.host, port=args.port).start()
-    info = sim.info()
-    if args.json:
-        print(json.dumps({"clerk": info}), flush=True)
-    else:
-        print(f"Clerk simulator on {info['base_url']} (Backend API {info['api_url']})", flush=True)
-    try:
-        while server._thread is not None and server._thread.is_alive():
-            server._thread.join(timeout=0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,17 +30,16 @@ from .clock import Clock
 from .faults import FaultPlan, FaultRule, RequestLog
 from .ids import new_id
 from .inprocess import InProcessTransport
-from .models import ClerkBackend, origin_of
+from .models import ClerkBackend
+from .models.params import origin_of
+from .server import DEFAULT_HOST, DEFAULT_PORT, ClerkSimServer
 from .webhooks import SVIX_RETRY_SCHEDULE, WebhookDispatcher, WebhookEndpoint
 
 if TYPE_CHECKING:
     from clerk_backend_api import Clerk
 
-    from .server import ClerkSimServer
 
 DEFAULT_SECRET_KEY = "sk_test_tiersync_clerk_sim"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 12121
 IN_PROCESS_BASE_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
 
 _shared_signing_key: tokens.SigningKey | None = None
@@ -149,8 +148,6 @@ class ClerkSim:
         self._transport.shutdown()
 
     def serve(self, host: str = DEFAULT_HOST, port: int = 0) -> ClerkSimServer:
-        from .server import ClerkSimServer
-
         return ClerkSimServer(self, host=host, port=port)
 
     # -- clients ------------------------------------------------------------------------------
