@@ -100,6 +100,18 @@ def test_bad_query_params_and_fields(http: httpx.Client) -> None:
     assert_clerk_error(http.post("/v1/jwt_templates", json={"name": "t", "claims": {}, "lifetime": "1"}), 422)
 
 
+
+def test_primary_email_address_id_of_the_wrong_type(http: httpx.Client, user_id: str) -> None:
+    # A list once reached a set lookup and came back as a 500 (found by the fuzz test below).
+    for bad in ([], {"id": "idn_x"}, 5):
+        error = assert_clerk_error(
+            http.patch(f"/v1/users/{user_id}", json={"primary_email_address_id": bad}), 422, "form_param_format_invalid"
+        )
+        assert error["meta"] == {"param_name": "primary_email_address_id"}
+    assert_clerk_error(
+        http.patch(f"/v1/users/{user_id}", json={"primary_email_address_id": "idn_missing"}), 422, "form_param_value_invalid"
+    )
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),

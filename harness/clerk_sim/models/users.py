@@ -103,7 +103,7 @@ class UsersBackend(BackendState):
             ):
                 raise errors.identifier_exists("username", "username")
             if "primary_email_address_id" in body:
-                wanted = body["primary_email_address_id"]
+                wanted = optional_str(body, "primary_email_address_id")  # a list or object: 422, not a 500
                 if wanted not in {e.id for e in user.email_addresses}:
                     raise errors.param_value_invalid(
                         "primary_email_address_id", "primary_email_address_id must belong to the user."
