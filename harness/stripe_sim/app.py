@@ -32,7 +32,7 @@ from .expand import apply_expand, check_depth
 from .fixtures import encode_params
 from .guards import check_account, check_idempotency_key, check_origin, match_route
 from .params import check_fields, decode_form
-from .routing import API_VERSION, Ctx, served_version
+from .routing import API_VERSION, DUE, Ctx, served_version
 from .snapshot import Snapshot
 from .store import Store
 from .webhooks.delivery import WebhookDeliverer
@@ -133,9 +133,12 @@ class StripeSim:
         For the hosted pages and Python callers. Raises the operation's StripeError."""
         ctx = Ctx(self, self.store, mode, request_id=self.store.ids.new("req", 14))
         with self._lock:
+            self._run_due(mode)
             self.store.begin()
             try:
                 result = fn(ctx)
+                for then in ctx.after_response:
+                    then()
             except BaseException:
                 self.store.end(rollback=not ctx.keep_events_on_error)
                 if ctx.keep_events_on_error:
@@ -144,6 +147,26 @@ class StripeSim:
             self.store.end(rollback=False)
             self.commit(ctx)
             return result
+
+    def run_due(self, modes=("test", "live")):
+        """Settle what the clock has made due (bank debits), as a request would before its own work."""
+        with self._lock:
+            for mode in modes:
+                self._run_due(mode)
+
+    def _run_due(self, mode: str):
+        for is_due, run in DUE:
+            ctx = Ctx(self, self.store, mode, request_id=None)
+            if not is_due(ctx):
+                continue
+            self.store.begin()
+            try:
+                run(ctx)
+            except BaseException:
+                self.store.end(rollback=True)
+                raise
+            self.store.end(rollback=False)
+            self.commit(ctx)
 
     def commit(self, ctx: Ctx):
         """Store the events a successful operation recorded and tell the listeners (webhook delivery)."""
@@ -284,12 +307,15 @@ class StripeSim:
         if route.waits:  # waiting on deliveries under the lock would stall receivers calling back into the API
             return render(route.handler(ctx, params, **path_params))
         with self._lock:
+            self._run_due(ctx.mode)
             self.store.begin(snapshots=route.method != "GET")  # a read changes nothing: no snapshots
             try:
                 result = route.handler(ctx, params, **path_params)
                 if params.get("expand") and isinstance(result, dict):
                     result = apply_expand(ctx, result, params["expand"])
                 out = render(result)
+                for then in ctx.after_response:  # the answer is rendered: what follows it may change objects
+                    then()
             except StripeError:
                 # a failed request creates nothing, unless Stripe records the attempt (a declined pay)
                 self.store.end(rollback=not ctx.keep_events_on_error)

@@ -51,6 +51,9 @@ class Route:
 
 
 ROUTES: list[Route] = []
+# work that time makes due without a request of its own (a bank debit settling): (is_due(ctx), run(ctx)) pairs,
+# run before each request of that mode, each as its own all-or-nothing step
+DUE: list[tuple[Callable[[Ctx], bool], Callable[[Ctx], None]]] = []
 
 
 def route(method: str, template: str, params: dict[str, Field] | None = None, *, listing: bool = False,
@@ -87,6 +90,9 @@ class Ctx:
     api_version: str = API_VERSION
     events: list = field(default_factory=list)
     keep_events_on_error: bool = False  # an operation whose failure Stripe still announces (a declined pay)
+    # what happens right after the request is answered, in the same all-or-nothing step (a debit that settles
+    # at once answers `processing` first)
+    after_response: list = field(default_factory=list)
 
     @property
     def ns(self) -> Namespace:

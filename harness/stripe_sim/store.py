@@ -26,7 +26,7 @@ PREFIXES = {
     "clock": "test_helpers.test_clock", "pi": "payment_intent", "ch": "charge", "di": "discount",
     "inpay": "invoice_payment", "card": "card", "cbtxn": "customer_balance_transaction", "cn": "credit_note",
     "ii": "invoiceitem", "re": "refund", "seti": "setup_intent", "plan": "plan", "sub_sched": "subscription_schedule",
-    "du": "dispute",
+    "du": "dispute", "py": "charge", "mandate": "mandate",
 }
 
 # object kind -> the noun Stripe uses in "No such <noun>: 'id'"

@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     promotion_codes,
     quotes,
     seeding,
+    sepa_debit,
     setup_intents,
     sim_admin,
     subscription_items,

@@ -11,7 +11,7 @@ from ..errors import InvalidRequest
 from ..objects import shape
 from ..params import Bool, Email, Enum, Int, List, Metadata, Obj, Str, Url, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import disputes, invoicing, payment_methods, setup_intents
+from . import disputes, invoicing, payment_methods, sepa_debit, setup_intents
 from .billing_math import discount_amount
 from .customers import new_customer
 from .promotion_codes import find_by_code, redeemable
@@ -113,6 +113,8 @@ def create(ctx: Ctx, p: dict):
     currency = lines[0][0]["currency"] if lines else ((p.get("currency") or "").lower() or None)
     if any(pr["currency"] != currency for pr, _ in lines):
         raise InvalidRequest("All prices must use the same currency.", param="line_items")
+    if "sepa_debit" in (p.get("payment_method_types") or []) and currency:
+        sepa_debit.check_currency(currency, "payment_method_types")
     now = ctx.now(customer)
     cs_id = ctx.new_id(f"cs_{'live' if ctx.livemode else 'test'}", 58)
     discounts = []
@@ -262,6 +264,9 @@ def complete_session(ctx: Ctx, session: dict, *, payment_method: str | None = "p
     pm = None
     if needs_card:
         pm = payment_methods.lookup(ctx, payment_method, "payment_method")
+        if pm["type"] not in session["payment_method_types"]:
+            raise InvalidRequest(f"This Checkout Session does not accept {pm['type']} payment methods (it accepts "
+                                 f"{', '.join(session['payment_method_types'])}).", param="payment_method")
         b = payment_methods.behaviour(pm)
         if b.startswith("decline_on_attach:") or (total > 0 and b.startswith("decline_on_charge:")):
             raise payment_methods.decline_error(b.split(":", 1)[1], "payment_method")
@@ -323,6 +328,11 @@ def _complete_subscription(ctx: Ctx, session: dict, customer: dict, now: int):
     session["invoice"] = inv["id"]
     paid = inv["status"] == "paid"
     session["payment_status"] = ("no_payment_required" if inv["amount_due"] == 0 else "paid") if paid else "unpaid"
+    pi_id = ((inv["payments"]["data"] or [{}])[0].get("payment") or {}).get("payment_intent")
+    debit = sepa_debit.pending_for(ctx, pi_id) if pi_id else None
+    if debit is not None:  # a bank debit: complete now, unpaid; the async_payment_* event tells the outcome
+        debit["checkout_session"] = session["id"]
+        return
     if not paid:
         raise InvalidRequest("Your card was declined.", code="card_declined", status=402)
 
@@ -346,8 +356,16 @@ def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict |
                                         "billing_reason": "manual"}, pm, now)
     pid = session["_payment_intent_data"]
     pi.update(description=pid.get("description"), metadata=dict(pid.get("metadata") or {}),
-              shipping=pid.get("shipping"))
+              shipping=pid.get("shipping"), payment_method_types=list(session["payment_method_types"]),
+              setup_future_usage=pid.get("setup_future_usage"))
     ctx.emit("payment_intent.created", pi)
+    session["payment_intent"] = pi["id"]
+    if pm["type"] == "sepa_debit":  # the customer accepts the mandate on the page; paid when the debit settles
+        mandate = sepa_debit.new_mandate(ctx, pm, {"type": "online", "accepted_at": now}, now,
+                                         multi_use=bool(pid.get("setup_future_usage")))
+        sepa_debit.start(ctx, pi, pm, now, mandate=mandate, checkout_session=session["id"])
+        session["payment_status"] = "unpaid"
+        return
     charge = invoicing.new_charge(ctx, {"amount_due": total, "currency": session["currency"],
                                     "customer": pi["customer"]}, pi, pm, now, paid=True)
     pi.update(status="succeeded", latest_charge=charge["id"], amount_received=total)

@@ -14,7 +14,7 @@ from ..params import (
     EMPTY_METADATA,
 )
 from ..routing import Ctx
-from . import customer_balance, disputes, payment_methods
+from . import customer_balance, disputes, payment_methods, sepa_debit
 from .billing_math import discount_amount
 
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
@@ -152,7 +152,8 @@ def payment_method_for(ctx: Ctx, sub: dict) -> dict | None:
 
 
 def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
-    """Pay an open invoice. Returns 'paid', 'failed' or 'requires_action'."""
+    """Pay an open invoice. Returns 'paid', 'failed', 'requires_action' or 'processing' (a bank debit: the
+    invoice stays open until it settles, see `_debit_settled`)."""
     if inv["amount_due"] == 0:
         mark_paid(ctx, inv, now, 0)
         ctx.emit("invoice.paid", inv)
@@ -165,6 +166,8 @@ def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
     inv["attempt_count"] += 1
     inv["attempted"] = True
     pi = new_payment_intent(ctx, inv, pm, now)
+    if pm is not None and pm["type"] == "sepa_debit":
+        return _collect_by_debit(ctx, inv, pi, pm, now)
     ctx.emit("payment_intent.created", pi)
     if outcome == "ok":
         charge = new_charge(ctx, inv, pi, pm, now, paid=True)
@@ -198,6 +201,45 @@ def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
     inv["next_payment_attempt"] = now + 3 * 86400 if inv["billing_reason"] != "subscription_create" else None
     ctx.emit("invoice.payment_failed", inv)
     return "failed"
+
+
+def _collect_by_debit(ctx: Ctx, inv: dict, pi: dict, pm: dict, now: int) -> str:
+    """A SEPA Direct Debit: the PaymentIntent is `processing`, the invoice stays `open` (and its subscription
+    unpaid: `incomplete` or `past_due`) until the debit settles. The customer's standing mandate for the account
+    is reused (Checkout and SetupIntents collect one; here one is assumed if the account has none)."""
+    pi["payment_method_types"] = ["sepa_debit"]
+    ctx.emit("payment_intent.created", pi)
+    mandate = next((m for m in ctx.table("mandate").rows.values() if m["payment_method"] == pm["id"]
+                    and m["type"] == "multi_use" and m["status"] == "active"), None)
+    if mandate is None:
+        mandate = sepa_debit.new_mandate(ctx, pm, {"type": "online", "accepted_at": now}, now, multi_use=True)
+    sepa_debit.start(ctx, pi, pm, now, mandate=mandate, invoice=inv["id"])
+    _record_payment(ctx, inv, pi, now, "open")
+    return "processing"
+
+
+def _debit_settled(ctx: Ctx, row: dict, succeeded: bool):
+    """An invoice's bank debit settled: paid (and its subscription active), or failed as a declined card fails."""
+    inv = ctx.find("invoice", row["invoice"])
+    if inv is None or inv["status"] != "open":
+        return
+    pi = ctx.get("payment_intent", row["id"])
+    sub = ctx.find("subscription", subscription_of(inv) or "")
+    now = ctx.now(inv["customer"])
+    if succeeded:
+        _record_payment(ctx, inv, pi, now, "paid")
+        previous = mark_paid(ctx, inv, now, inv["amount_due"])
+        ctx.emit("invoice.updated", inv, {"status": previous["status"]}, automatic=True)
+        ctx.emit("invoice.paid", inv, automatic=True)
+        ctx.emit("invoice.payment_succeeded", inv, automatic=True)
+        if sub is not None:
+            after_invoice_paid(ctx, sub, inv, now, automatic=True)
+        return
+    inv["next_payment_attempt"] = now + 3 * 86400 if inv["billing_reason"] != "subscription_create" else None
+    ctx.emit("invoice.payment_failed", inv, automatic=True)
+
+
+sepa_debit.ON_SETTLED["invoice"] = _debit_settled
 
 
 def _record_payment(ctx: Ctx, inv: dict, pi: dict, now: int, status: str):

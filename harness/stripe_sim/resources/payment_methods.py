@@ -12,6 +12,7 @@ import hashlib
 from ..errors import CardError, InvalidRequest, card_declined
 from ..params import Enum, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
+from . import sepa_debit
 
 # number -> (brand, funding, behaviour)
 CARDS = {
@@ -63,11 +64,13 @@ BILLING_DETAILS = Obj({
 })
 CARD = Obj({"number": Str(), "exp_month": Int(min=1, max=12), "exp_year": Int(), "cvc": Str(),
             "token": Str()})
-CREATE = {"type": Enum("card", required=True), "card": CARD, "billing_details": BILLING_DETAILS,
-          "metadata": Metadata(), "customer": Str(), "payment_method": Str()}
+CREATE = {"type": Enum("card", "sepa_debit", required=True), "card": CARD, "billing_details": BILLING_DETAILS,
+          "sepa_debit": Obj({"iban": Str(required=True)}), "metadata": Metadata(), "customer": Str(),
+          "payment_method": Str()}
 
 
 def behaviour(pm: dict) -> str:
+    """A card's test behaviour; a bank debit (`sepa_debit`) is accepted here and decided when it settles."""
     card = pm.get("card") or {}
     return BEHAVIOUR_BY_LAST4.get(card.get("last4", ""), "ok")
 
@@ -122,6 +125,9 @@ def lookup(ctx: Ctx, pm_id: str, param: str) -> dict:
     """An existing payment method, or a fresh one for a test token such as `pm_card_visa`."""
     if pm_id in TOKENS:
         return new_payment_method(ctx, TOKENS[pm_id], param=param)
+    if pm_id in sepa_debit.TOKENS:
+        return sepa_debit.new_payment_method(ctx, sepa_debit.TOKENS[pm_id], {"name": "Jenny Rosen",
+                                                                             "email": "jenny@example.com"}, {})
     return ctx.get("payment_method", pm_id, param)
 
 
@@ -143,6 +149,11 @@ def attach(ctx: Ctx, pm_id: str, customer: dict, param: str = "payment_method") 
 def create(ctx: Ctx, p: dict):
     if p.get("payment_method"):  # cloning onto a customer (Connect) is not simulated: plain lookup
         return lookup(ctx, p["payment_method"], "payment_method")
+    if p["type"] == "sepa_debit":
+        if not p.get("sepa_debit"):
+            raise InvalidRequest("Missing required param: sepa_debit.", code="parameter_missing", param="sepa_debit")
+        return sepa_debit.new_payment_method(ctx, p["sepa_debit"]["iban"], p.get("billing_details"),
+                                             merge_metadata({}, p.get("metadata") or {}))
     card = p.get("card") or {}
     if card.get("token"):
         if card["token"] not in TOKENS:
@@ -207,7 +218,7 @@ def detach(ctx: Ctx, p: dict, pm_id: str):
     return pm
 
 
-LIST = {"customer": Str(), "type": Enum("card")}
+LIST = {"customer": Str(), "type": Enum("card", "sepa_debit")}
 
 
 @route("GET", "/v1/payment_methods", LIST, listing=True)
@@ -216,11 +227,11 @@ def list_(ctx: Ctx, p: dict):
     if cus:
         ctx.get("customer", cus, "customer")
     return paginate(ctx, "payment_method", p, "/v1/payment_methods",
-                    lambda pm: cus is None or pm["customer"] == cus)
+                    lambda pm: (cus is None or pm["customer"] == cus) and p.get("type") in (None, pm["type"]))
 
 
-@route("GET", "/v1/customers/{cus_id}/payment_methods", {"type": Enum("card")}, listing=True)
+@route("GET", "/v1/customers/{cus_id}/payment_methods", {"type": Enum("card", "sepa_debit")}, listing=True)
 def list_for_customer(ctx: Ctx, p: dict, cus_id: str):
     ctx.get("customer", cus_id)
     return paginate(ctx, "payment_method", p, f"/v1/customers/{cus_id}/payment_methods",
-                    lambda pm: pm["customer"] == cus_id)
+                    lambda pm: pm["customer"] == cus_id and p.get("type") in (None, pm["type"]))

@@ -12,19 +12,24 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..params import EMPTY_METADATA, Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import disputes, payment_methods
+from . import disputes, payment_methods, sepa_debit
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
 SHIPPING = Obj({"name": Str(required=True), "address": ADDRESS, "phone": Str(), "carrier": Str(),
                 "tracking_number": Str()})
+# a mandate the customer accepted (bank debits): `mandate_data[customer_acceptance][type]=offline|online`
+MANDATE_DATA = Obj({"customer_acceptance": Obj({
+    "type": Enum("offline", "online", required=True), "accepted_at": Int(min=0), "offline": Obj({}),
+    "online": Obj({"ip_address": Str(), "user_agent": Str()})}, required=True)})
 CONFIRM = {"payment_method": Str(), "return_url": Str(), "off_session": Bool(), "receipt_email": Str(),
-           "error_on_requires_action": Bool()}
+           "error_on_requires_action": Bool(), "mandate_data": MANDATE_DATA, "mandate": Str()}
+PAYMENT_METHOD_TYPES = List(Enum("card", "sepa_debit"))
 CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currency": Str(required=True, max_length=3),
           "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(), "confirm": Bool(),
           "capture_method": Enum("automatic", "automatic_async", "manual"),
-          "confirmation_method": Enum("automatic", "manual"), "payment_method_types": List(Enum("card")),
-          # only cards are simulated, so the list may only name card (Stripe takes any type)
-          "allowed_payment_method_types": List(Enum("card")),
+          "confirmation_method": Enum("automatic", "manual"), "payment_method_types": PAYMENT_METHOD_TYPES,
+          # only cards and SEPA Direct Debit are simulated, so the list may only name those (Stripe takes any type)
+          "allowed_payment_method_types": PAYMENT_METHOD_TYPES,
           "setup_future_usage": Enum("off_session", "on_session"), "shipping": SHIPPING,
           "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22),
           "automatic_payment_methods": Obj({"enabled": Bool(required=True),
@@ -76,6 +81,13 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
                              code="payment_intent_unexpected_state", param="payment_method")
     pm = ctx.get("payment_method", pi["payment_method"])
     now = ctx.now(pi["customer"]) if pi["customer"] else ctx.now()
+    if pm["type"] not in pi["payment_method_types"]:
+        raise InvalidRequest(f"The PaymentMethod provided ({pm['type']}) is not allowed for this PaymentIntent. "
+                             f"Please attach a PaymentMethod of one of the following types: "
+                             f"{', '.join(pi['payment_method_types'])}.", param="payment_method")
+    if pm["type"] == "sepa_debit":
+        _confirm_debit(ctx, pi, pm, p, now)
+        return
     behaviour = payment_methods.behaviour(pm)
     if behaviour == "requires_action":
         pi.update(status="requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
@@ -103,6 +115,22 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
         pi.update(status="succeeded", amount_received=pi["amount"])
         ctx.emit("payment_intent.succeeded", pi)
         disputes.open_dispute(ctx, charge, pm, now)
+
+
+def _confirm_debit(ctx: Ctx, pi: dict, pm: dict, p: dict, now: int):
+    """A SEPA Direct Debit needs the customer's mandate: accepted now (`mandate_data`) or an earlier one."""
+    if p.get("mandate"):
+        mandate = ctx.get("mandate", p["mandate"], "mandate")
+    elif p.get("mandate_data"):
+        mandate = sepa_debit.new_mandate(ctx, pm, p["mandate_data"]["customer_acceptance"], now,
+                                         multi_use=bool(pi["setup_future_usage"]))
+    else:
+        raise InvalidRequest("A mandate is required to confirm a sepa_debit payment: pass `mandate_data` (the "
+                             "customer's acceptance) or `mandate`.", param="mandate_data")
+    sepa_debit.check_currency(pi["currency"])
+    if pi["customer"] and pi["setup_future_usage"]:
+        payment_methods.attach(ctx, pm["id"], ctx.get("customer", pi["customer"]))
+    sepa_debit.start(ctx, pi, pm, now, mandate=mandate)
 
 
 @route("POST", "/v1/payment_intents", CREATE)
@@ -147,7 +175,7 @@ def retrieve_payment_intent(ctx: Ctx, p: dict, pi_id: str):
 MODIFIABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 UPDATE = {"amount": Int(min=1, max=99999999), "currency": Str(max_length=3),
           "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(),
-          "payment_method": Str(), "payment_method_types": List(Enum("card")), "receipt_email": Str(),
+          "payment_method": Str(), "payment_method_types": PAYMENT_METHOD_TYPES, "receipt_email": Str(),
           "setup_future_usage": Enum("off_session", "on_session", ""), "shipping": SHIPPING,
           "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22)}
 # What a payment already made fixes. Stripe's error for such an update (code payment_intent_unexpected_state):

@@ -10,6 +10,7 @@ from ..errors import InvalidRequest
 from ..objects import shape
 from ..params import Int, Str
 from ..routing import Ctx, paginate, route
+from . import sepa_debit
 from . import subscription_schedules as schedules
 from .customers import delete as delete_customer
 from .subscription_cycle import next_due, run_transition
@@ -106,6 +107,7 @@ def advance_clock(ctx: Ctx, clock: dict, target: int):
         else:
             run_transition(ctx, subs[i], at, what)
     clock["frozen_time"] = target
+    sepa_debit.settle_due(ctx)  # bank debits of the clock's customers that are due by now
     clock["status"] = "ready"
     clock["status_details"] = {}
     ctx.emit("test_helpers.test_clock.ready", clock, automatic=True)

@@ -105,6 +105,7 @@ def advance(ctx: Ctx, p: dict):
         raise InvalidRequest("Invalid seconds: the clock may not move more than 100 years past real time "
                              "(POST /_sim/reset or /_sim/world/restore puts it back)", param="seconds")
     ctx.sim.webhooks.advance(p["seconds"])
+    ctx.sim.run_due()  # what the new time makes due (bank debits settling) happens now, not at the next call
     return {"object": "sim.clock", "now": ctx.sim.clock.time()}
 
 
