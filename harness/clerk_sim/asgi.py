@@ -1,8 +1,9 @@
 """The simulator's ASGI app: request log, faults and Backend API auth around the routes.
 
-Order per call: read the body -> log it -> fault plan -> secret-key check (``/v1`` Backend API
-routes only; ``/v1/client/...`` is Frontend API) -> route. ``/_sim/...`` control routes (control.py)
-skip logging, faults and auth, and refuse foreign origins and non-JSON bodies instead.
+Order per call: read the body (at most MAX_BODY_BYTES: a larger one is a 413 before any of it is parsed)
+-> log it -> fault plan -> secret-key check (``/v1`` Backend API routes only; ``/v1/client/...`` is
+Frontend API) -> route. ``/_sim/...`` control routes (control.py) skip logging, faults and auth, and
+refuse foreign origins and non-JSON bodies instead (then oversized ones, like every route).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from .pages import page_routes
 from .routes import backend_routes, parse_json
 
 IN_PROCESS_SCOPE_KEY = "tiersync.in_process"
+# Clerk documents no request size limit. Its largest legitimate bodies (a user with three metadata fields of
+# at most 8 KB each, a JWT template) are tens of KB; 1 MiB is far above them and bounds what a client can
+# make the simulator hold in memory (the Stripe simulator's limit is of the same size).
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class SimulatedTimeout(Exception):
@@ -78,13 +83,15 @@ class SimMiddleware:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if is_control_path(scope["path"]):
             failure = refusal(self.sim, scope["method"], headers)
+            raw = await _read_body(receive, headers) if failure is None else b""
+            if raw is None:
+                failure = errors.body_too_large(MAX_BODY_BYTES)
             if failure is None:
-                await self.app(scope, receive, send)
+                await self.app(scope, replaying_receive(raw or b"", receive), send)
             else:
                 await JSONResponse(failure.body(), status_code=failure.status)(scope, receive, send)
             return
-        raw = await _read_body(receive)
-        replay = replaying_receive(raw, receive)
+        raw = await _read_body(receive, headers)
         request = Request(scope)
         record = self.sim.request_log.record(
             time=self.sim.clock.now(),
@@ -92,7 +99,7 @@ class SimMiddleware:
             path=scope["path"],
             query={k: request.query_params.getlist(k) for k in request.query_params.keys()},
             headers=redact_headers(headers),
-            body=_parse_logged_body(raw),
+            body=_parse_logged_body(raw) if raw is not None else f"(more than {MAX_BODY_BYTES} bytes, not read)",
         )
 
         async def logging_send(message: Message) -> None:
@@ -102,6 +109,11 @@ class SimMiddleware:
                 record.error_code = _error_code(message.get("body", b""))
             await send(message)
 
+        if raw is None:  # refused before faults and auth, as a front server refuses it before the API
+            failure = errors.body_too_large(MAX_BODY_BYTES)
+            await JSONResponse(failure.body(), status_code=failure.status)(scope, receive, logging_send)
+            return
+        replay = replaying_receive(raw, receive)
         rule = self.sim.faults.pick(scope["method"], scope["path"])
         if rule is not None:
             record.fault = rule.kind
@@ -150,13 +162,22 @@ def _error_code(body: bytes) -> str | None:
         return None
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive, headers: dict[str, str]) -> bytes | None:
+    """The whole body, or None when it is larger than MAX_BODY_BYTES: by its Content-Length (then none of it
+    is read) or by the bytes that came (then reading stops there)."""
+    declared = headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)

@@ -104,6 +104,13 @@ def body_too_deep(limit: int) -> ClerkAPIError:
     return _one(400, "malformed request", f"The request body nests deeper than {limit} levels.", "malformed_request")
 
 
+def body_too_large(limit: int) -> ClerkAPIError:
+    # Clerk's error index lists no code for an oversized body: a plain 413 in Clerk's shape.
+    return _one(
+        413, "request body too large", f"The request body is larger than {limit} bytes.", "request_body_too_large"
+    )
+
+
 def body_not_an_object() -> ClerkAPIError:
     return _one(400, "malformed request", "The request body must be a JSON object.", "malformed_request")
 

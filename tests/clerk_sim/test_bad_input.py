@@ -112,6 +112,30 @@ def test_primary_email_address_id_of_the_wrong_type(http: httpx.Client, user_id:
         http.patch(f"/v1/users/{user_id}", json={"primary_email_address_id": "idn_missing"}), 422, "form_param_value_invalid"
     )
 
+
+def test_a_body_over_the_limit_is_a_413_before_it_is_parsed(http: httpx.Client) -> None:
+    from tiersync.clerk_sim.asgi import MAX_BODY_BYTES
+
+    users_before = http.get("/v1/users/count").json()["total_count"]
+    # Exactly at the limit (valid JSON padded with spaces): parsed and served.
+    body = b'{"email_address": ["at-the-limit@example.com"]}'
+    assert http.post("/v1/users", content=body + b" " * (MAX_BODY_BYTES - len(body))).status_code == 200
+    # One byte more, with its Content-Length, and the same sent without one (chunked): refused.
+    error = assert_clerk_error(
+        http.post("/v1/users", content=body + b" " * (MAX_BODY_BYTES + 1 - len(body))), 413, "request_body_too_large"
+    )
+    assert str(MAX_BODY_BYTES) in error["long_message"]
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"email_address": ["chunked@example.com"]}'
+        for _ in range(40):
+            yield b" " * 65536
+
+    assert_clerk_error(http.post("/v1/users", content=chunks()), 413, "request_body_too_large")
+    assert http.get("/v1/users/count").json()["total_count"] == users_before + 1
+    logged = [r for r in _SIM.request_log.entries if r.status == 413]
+    assert logged and logged[-1].error_code == "request_body_too_large"
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
