@@ -32,9 +32,10 @@ from .expand import apply_expand, check_depth
 from .fixtures import encode_params
 from .guards import check_account, check_idempotency_key, check_origin, match_route
 from .params import check_fields, decode_form
-from .routing import API_VERSION, DUE, Ctx, served_version
+from .routing import DUE, Ctx
 from .snapshot import Snapshot
 from .store import Store
+from .versions import API_VERSION, plan, served_version
 from .webhooks.delivery import WebhookDeliverer
 
 DEFAULT_TEST_KEY = "sk_test_tiersync_sim_key"
@@ -252,7 +253,12 @@ class StripeSim:
             form = decode_form(query) if query else {}
             if raw:
                 form.update(decode_form(raw))
-            params = check_fields(route.params, form)
+            if version is API_VERSION:
+                params = check_fields(route.params, form)
+            else:  # an older version: its parameters, brought to today's (versions.py)
+                translation = plan(version)
+                params = check_fields(translation.fields(method, route.template, route.params), form)
+                params = translation.upgrade(method, route.template, params)
             if params.get("expand"):
                 check_depth(params["expand"])  # refused before the request runs, like Stripe
             idem = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
@@ -264,7 +270,7 @@ class StripeSim:
                     status, payload = replay
                     out_headers["Idempotent-Replayed"] = "true"
                     return self._log(Response(status, payload, out_headers), method, path, request_id, mode)
-            status, payload = self._run(route, path_params, params, mode, request_id, idem)
+            status, payload = self._run(route, path_params, params, mode, request_id, idem, version)
             if idem:
                 self._remember(headers, idem, method, path, raw, status, payload)
             return self._log(Response(status, payload, out_headers), method, path, request_id, mode)
@@ -293,10 +299,14 @@ class StripeSim:
         self.request_log[-1].fault = f"{fault.id}:{fault.status}"
         return resp
 
-    def _run(self, route, path_params, params, mode, request_id, idem) -> tuple[int, bytes]:
+    def _run(self, route, path_params, params, mode, request_id, idem, version=API_VERSION) -> tuple[int, bytes]:
         ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
+        render = _dump
+        if version is not API_VERSION and plan(version).by_object:  # today's objects in that version's shapes
+            def render(result, _plan=plan(version), _mode=ctx.mode):
+                return _dump(_plan.downgrade(result, lambda kind, obj_id: self.store.find(_mode, kind, obj_id)))
         try:
-            return 200, self._execute(ctx, route, path_params, params, _dump)
+            return 200, self._execute(ctx, route, path_params, params, render)
         except StripeError as exc:
             return exc.status, _dump(exc.body(request_id, ctx.mode))
 

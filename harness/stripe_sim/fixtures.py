@@ -41,6 +41,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 SUPPORTED_TEMPLATE_VERSION = 0
+# stripe-cli pkg/requests/stripe_version_header.go (generated), StripeVersionHeaderValue at c78e4ab (2026-10-06):
+# the version the CLI sends on /v2/ requests only
+CLI_V2_VERSION = "2026-08-26.dahlia"
 METHODS = ("GET", "POST", "DELETE")
 # `${name:path}` or `${name:path|default}`; the name has no `:`/`|`/`}`, the path no `|`/`}`.
 REFERENCE = re.compile(r"\$\{([^:|}]+):([^|}]*)(?:\|([^}]*))?\}")
@@ -301,7 +304,10 @@ def run_fixture(source: str | os.PathLike | Mapping, request: Requester, *, env:
 
     `env` replaces `os.environ` for `${.env:...}`. `skip` names steps not to run (the CLI's `--skip`).
     `add_fixture_metadata` restores the older CLI behaviour of tagging every POST with
-    `metadata[_created_by_fixture]` unless the file sets `_meta.exclude_metadata`.
+    `metadata[_created_by_fixture]` unless the file sets `_meta.exclude_metadata`. `stripe_version` is the
+    CLI's `stripe trigger --api-version`: sent on every step; without it /v1/ steps send no `Stripe-Version`, so
+    the account's default version answers ("By default, requests made with the Stripe CLI use your account's
+    default API version", docs.stripe.com/api/versioning).
     """
     data, label = load_fixture(source)
     meta = data.get("_meta") or {}
@@ -347,8 +353,11 @@ def run_fixture(source: str | os.PathLike | Mapping, request: Requester, *, env:
                 headers["Stripe-Account"] = resolver.resolve(str(spec["context"]))
         except _RefError as exc:
             raise fail(str(exc), "headers") from None
-        if stripe_version:
-            headers["Stripe-Version"] = stripe_version
+        # as the CLI's requests.Base.setVersionHeader: `--api-version` on every step; without it a /v1/ step
+        # sends no Stripe-Version (the account's default version answers) and a /v2/ step the CLI's own
+        version = stripe_version or (CLI_V2_VERSION if path.startswith("/v2/") else None)
+        if version:
+            headers.setdefault("Stripe-Version", version)
         try:
             if json_body is not None:
                 status, body = request(method, path, pairs, headers=headers, json_body=json_body)
@@ -444,9 +453,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base-url", default="http://127.0.0.1:12111")
     ap.add_argument("--api-key", default=os.environ.get("STRIPE_API_KEY", "sk_test_tiersync_sim_key"))
     ap.add_argument("--skip", action="append", default=[])
+    ap.add_argument("--api-version", default=None, help="as `stripe trigger --api-version`: sent on every step")
     args = ap.parse_args(argv)
     try:
-        result = run_fixture(args.file, http_requester(args.base_url, args.api_key), skip=args.skip)
+        result = run_fixture(args.file, http_requester(args.base_url, args.api_key), skip=args.skip,
+                             stripe_version=args.api_version)
     except FixtureError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -13,30 +13,9 @@ from .errors import InvalidRequest, no_such
 from .frozen import EventRecord, freeze
 from .params import EXPAND, LIST_PARAMS, Field
 from .store import PREFIXES, Namespace, Store, noun
+from .versions import API_VERSION, served_version  # noqa: F401  (re-exported: the resources' import path)
 
-# The one place the simulator's API version is stated. Objects and events have this version's shape.
-API_VERSION = "2026-10-28.endive"
-# A request may pin an older release whose shapes for the simulated resources are this one's: the releases
-# since 2025-03-31.basil (which moved current_period_* to subscription items and invoice.subscription under
-# parent). Earlier versions, and any later than API_VERSION, are refused (see `served_version`).
-SERVED_RELEASES = ("basil", "clover", "dahlia", "endive")
-SERVED_SINCE = "2025-03-31"
-_VERSION = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:\.([a-z]+))?$")
-
-
-def served_version(requested: str | None) -> str:
-    """The version a request is served at (its `Stripe-Version`, or the pinned one), or Stripe's error."""
-    if not requested:
-        return API_VERSION
-    m = _VERSION.match(requested)
-    if not m:
-        raise InvalidRequest(f"Invalid Stripe API version: {requested}")
-    date = requested[:10]
-    if m.group(4) in SERVED_RELEASES and SERVED_SINCE <= date <= API_VERSION[:10]:
-        return requested
-    raise InvalidRequest(f"Invalid Stripe API version: {requested}. The tiersync simulator serves "
-                         f"{API_VERSION} and the releases since {SERVED_SINCE}.basil, whose shapes it shares; pin "
-                         "one of those, or leave Stripe-Version unset.")
+# The pinned version and the older ones served by translation live in versions.py (the one place it is stated).
 
 
 @dataclass

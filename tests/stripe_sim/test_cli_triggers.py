@@ -4,7 +4,7 @@ Stripe CLI repository) run unmodified against the simulator, as `stripe trigger 
 Each one either emits the event it is named after, or stops where Stripe itself would answer the same way:
 a 404 "Unrecognized request URL" for an endpoint the simulator leaves out (docs/stripe-billing.md lists them),
 or a 400 for a parameter that Stripe removed before the simulator's API version (2026-10-28), which the CLI's
-file still sends. The table below is the measurement: a change in any row fails here."""
+file still sends (those run with `--api-version` an older version, as they do at Stripe). The table below is the measurement: a change in any row fails here."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tiersync.stripe_sim import StripeSim
-from tiersync.stripe_sim.fixtures import FixtureError, run_fixture, sim_requester
+from tiersync.stripe_sim.fixtures import CLI_V2_VERSION, FixtureError, run_fixture, sim_requester
 
 FIXTURES = Path(__file__).parent / "data" / "stripe-cli-fixtures"
 ALL = sorted(p.name[:-5] for p in FIXTURES.glob("*.json"))
@@ -30,13 +30,18 @@ OUT_OF_SCOPE = {  # fixture -> the request Stripe's own 404 answers (endpoint no
     "v1.billing.meter.error_report_triggered": "GET: /v1/billing/meters",
     "v1.billing.meter.no_meter_found": "POST: /v2/billing/meter_event_session",
 }
-# fixture -> (param, why): the file sends a parameter Stripe no longer takes at API 2026-10-28
+# fixture -> the parameter the file sends that Stripe no longer takes at API 2026-10-28. `stripe trigger` sends no
+# Stripe-Version on /v1/ steps, so the account's default version answers: an account on today's version refuses
+# it, as here; `stripe trigger --api-version <older>` (run_fixture's stripe_version) runs it (RUNS_AT_VERSION)
 REMOVED_PARAMS = {
     # 2025-03-31.basil "Removes coupon and promotion code parameters with stackable discounts" (Customer)
     **{f"customer.discount.{e}": "coupon" for e in ("created", "deleted", "updated")},
     # 2025-09-30.clover "Promotion Codes now reference Coupons using a polymorphic field" (promotion[coupon])
     **{f"promotion_code.{e}": "coupon" for e in ("created", "updated")},
 }
+# fixture -> the version it runs at with `--api-version`: the last one before the parameter was removed
+RUNS_AT_VERSION = {**{f"customer.discount.{e}": "2025-02-24.acacia" for e in ("created", "deleted", "updated")},
+                   **{f"promotion_code.{e}": "2025-08-27.basil" for e in ("created", "updated")}}
 # customer-balance (bank transfer) funding is not simulated: the file stops at `payment_method_data`
 NOT_SIMULATED = {"payment_intent.partially_funded"}
 # fixture -> why it runs without its event, though the simulator sends that event when Stripe does
@@ -50,7 +55,7 @@ RUNS_WITHOUT_ITS_EVENT = {
 EMITS = sorted(set(ALL) - set(OUT_OF_SCOPE) - set(REMOVED_PARAMS) - NOT_SIMULATED - set(RUNS_WITHOUT_ITS_EVENT))
 
 
-def run(name: str, seed: int = 1) -> tuple[StripeSim, object]:
+def run(name: str, seed: int = 1, stripe_version: str | None = None) -> tuple[StripeSim, object]:
     sim = StripeSim(seed=seed)
     if name in NEEDS_PORTAL:
         # saved with a default return URL, so a session needs none (the file sends none)
@@ -58,7 +63,7 @@ def run(name: str, seed: int = 1) -> tuple[StripeSim, object]:
                           {"content-type": "application/x-www-form-urlencoded"},
                           b"default_return_url=https%3A%2F%2Fexample.com%2Faccount")
         assert resp.status == 200, resp.json()
-    return sim, run_fixture(FIXTURES / f"{name}.json", sim_requester(sim), env={})
+    return sim, run_fixture(FIXTURES / f"{name}.json", sim_requester(sim), env={}, stripe_version=stripe_version)
 
 
 def event_types(sim: StripeSim) -> list[str]:
@@ -71,6 +76,27 @@ def test_the_vendored_set_is_the_95_billing_fixtures():
     assert len(ALL) == 95
     assert (FIXTURES / "README.md").read_text().count("f5f390bc") >= 1
     assert len(EMITS) == 85  # the measurement: 85 run and emit their event (33 before #16's work)
+    assert len(EMITS) + len(RUNS_AT_VERSION) == 90  # and 5 more with `--api-version` an older version
+    assert set(RUNS_AT_VERSION) == set(REMOVED_PARAMS)
+
+
+def test_the_runner_sends_the_version_as_the_cli_does():
+    """No Stripe-Version on /v1/ steps unless `--api-version` is given (then on every step); /v2/ steps get the
+    CLI's own version (stripe-cli pkg/requests/base.go setVersionHeader)."""
+    seen = []
+
+    def request(method, path, params, headers=None, json_body=None):
+        seen.append((path, (headers or {}).get("Stripe-Version")))
+        return 200, {"id": "x_1", "object": "thing"}
+
+    fixture = {"_meta": {"template_version": 0}, "fixtures": [
+        {"name": "a", "path": "/v1/customers", "method": "post", "params": {}},
+        {"name": "b", "path": "/v2/billing/meter_event_session", "method": "post", "params": {}}]}
+    run_fixture(fixture, request, env={})
+    assert seen == [("/v1/customers", None), ("/v2/billing/meter_event_session", CLI_V2_VERSION)]
+    seen.clear()
+    run_fixture(fixture, request, env={}, stripe_version="2025-02-24.acacia")
+    assert [v for _, v in seen] == ["2025-02-24.acacia"] * 2
 
 
 @pytest.mark.parametrize("name", EMITS)
@@ -137,6 +163,17 @@ def test_async_payment_fixtures_complete_unpaid_then_announce_the_outcome():
     sim, result = run("payment_intent.processing")  # a delayed test IBAN: still processing three minutes on
     assert result["payment_intent"]["status"] == "processing"
     assert "payment_intent.succeeded" not in event_types(sim)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS_AT_VERSION))
+def test_removed_parameter_runs_at_the_version_that_still_took_it(name):
+    sim, result = run(name, stripe_version=RUNS_AT_VERSION[name])
+    assert name in event_types(sim)
+    if name.startswith("customer.discount."):  # the discount shows its coupon expanded, as before clover
+        event = sim_requester(sim)("GET", "/v1/events", [("type", name)])[1]["data"][0]
+        assert event["data"]["object"]["source"]["type"] == "coupon"  # stored events keep today's shape
+    else:
+        assert result["promotion_code"]["coupon"]["object"] == "coupon"  # the response in basil's shape
 
 
 def test_paused_fixture_pauses_a_trial_that_ends_without_a_payment_method():

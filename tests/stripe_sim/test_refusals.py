@@ -194,21 +194,25 @@ def test_no_version_is_served_the_pinned_one(client):
     assert cus.last_response.headers["Stripe-Version"] == API_VERSION == stripe.api_version
 
 
-@pytest.mark.parametrize("version", ["2025-03-31.basil", "2025-09-30.clover"])
-def test_a_release_with_the_same_shapes_is_served_and_echoed(make_client, version):
+@pytest.mark.parametrize("version", ["2025-02-24.acacia", "2025-03-31.basil", "2025-09-30.clover", "2026-08-26.dahlia"])
+def test_a_version_the_table_reaches_is_served_and_echoed(make_client, version):
     client = make_client(stripe_version=version)
     cus = client.v1.customers.create()
     assert cus.last_response.headers["Stripe-Version"] == version
 
 
-@pytest.mark.parametrize("version", ["2020-08-27", "2024-06-20", "2024-09-30.acacia", "2099-01-01.zebra",
+# before the oldest version versions.py translates to; later than the pinned one; a date with another
+# release's name (Stripe refused "2025-09-30.acacia": IgorGanapolsky/ThumbGate#2053); a date Stripe released
+# nothing on; no release name; malformed (stripe/stripe-java#682 "2019-2-19")
+@pytest.mark.parametrize("version", ["2020-08-27", "2024-06-20", "2099-01-01.zebra", "2026-11-25.endive",
+                                     "2025-09-30.acacia", "2025-04-01.basil", "2025-03-31", "2019-2-19",
                                      "2026-13-45", "latest", "2025-09-30.nope"])
-def test_a_version_not_served_is_refused(make_client, version):
+def test_a_version_not_served_is_refused_with_stripes_own_message(make_client, version):
     client = make_client(stripe_version=version)
     with pytest.raises(IRE) as info:
         client.v1.customers.create(params={"email": "a@b.co"})
-    assert_error(info.value, 400, "invalid_request_error", None, None,
-                 re.compile(rf"^Invalid Stripe API version: {re.escape(version)}"))
+    # Stripe's whole message, nothing added (stripe/stripe-java#682, beam-community/stripity-stripe#613)
+    assert_error(info.value, 400, "invalid_request_error", None, None, f"Invalid Stripe API version: {version}")
     assert make_client().v1.customers.list().data == []
 
 
@@ -217,7 +221,7 @@ def test_webhook_endpoint_api_version_not_served_is_refused(client):
         client.v1.webhook_endpoints.create(params={"url": "https://app.example/wh", "enabled_events": ["*"],
                                                    "api_version": "2023-10-16"})
     assert_error(info.value, 400, "invalid_request_error", None, "api_version",
-                 re.compile(r"^Invalid Stripe API version: 2023-10-16"))
+                 "Invalid Stripe API version: 2023-10-16")
     assert client.v1.webhook_endpoints.list().data == []
 
 

@@ -7,6 +7,7 @@ from ..objects import shape
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import customer_balance, customer_sources, payment_methods
+from .discounts import legacy_customer_discount
 from .billing_math import in_range
 from .subscription_state import cancel_subscription
 
@@ -68,8 +69,11 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
                            "name": cus["shipping"]["name"], "phone": cus["shipping"].get("phone")}
     if p.get("balance"):  # a starting balance is the ledger's first transaction
         customer_balance.record(ctx, cus, p["balance"], "initial", currency=DEFAULT_CURRENCY, emit=False)
+    discount_event = legacy_customer_discount(ctx, cus, p)  # only at versions before basil
     ctx.put("customer", cus)
     ctx.emit("customer.created", cus)
+    if discount_event:
+        ctx.emit(*discount_event)
     attached = None
     if p.get("payment_method"):
         attached = payment_methods.attach(ctx, p["payment_method"], cus, param="payment_method")
@@ -133,9 +137,12 @@ def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
         cus["default_source"] = p["default_source"]
     if p.get("source"):
         customer_sources.add_card(ctx, cus, p["source"])
+    discount_event = legacy_customer_discount(ctx, cus, p)  # only at versions before basil
     changed = {k: v for k, v in before.items() if cus.get(k) != v}
     if changed:
         ctx.emit("customer.updated", cus, changed)
+    if discount_event:
+        ctx.emit(*discount_event)
     return cus
 
 @route("POST", "/v1/customers/{cus_id}", UPDATE)

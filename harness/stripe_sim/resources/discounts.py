@@ -1,9 +1,12 @@
-"""Removing the discount of a subscription or a customer (`DELETE .../discount`)."""
+"""A customer's or subscription's discount: removing it (`DELETE .../discount`), and the customer-level
+discount older API versions set with `coupon` / `promotion_code` on a customer."""
 
 from __future__ import annotations
 
 from ..errors import InvalidRequest
 from ..routing import Ctx, route
+from .coupons import new_discount, usable_coupon
+from .promotion_codes import redeemable
 
 DELETED = {"object": "discount", "deleted": True}
 
@@ -40,3 +43,33 @@ def delete_customer_discount(ctx: Ctx, p: dict, cus_id: str):
     cus["discount"] = None
     ctx.emit("customer.updated", cus, before)
     return {**DELETED, **{k: removed[k] for k in ("id", "customer", "subscription", "promotion_code")}}
+
+
+def legacy_customer_discount(ctx: Ctx, cus: dict, p: dict) -> tuple[str, dict] | None:
+    """`coupon` or `promotion_code` on a customer, which Stripe took before 2025-03-31.basil (only requests
+    pinned to such a version get here: versions.py). Sets the customer's discount ('' removes it) and returns
+    the `customer.discount.*` event to send, or None when nothing changed."""
+    given = [k for k in ("coupon", "promotion_code") if k in p]
+    if not given:
+        return None
+    if len(given) > 1:
+        raise InvalidRequest("You may only specify one of these parameters: coupon, promotion_code.", param="coupon")
+    key, old = given[0], cus.get("discount")
+    if not p[key]:
+        if not old:
+            return None
+        cus["discount"] = None
+        out = {**old, "deleted": True}
+        out.pop("end", None)
+        return "customer.discount.deleted", out
+    now = ctx.now(cus)
+    promo_id = None
+    if key == "promotion_code":
+        promo = ctx.get("promotion_code", p[key], key)
+        coupon = redeemable(ctx, promo, customer=cus, amount=0, currency="", now=now, param=key)
+        promo["times_redeemed"] += 1
+        promo_id = promo["id"]
+    else:
+        coupon = usable_coupon(ctx, p[key], key, now)
+    cus["discount"] = dict(new_discount(ctx, coupon, customer=cus["id"], promotion_code=promo_id, start=now))
+    return ("customer.discount.updated" if old else "customer.discount.created"), cus["discount"]

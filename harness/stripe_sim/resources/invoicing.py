@@ -44,8 +44,14 @@ def _line(ctx: Ctx, inv_id: str, sub: dict, item: dict, period: tuple[int, int],
 
 
 def active_discounts(ctx: Ctx, sub: dict, at: int) -> list[dict]:
+    """The subscription's discounts in effect at `at`; without any, the customer's own discount (which only
+    requests pinned before API 2025-03-31 can set: "coupon" on a customer)."""
     out = []
-    for di_id in sub.get("discounts") or []:
+    ids = sub.get("discounts") or []
+    if not ids:
+        cus_discount = (ctx.find("customer", sub["customer"]) or {}).get("discount")
+        ids = [cus_discount["id"]] if cus_discount else []
+    for di_id in ids:
         di = ctx.find("discount", di_id)
         if di and (di["end"] is None or di["end"] > at):
             out.append(di)

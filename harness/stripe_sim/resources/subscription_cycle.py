@@ -6,7 +6,7 @@ paused subscription."""
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import Enum, Int
+from ..params import Enum, Int, Obj
 from ..routing import Ctx, route, snapshot
 from . import invoicing
 from .billing_math import period_end
@@ -195,7 +195,7 @@ def advance_to(ctx: Ctx, sub: dict, target: int):
 
 # ---- resume ---------------------------------------------------------------------------------------------
 
-RESUME = {"billing_cycle_anchor": Enum("now", "unchanged"),
+RESUME = {"billing_cycle_anchor": Obj({"type": Enum("now", "unchanged", required=True)}),  # object since endive
           "proration_behavior": Enum("always_invoice", "create_prorations", "none"), "proration_date": Int(min=0)}
 
 
@@ -209,7 +209,7 @@ def resume(ctx: Ctx, p: dict, sub_id: str):
         raise InvalidRequest(f"Only paused subscriptions can be resumed; this one is {sub['status']}.")
     now = ctx.now(sub["customer"])
     before = snapshot(sub)
-    if (p.get("billing_cycle_anchor") or "now") == "now":
+    if ((p.get("billing_cycle_anchor") or {}).get("type") or "now") == "now":
         period = (now, period_end(now, sub["items"]["data"][0]["price"]["recurring"]))
         set_period(sub, period)
         save_items(ctx, sub)

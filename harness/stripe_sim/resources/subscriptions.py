@@ -59,7 +59,8 @@ CREATE = {**COMMON, "customer": Str(required=True), "items": List(ITEM, max_item
           "trial_period_days": Int(min=0, max=730), "trial_from_plan": Bool(), "currency": Str(),
           "billing_cycle_anchor": Int(min=0)}
 UPDATE = {**COMMON, "items": List(ITEM, max_items=20),
-          "billing_cycle_anchor": Enum("now", "unchanged"),
+          # an object since 2026-09-30.endive (versions.py translates the older `now`/`unchanged` string)
+          "billing_cycle_anchor": Obj({"type": Enum("now", "unchanged", required=True)}),
           "cancellation_details": Obj({"comment": Str(), "feedback": Str()}),
           "proration_date": Int(min=0)}
 CANCEL = {"invoice_now": Bool(), "prorate": Bool(),

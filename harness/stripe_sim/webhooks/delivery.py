@@ -22,6 +22,7 @@ import aiohttp
 
 from ...signer import build_request, render_event
 from ..resources.events import endpoint_matches, render
+from ..versions import event_at
 from .faults import Fault, FaultSet, zero_ids
 from .schedule import DISABLE_AFTER, RETRY_SCHEDULES
 
@@ -385,6 +386,9 @@ class WebhookDeliverer:
         kinds = {f.kind: f for f in job.faults} if not job.resend else {}
         if job.body is None:
             event = render(self.sim.store.find(job.mode, "event", job.event_id))
+            # the payload in the shapes of the endpoint's pinned version (CONTRACTS section 2)
+            event = event_at(event, endpoint.get("api_version"),
+                             lambda kind, obj_id: self.sim.store.find(job.mode, kind, obj_id))
             if "zero_ids" in kinds:
                 event = zero_ids(event)
             job.body = render_event(event)
