@@ -248,6 +248,8 @@ STRIPE = [
     Case("stripe", "invalid-utf8-body", "POST", "/v1/customers", b"name=\xff\xfe", FORM, status=400),
     Case("stripe", "json-instead-of-form", "POST", "/v1/customers", b'{"email": "a@example.com"}', JSON, status=400),
     Case("stripe", "percent-encoded-invalid-utf8", "POST", "/v1/customers", b"name=%ff%fe", FORM, status=400),
+    Case("stripe", "malformed-percent-escape", "POST", "/v1/customers", b"name=%zz", FORM, status=400),
+    Case("stripe", "malformed-percent-escape-query", "GET", "/v1/customers?limit=%zz", status=400),
     Case("stripe", "integer-with-space", "POST", "/v1/prices",
          b"currency=usd&unit_amount=%205&product_data[name]=x", FORM, status=400),
     Case("stripe", "javascript-success-url", "POST", "/v1/checkout/sessions",

@@ -31,7 +31,7 @@ from .errors import (
 from .expand import apply_expand, check_depth
 from .fixtures import encode_params
 from .guards import check_account, check_idempotency_key, check_origin, match_route
-from .params import check_fields, decode_form
+from .params import UNPARSEABLE, check_fields, decode_form
 from .routing import DUE, Ctx
 from .snapshot import Snapshot
 from .store import Store
@@ -277,8 +277,8 @@ class StripeSim:
         except StripeError as exc:
             return self._log(Response(exc.status, _dump(exc.body(request_id, mode)), out_headers),
                              method, path, request_id, mode)
-        except (UnicodeDecodeError, RecursionError) as exc:
-            err = InvalidRequest(f"Invalid request body: {type(exc).__name__}")
+        except (UnicodeDecodeError, RecursionError):  # a body that cannot be parsed: Stripe's generic answer
+            err = InvalidRequest(UNPARSEABLE)
             return self._log(Response(400, _dump(err.body(request_id)), out_headers), method, path, request_id, mode)
         except Exception as exc:  # a simulator bug: say so in Stripe's shape rather than drop the connection
             self.internal_errors.append(f"{method} {path}: {exc!r}")
@@ -302,9 +302,13 @@ class StripeSim:
     def _run(self, route, path_params, params, mode, request_id, idem, version=API_VERSION) -> tuple[int, bytes]:
         ctx = Ctx(self, self.store, mode or "test", request_id=request_id, idempotency_key=idem)
         render = _dump
-        if version is not API_VERSION and plan(version).by_object:  # today's objects in that version's shapes
-            def render(result, _plan=plan(version), _mode=ctx.mode):
-                return _dump(_plan.downgrade(result, lambda kind, obj_id: self.store.find(_mode, kind, obj_id)))
+        translation = plan(version) if version is not API_VERSION else None
+        if translation is not None and translation.by_object:  # today's objects in that version's shapes
+            def find(kind, obj_id):
+                return self.store.find(ctx.mode, kind, obj_id)
+
+            def render(result):
+                return _dump(translation.downgrade(result, find))
         try:
             return 200, self._execute(ctx, route, path_params, params, render)
         except StripeError as exc:

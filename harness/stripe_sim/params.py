@@ -16,6 +16,11 @@ from .errors import InvalidRequest, invalid, missing, unknown_params
 from .store import SharedDict
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")  # `%zz`, or `%` at the end: no percent-encoding
+# Stripe's answer to a body it cannot parse (Rack refuses a malformed %-escape): quoted from real responses in
+# arlyon/async-stripe#922 and a WooCommerce Stripe plugin log; type invalid_request_error, no code, no param
+UNPARSEABLE = ("Invalid request (check your POST parameters): For assistance, contact support at "
+               "https://support.stripe.com/contact/.")
 MAX_DEPTH = 8
 MAX_ARRAY = 1000
 
@@ -36,10 +41,13 @@ def _split_key(key: str) -> list[str]:
 def decode_form(body: str) -> dict:
     """Decode bracket form-encoding. `a[]` appends; `a[0]` indexes; `a[k]` is a dict key."""
     root: dict = {}
+    if "%" in body and _BAD_ESCAPE.search(body):  # Python would keep `%zz` as text; Stripe refuses the request
+        raise InvalidRequest(UNPARSEABLE)
     try:
         pairs = parse_qsl(body, keep_blank_values=True, strict_parsing=False, max_num_fields=10000, errors="strict")
     except UnicodeDecodeError:  # percent-encoded bytes that are not UTF-8: refused, never stored as U+FFFD
-        raise InvalidRequest("Invalid request: the parameters must be valid UTF-8 once percent-decoded.") from None
+        # no public record of Stripe's answer to this one: its generic one for a body it cannot parse
+        raise InvalidRequest(UNPARSEABLE) from None
     except ValueError as exc:  # too many fields
         raise InvalidRequest(f"Invalid request body: {exc}") from None
     for key, value in pairs:

@@ -63,6 +63,20 @@ def _bad(message: str) -> InvalidRequest:
     return InvalidRequest(message, code="parameter_invalid", param="query")
 
 
+# Stripe's own texts, as stripe-ruby-mock's live specs (spec/shared_stripe_examples/{price,product}_examples.rb,
+# run against Stripe) match them: "We were unable to parse your search query." and "Field `foo` is an
+# unsupported search field for resource `prices`."; the rest of each sentence as that project gives it. The
+# other refusals below have no public source: their wording is ours (docs/stripe-sim.md lists them).
+UNPARSEABLE_QUERY = ("We were unable to parse your search query. Try using the format `metadata[\"key\"]:\"value\"` "
+                     "to query for metadata or key:\"value\" to query for other fields.")
+
+
+def unsupported_field(name: str, resource: str) -> str:
+    return (f"Field `{name}` is an unsupported search field for resource `{resource}`. See "
+            f"http://stripe.com/docs/search#query-fields-for-{resource.replace('_', '-')} for a list of supported "
+            "fields.")
+
+
 def parse(query: str, resource: str) -> tuple[str, list[tuple]]:
     """(`AND`|`OR`, [(negated, accessor, type, op, value)]) or a 400 naming the problem."""
     fields = RESOURCES[resource][1]
@@ -70,15 +84,14 @@ def parse(query: str, resource: str) -> tuple[str, list[tuple]]:
     while True:
         m = _CLAUSE.match(query, pos)
         if not m or (m.group("q") is None and m.group("bare") is None):
-            raise _bad(f"Invalid query: could not parse the clause at position {pos}: '{query[pos:pos + 40]}'. "
-                       "See https://stripe.com/docs/search#search-query-language.")
+            raise _bad(UNPARSEABLE_QUERY)
         clauses.append(_clause(m, fields, resource))
         pos = m.end()
         if pos >= len(query):
             break
         j = _JOIN.match(query, pos) if query[pos - 1].isspace() else None
         if not j:
-            raise _bad(f"Invalid query: expected AND or OR at position {pos}: '{query[pos:pos + 40]}'.")
+            raise _bad(UNPARSEABLE_QUERY)  # two clauses not joined by AND / OR
         joins.add(j.group(1))
         pos = j.end()
     if len(joins) > 1:
@@ -99,8 +112,7 @@ def _clause(m: re.Match, fields: dict, resource: str) -> tuple:
         return (bool(m.group("neg")), lambda obj: (obj.get("metadata") or {}).get(key), "text", op, value)
     name = m.group("field")
     if name not in fields:
-        raise _bad(f"Field '{name}' is an unsupported search field for resource {resource}. See "
-                   f"https://stripe.com/docs/search#query-fields-for-{resource} for a list of supported fields.")
+        raise _bad(unsupported_field(name, resource))
     kind, accessor = fields[name]
     if op == "~" and kind != "text":
         raise _bad(f"Invalid query: the field '{name}' does not support substring matching ('~').")

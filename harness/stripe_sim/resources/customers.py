@@ -7,8 +7,8 @@ from ..objects import shape
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import customer_balance, customer_sources, payment_methods
-from .discounts import legacy_customer_discount
 from .billing_math import in_range
+from .discounts import legacy_customer_discount
 from .subscription_state import cancel_subscription
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
