@@ -46,8 +46,8 @@ OBJECTS = [
     "customer", "product", "price", "coupon", "promotion_code", "checkout.session", "subscription",
     "subscription_item", "invoice", "billing_portal.session", "billing_portal.configuration", "webhook_endpoint",
     "event", "test_helpers.test_clock",
-    "card", "charge", "credit_note", "credit_note_line_item", "customer_balance_transaction", "discount",
-    "invoice_payment", "invoiceitem", "item", "line_item", "payment_intent", "payment_link", "payment_method",
+    "balance_transaction", "card", "charge", "credit_note", "credit_note_line_item", "customer_balance_transaction",
+    "discount", "dispute", "invoice_payment", "invoiceitem", "item", "line_item", "payment_intent", "payment_link", "payment_method",
     "plan", "quote", "refund", "setup_intent", "subscription_schedule", "tax_id", "tax_rate",
 ]
 # and those the simulator deletes, answering Stripe's `deleted: true` stub

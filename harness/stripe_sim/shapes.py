@@ -419,6 +419,24 @@ FIELDS: dict[str, dict[str, object]] = {
         'status': REQUIRED,
         'status_details': REQUIRED,
     },
+    'balance_transaction': {
+        'id': REQUIRED,
+        'object': 'balance_transaction',
+        'amount': REQUIRED,
+        'available_on': REQUIRED,
+        'balance_type': REQUIRED,
+        'created': REQUIRED,
+        'currency': REQUIRED,
+        'description': None,
+        'exchange_rate': None,
+        'fee': REQUIRED,
+        'fee_details': [],
+        'net': REQUIRED,
+        'reporting_category': REQUIRED,
+        'source': None,
+        'status': REQUIRED,
+        'type': REQUIRED,
+    },
     'card': {
         'id': REQUIRED,
         'object': 'card',
@@ -592,6 +610,27 @@ FIELDS: dict[str, dict[str, object]] = {
         'start': REQUIRED,
         'subscription': None,
         'subscription_item': None,
+    },
+    'dispute': {
+        'id': REQUIRED,
+        'object': 'dispute',
+        'amount': REQUIRED,
+        'balance_transactions': [],
+        'charge': REQUIRED,
+        'created': REQUIRED,
+        'currency': REQUIRED,
+        'enhanced_eligibility_types': [],
+        'evidence': REQUIRED,
+        'evidence_details': REQUIRED,
+        'intended_submission_method': None,
+        'is_charge_refundable': REQUIRED,
+        'livemode': REQUIRED,
+        'metadata': {},
+        'network_reason_code': None,
+        'payment_intent': None,
+        'payment_method_details': REQUIRED,
+        'reason': REQUIRED,
+        'status': REQUIRED,
     },
     'invoice_payment': {
         'id': REQUIRED,
@@ -1175,6 +1214,8 @@ OPTIONAL: dict[str, frozenset[str]] = {
     'test_helpers.test_clock': frozenset({
         'deleted',
     }),
+    'balance_transaction': frozenset({
+    }),
     'card': frozenset({
         'account',
         'allow_redisplay',
@@ -1207,6 +1248,10 @@ OPTIONAL: dict[str, frozenset[str]] = {
     }),
     'discount': frozenset({
         'deleted',
+    }),
+    'dispute': frozenset({
+        'network_reason_code',
+        'payment_method_details',
     }),
     'invoice_payment': frozenset({
     }),

@@ -48,3 +48,17 @@ def test_empty_values_are_not_shared_between_objects():
     first, second = shape("product", values), shape("product", values)
     first["metadata"]["k"] = "v"
     assert second["metadata"] == {}
+
+
+def test_optional_fields_given_keep_stripes_order():
+    values = {"id": "clock_1", "created": 1, "deletes_after": 2, "frozen_time": 1, "livemode": False,
+              "status": "ready", "status_details": {}, "deleted": True}
+    obj = shape("test_helpers.test_clock", values)
+    assert list(obj) == [name for name in FIELDS["test_helpers.test_clock"] if name in obj]
+    assert obj["deleted"] is True and list(obj).index("deleted") < list(obj).index("frozen_time")
+
+
+def test_a_missing_list_object_is_refused_too():
+    assert FIELDS["invoice"]["lines"]["object"] == "list"  # its url names the invoice: only the resource knows it
+    with pytest.raises(KeyError, match="invoice.lines"):
+        shape("invoice", {name: 1 for name in FIELDS["invoice"] if name not in OPTIONAL["invoice"] and name != "lines"})
