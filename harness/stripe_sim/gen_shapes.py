@@ -29,7 +29,17 @@ REQUIRED = "REQUIRED"  # written as the name of the marker shapes.py defines
 LIST = {"object": "list", "data": [], "has_more": False, "url": None}
 
 # nested objects the resources build through shape(): "<object type>:<path in its reference>"
-NESTED: list[str] = []
+NESTED: list[str] = [
+    "balance_transaction:fee_details[]",
+    "dispute:evidence", "dispute:evidence_details", "dispute:payment_method_details",
+    "dispute:payment_method_details.card",
+    "charge:outcome", "charge:payment_method_details", "charge:payment_method_details.card",
+    "invoice_payment:payment",
+    "line_item:parent", "line_item:parent.invoice_item_details", "line_item:parent.subscription_item_details",
+    "line_item:pricing",
+    "payment_intent:amount_details",
+    "refund:destination_details", "refund:destination_details.card",
+]
 
 
 def _field_order(names) -> list[str]:

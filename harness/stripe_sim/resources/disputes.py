@@ -16,6 +16,7 @@ loss (`lost`, or `warning_closed` for an inquiry).
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import CREATED_FILTER, Bool, Enum, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .billing_math import in_range
@@ -49,14 +50,15 @@ def kind_of_card(last4: str) -> tuple[str, bool] | None:
 
 
 def _balance_transaction(ctx: Ctx, dispute: dict, amount: int, fee: int, now: int, what: str) -> dict:
-    net = amount - fee
-    return {"id": ctx.new_id("txn"), "object": "balance_transaction", "amount": amount, "available_on": now,
-            "balance_type": "payments", "created": now, "currency": dispute["currency"],
-            "description": f"Chargeback {what} for {dispute['charge']}", "exchange_rate": None, "fee": fee,
-            "fee_details": [{"amount": fee, "application": None, "currency": dispute["currency"],
-                             "description": "Dispute fee", "type": "stripe_fee"}] if fee else [],
-            "net": net, "reporting_category": "dispute" if amount < 0 else "dispute_reversal",
-            "source": dispute["id"], "status": "available", "type": "adjustment"}
+    currency = dispute["currency"]
+    fees = [shape("balance_transaction:fee_details[]", {"amount": fee, "application": None, "currency": currency,
+                                                        "description": "Dispute fee", "type": "stripe_fee"})]
+    return shape("balance_transaction", {
+        "id": ctx.new_id("txn"), "amount": amount, "available_on": now, "balance_type": "payments", "created": now,
+        "currency": currency, "description": f"Chargeback {what} for {dispute['charge']}", "fee": fee,
+        "fee_details": fees if fee else [], "net": amount - fee,
+        "reporting_category": "dispute" if amount < 0 else "dispute_reversal", "source": dispute["id"],
+        "status": "available", "type": "adjustment"})
 
 
 def open_dispute(ctx: Ctx, charge: dict, pm: dict, now: int) -> dict | None:
@@ -67,21 +69,23 @@ def open_dispute(ctx: Ctx, charge: dict, pm: dict, now: int) -> dict | None:
         return None
     reason, inquiry = kind
     du_id = ctx.new_id("du")
-    dispute = {
-        "id": du_id, "object": "dispute", "amount": charge["amount"], "balance_transactions": [],
-        "charge": charge["id"], "created": now, "currency": charge["currency"], "enhanced_eligibility_types": [],
-        "evidence": {**{k: None for k in EVIDENCE_FIELDS}, "enhanced_evidence": {}},
-        "evidence_details": {"due_by": now + RESPONSE_WINDOW, "enhanced_eligibility": {}, "has_evidence": False,
-                             "past_due": False, "submission_count": 0, "submission_method": None},
-        "intended_submission_method": None, "is_charge_refundable": inquiry, "livemode": ctx.livemode,
-        "metadata": {}, "network_reason_code": "10" if inquiry else VISA_REASON_CODES.get(reason),
+    network_reason = "10" if inquiry else VISA_REASON_CODES.get(reason)
+    dispute = shape("dispute", {
+        "id": du_id, "amount": charge["amount"], "charge": charge["id"], "created": now,
+        "currency": charge["currency"],
+        "evidence": shape("dispute:evidence", {"enhanced_evidence": {}}),
+        "evidence_details": shape("dispute:evidence_details", {
+            "due_by": now + RESPONSE_WINDOW, "enhanced_eligibility": {}, "has_evidence": False, "past_due": False,
+            "submission_count": 0, "submission_method": "not_submitted"}),
+        "is_charge_refundable": inquiry, "livemode": ctx.livemode, "network_reason_code": network_reason,
         "payment_intent": charge.get("payment_intent"),
-        "payment_method_details": {"card": {"brand": card.get("brand"), "case_type": "inquiry" if inquiry else
-                                            "chargeback", "network": card.get("brand"),
-                                            "network_reason_code": "10" if inquiry else VISA_REASON_CODES.get(reason)},
-                                   "type": "card"},
+        "payment_method_details": shape("dispute:payment_method_details", {
+            "card": shape("dispute:payment_method_details.card", {
+                "brand": card.get("brand"), "case_type": "inquiry" if inquiry else "chargeback",
+                "network": card.get("brand"), "network_reason_code": network_reason}),
+            "type": "card"}),
         "reason": reason, "status": "warning_needs_response" if inquiry else "needs_response",
-    }
+    })
     ctx.put("dispute", dispute)
     charge["disputed"] = True
     ctx.emit("charge.dispute.created", dispute, automatic=True)

@@ -14,7 +14,7 @@ from ..params import (
     EMPTY_METADATA,
 )
 from ..routing import Ctx
-from . import customer_balance, disputes, payment_methods, sepa_debit
+from . import customer_balance, disputes, payment_methods, payments, sepa_debit
 from .billing_math import discount_amount
 
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
@@ -28,19 +28,22 @@ def _line(ctx: Ctx, inv_id: str, sub: dict, item: dict, period: tuple[int, int],
     price = item["price"]
     qty = item.get("quantity") or 1
     name = (ctx.find("product", price["product"]) or {}).get("name", "")
-    return {
-        "id": ctx.new_id("il"), "object": "line_item", "amount": amount, "currency": price["currency"],
+    return shape("line_item", {
+        "id": ctx.new_id("il"), "amount": amount, "currency": price["currency"],
         "description": f"{qty} × {name} (at ${price['unit_amount'] / 100:.2f} / {price['recurring']['interval']})",
         "discount_amounts": EMPTY_LIST, "discountable": True, "discounts": EMPTY_LIST, "invoice": inv_id,
         "livemode": ctx.livemode, "metadata": dict(item.get("metadata") or {}) or EMPTY_METADATA,
-        "parent": {"invoice_item_details": None, "subscription_item_details": {
-            "invoice_item": None, "proration": False, "proration_details": {"credited_items": None},
-            "subscription": sub["id"], "subscription_item": item["id"]}, "type": "subscription_item_details"},
+        "parent": shape("line_item:parent", {
+            "subscription_item_details": shape("line_item:parent.subscription_item_details", {
+                "proration": False, "proration_details": {"credited_items": None}, "subscription": sub["id"],
+                "subscription_item": item["id"]}),
+            "type": "subscription_item_details"}),
         "period": {"end": period[1], "start": period[0]}, "pretax_credit_amounts": EMPTY_LIST,
-        "pricing": {"price_details": {"price": price["id"], "product": price["product"]}, "type": "price_details",
-                    "unit_amount_decimal": str(price["unit_amount"])},
+        "pricing": shape("line_item:pricing", {
+            "price_details": {"price": price["id"], "product": price["product"]}, "type": "price_details",
+            "unit_amount_decimal": str(price["unit_amount"])}),
         "quantity": qty, "quantity_decimal": str(qty), "subscription": sub["id"], "subtotal": amount, "taxes": EMPTY_LIST,
-    }
+    })
 
 
 def active_discounts(ctx: Ctx, sub: dict, at: int) -> list[dict]:
@@ -249,48 +252,31 @@ sepa_debit.ON_SETTLED["invoice"] = _debit_settled
 
 
 def _record_payment(ctx: Ctx, inv: dict, pi: dict, now: int, status: str):
-    payment = {"id": ctx.new_id("inpay"), "object": "invoice_payment", "amount_paid": pi["amount_received"],
-               "amount_requested": pi["amount"], "created": now, "currency": inv["currency"], "invoice": inv["id"],
-               "is_default": True, "livemode": ctx.livemode,
-               "payment": {"payment_intent": pi["id"], "type": "payment_intent"}, "status": status,
-               "status_transitions": {"canceled_at": None, "paid_at": now if status == "paid" else None}}
+    payment = shape("invoice_payment", {
+        "id": ctx.new_id("inpay"), "amount_paid": pi["amount_received"], "amount_requested": pi["amount"],
+        "created": now, "currency": inv["currency"], "invoice": inv["id"], "is_default": True,
+        "livemode": ctx.livemode,
+        "payment": shape("invoice_payment:payment", {"payment_intent": pi["id"], "type": "payment_intent"}),
+        "status": status, "status_transitions": {"canceled_at": None, "paid_at": now if status == "paid" else None}})
     inv["payments"] = {**inv["payments"], "data": [payment], "total_count": 1}
 
 
 def new_payment_intent(ctx: Ctx, inv: dict, pm: dict | None, now: int) -> dict:
-    pi = {
-        "id": ctx.new_id("pi"), "object": "payment_intent", "amount": inv["amount_due"], "amount_capturable": 0,
-        "amount_received": 0, "application": None, "capture_method": "automatic", "client_secret": None,
+    pi_id = ctx.new_id("pi")
+    pi = shape("payment_intent", {
+        "id": pi_id, "amount": inv["amount_due"], "amount_capturable": 0, "amount_received": 0,
+        "capture_method": "automatic", "client_secret": f"{pi_id}_secret_{ctx.new_id('s', 24)[2:]}",
         "confirmation_method": "automatic", "created": now, "currency": inv["currency"],
         "customer": inv["customer"], "description": "Subscription creation"
         if inv["billing_reason"] == "subscription_create" else "Subscription update",
-        "last_payment_error": None, "latest_charge": None, "livemode": ctx.livemode, "metadata": EMPTY_METADATA,
-        "next_action": None, "payment_method": pm["id"] if pm else None, "payment_method_types": ["card"],
-        "setup_future_usage": "off_session", "status": "processing",
-    }
-    pi["client_secret"] = f"{pi['id']}_secret_{ctx.new_id('s', 24)[2:]}"
+        "livemode": ctx.livemode, "metadata": EMPTY_METADATA, "payment_method": pm["id"] if pm else None,
+        "payment_method_types": ["card"], "setup_future_usage": "off_session", "status": "processing",
+    })
     return ctx.put("payment_intent", pi)
 
 
 def new_charge(ctx: Ctx, inv: dict, pi: dict, pm: dict, now: int, paid: bool, reason: str = "") -> dict:
-    card = pm["card"]
-    charge = {
-        "id": ctx.new_id("ch"), "object": "charge", "amount": inv["amount_due"],
-        "amount_captured": inv["amount_due"] if paid else 0, "amount_refunded": 0, "captured": paid,
-        "created": now, "currency": inv["currency"], "customer": inv["customer"], "description": None,
-        "failure_code": None if paid else "card_declined",
-        "failure_message": None if paid else "Your card was declined.", "livemode": ctx.livemode,
-        "metadata": EMPTY_METADATA, "outcome": {"network_status": "approved_by_network" if paid else "declined_by_network",
-                                    "reason": None if paid else reason, "risk_level": "normal",
-                                    "seller_message": "Payment complete." if paid else "The bank did not return any further details with this decline.",
-                                    "type": "authorized" if paid else "issuer_declined"},
-        "paid": paid, "payment_intent": pi["id"], "payment_method": pm["id"],
-        "payment_method_details": {"card": {"brand": card["brand"], "last4": card["last4"],
-                                            "exp_month": card["exp_month"], "exp_year": card["exp_year"]},
-                                   "type": "card"},
-        "refunded": False, "status": "succeeded" if paid else "failed",
-    }
-    return ctx.put("charge", charge)
+    return payments.new_charge(ctx, pi, pm, now, paid=paid, captured=paid, reason=reason)
 
 
 def subscription_of(inv: dict) -> str | None:
@@ -361,14 +347,15 @@ def pending_for(ctx: Ctx, customer_id: str) -> list[dict]:
 def attach_to_invoice(ctx: Ctx, item: dict, inv_id: str) -> dict:
     """Mark the item as invoiced and return its invoice line."""
     item["invoice"] = inv_id
-    return {
-        "id": ctx.new_id("il"), "object": "line_item", "amount": item["amount"], "currency": item["currency"],
+    return shape("line_item", {
+        "id": ctx.new_id("il"), "amount": item["amount"], "currency": item["currency"],
         "description": item["description"], "discount_amounts": [], "discountable": item["discountable"],
         "discounts": [], "invoice": inv_id, "livemode": ctx.livemode, "metadata": dict(item["metadata"]),
-        "parent": {"invoice_item_details": {"invoice_item": item["id"], "proration": False,
-                                            "proration_details": {"credited_items": None}, "subscription": None},
-                   "subscription_item_details": None, "type": "invoice_item_details"},
+        "parent": shape("line_item:parent", {
+            "invoice_item_details": shape("line_item:parent.invoice_item_details", {
+                "invoice_item": item["id"], "proration": False, "proration_details": {"credited_items": None}}),
+            "type": "invoice_item_details"}),
         "period": dict(item["period"]), "pretax_credit_amounts": [], "pricing": item["pricing"],
-        "quantity": item["quantity"], "quantity_decimal": str(item["quantity"]), "subscription": None,
-        "subtotal": item["amount"], "taxes": [],
-    }
+        "quantity": item["quantity"], "quantity_decimal": str(item["quantity"]), "subtotal": item["amount"],
+        "taxes": [],
+    })

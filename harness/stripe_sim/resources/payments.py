@@ -10,6 +10,7 @@ A dispute test card's charge is disputed at once (disputes.py).
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import EMPTY_METADATA, Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import disputes, payment_methods, sepa_debit
@@ -37,36 +38,39 @@ CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currenc
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
 
 
-def _charge(ctx: Ctx, pi: dict, pm: dict, now: int, *, paid: bool, captured: bool, reason: str = "") -> dict:
+def new_charge(ctx: Ctx, pi: dict, pm: dict, now: int, *, paid: bool, captured: bool, reason: str = "") -> dict:
+    """The charge of one payment attempt of `pi` with the card `pm` (PaymentIntents, invoices, Checkout)."""
     card = pm["card"]
-    charge = {
-        "id": ctx.new_id("ch"), "object": "charge", "amount": pi["amount"],
-        "amount_captured": pi["amount"] if captured else 0, "amount_refunded": 0, "application": None,
-        "application_fee": None, "application_fee_amount": None, "authorization_code": None,
-        "balance_transaction": None, "billing_details": pm["billing_details"], "calculated_statement_descriptor":
-            "TIERSYNC SIM", "captured": captured, "created": now, "currency": pi["currency"],
-        "customer": pi["customer"], "description": pi["description"], "disputed": False,
-        "failure_balance_transaction": None, "failure_code": None if paid else "card_declined",
+    charge = shape("charge", {
+        "id": ctx.new_id("ch"), "amount": pi["amount"], "amount_captured": pi["amount"] if captured else 0,
+        "amount_refunded": 0, "billing_details": pm["billing_details"],
+        "calculated_statement_descriptor": "TIERSYNC SIM", "captured": captured, "created": now,
+        "currency": pi["currency"], "customer": pi["customer"], "description": pi["description"], "disputed": False,
+        "failure_code": None if paid else "card_declined",
         "failure_message": None if paid else "Your card was declined.", "fraud_details": {}, "livemode": ctx.livemode,
-        "metadata": dict(pi["metadata"]) or EMPTY_METADATA, "on_behalf_of": None,
-        "outcome": {"network_status": "approved_by_network" if paid else "declined_by_network",
-                    "reason": None if paid else reason, "risk_level": "normal", "risk_score": 20,
-                    "seller_message": "Payment complete." if paid else "The bank did not return any further details "
-                                                                        "with this decline.",
-                    "type": "authorized" if paid else "issuer_declined"},
+        "metadata": dict(pi["metadata"]) or EMPTY_METADATA,
+        "outcome": shape("charge:outcome", {
+            "network_decline_code": None if paid else reason,
+            "network_status": "approved_by_network" if paid else "declined_by_network",
+            "reason": None if paid else reason, "risk_level": "normal", "risk_score": 20,
+            "seller_message": "Payment complete." if paid else "The bank did not return any further details "
+                                                                "with this decline.",
+            "type": "authorized" if paid else "issuer_declined"}),
         "paid": paid, "payment_intent": pi["id"], "payment_method": pm["id"],
-        "payment_method_details": {"card": {"brand": card["brand"], "last4": card["last4"],
-                                            "exp_month": card["exp_month"], "exp_year": card["exp_year"],
-                                            "funding": card["funding"], "country": card["country"]},
-                                   "type": "card"},
-        "receipt_email": pi["receipt_email"], "receipt_number": None,
-        "receipt_url": f"{ctx.sim.public_url}/receipts/{pi['id']}", "refunded": False,
+        "payment_method_details": shape("charge:payment_method_details", {"card": shape(
+            "charge:payment_method_details.card", {
+                "amount_authorized": pi["amount"] if paid else None, "brand": card["brand"],
+                "checks": dict(card["checks"]) if card.get("checks") else None, "country": card["country"],
+                "exp_month": card["exp_month"], "exp_year": card["exp_year"], "fingerprint": card.get("fingerprint"), "funding": card["funding"],
+                "last4": card["last4"], "network": card["brand"], "regulated_status": card.get("regulated_status")}),
+            "type": "card"}),
+        "receipt_email": pi["receipt_email"], "receipt_url": f"{ctx.sim.public_url}/receipts/{pi['id']}",
+        "refunded": False,
         "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0, "url": "/v1/refunds"},
-        "review": None, "shipping": pi["shipping"], "source": None, "source_transfer": None,
-        "statement_descriptor": pi["statement_descriptor"],
+        "shipping": pi["shipping"], "statement_descriptor": pi["statement_descriptor"],
         "statement_descriptor_suffix": pi["statement_descriptor_suffix"],
-        "status": "succeeded" if paid else "failed", "transfer_data": None, "transfer_group": None,
-    }
+        "status": "succeeded" if paid else "failed",
+    })
     return ctx.put("charge", charge)
 
 
@@ -95,7 +99,7 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
         return
     if behaviour != "ok":  # declined: recorded and announced, then a 402
         reason = behaviour.split(":", 1)[1]
-        charge = _charge(ctx, pi, pm, now, paid=False, captured=False, reason=reason)
+        charge = new_charge(ctx, pi, pm, now, paid=False, captured=False, reason=reason)
         code, message = payment_methods.DECLINE_MESSAGES.get(reason, payment_methods.DECLINE_MESSAGES["generic_decline"])
         pi.update(status="requires_payment_method", latest_charge=charge["id"], payment_method=None,
                   last_payment_error={"charge": charge["id"], "code": code, "decline_code": reason,
@@ -105,7 +109,7 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
         ctx.keep_events_on_error = True
         raise payment_methods.decline_error(reason)
     manual = pi["capture_method"] == "manual"
-    charge = _charge(ctx, pi, pm, now, paid=True, captured=not manual)
+    charge = new_charge(ctx, pi, pm, now, paid=True, captured=not manual)
     pi.update(latest_charge=charge["id"], next_action=None, last_payment_error=None)
     ctx.emit("charge.succeeded", charge)
     if manual:
@@ -138,25 +142,21 @@ def create(ctx: Ctx, p: dict):
     customer = ctx.get("customer", p["customer"], "customer") if p.get("customer") else None
     now = ctx.now(customer)
     pi_id = ctx.new_id("pi")
-    pi = {
-        "id": pi_id, "object": "payment_intent",
-        "allowed_payment_method_types": p.get("allowed_payment_method_types"), "amount": p["amount"],
-        "amount_capturable": 0, "amount_details": {"tip": {}}, "amount_received": 0, "application": None,
-        "application_fee_amount": None, "automatic_payment_methods": p.get("automatic_payment_methods"),
-        "canceled_at": None, "cancellation_reason": None, "capture_method": p.get("capture_method") or "automatic",
+    pi = shape("payment_intent", {
+        "id": pi_id, "allowed_payment_method_types": p.get("allowed_payment_method_types"), "amount": p["amount"],
+        "amount_capturable": 0, "amount_details": shape("payment_intent:amount_details", {"tip": {}}),
+        "amount_received": 0, "automatic_payment_methods": p.get("automatic_payment_methods"),
+        "capture_method": p.get("capture_method") or "automatic",
         "client_secret": f"{pi_id}_secret_{ctx.new_id('s', 24)[2:]}",
         "confirmation_method": p.get("confirmation_method") or "automatic", "created": now,
         "currency": p["currency"].lower(), "customer": customer["id"] if customer else None,
-        "customer_account": None, "description": p.get("description"), "excluded_payment_method_types": None,
-        "last_payment_error": None, "latest_charge": None, "livemode": ctx.livemode,
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "next_action": None, "on_behalf_of": None,
-        "payment_method": None, "payment_method_configuration_details": None, "payment_method_options": {},
-        "payment_method_types": p.get("payment_method_types") or ["card"], "processing": None,
-        "receipt_email": p.get("receipt_email"), "review": None, "setup_future_usage": p.get("setup_future_usage"),
-        "shipping": p.get("shipping"), "source": None, "statement_descriptor": p.get("statement_descriptor"),
+        "description": p.get("description"), "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "payment_method_options": {},
+        "payment_method_types": p.get("payment_method_types") or ["card"], "receipt_email": p.get("receipt_email"),
+        "setup_future_usage": p.get("setup_future_usage"), "shipping": p.get("shipping"),
+        "statement_descriptor": p.get("statement_descriptor"),
         "statement_descriptor_suffix": p.get("statement_descriptor_suffix"), "status": "requires_payment_method",
-        "transfer_data": None, "transfer_group": None,
-    }
+    })
     if p.get("payment_method"):
         pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
         pi["status"] = "requires_confirmation"
@@ -298,14 +298,15 @@ def create_refund(ctx: Ctx, p: dict):
         raise InvalidRequest(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
                              param="amount")
     now = ctx.now(charge["customer"]) if charge["customer"] else ctx.now()
-    refund = {"id": ctx.new_id("re"), "object": "refund", "amount": amount, "balance_transaction": None,
-              "charge": charge["id"], "created": now, "currency": charge["currency"], "customer": charge["customer"],
-              "customer_account": None, "description": None, "destination_details": {"card": {
-                  "reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"},
-                  "type": "card"}, "instructions_email": None, "metadata": merge_metadata({}, p.get("metadata") or {}),
-              "next_action": None, "payment_intent": charge["payment_intent"], "payment_method": charge["payment_method"],
-              "pending_reason": None, "reason": p.get("reason"), "receipt_number": None,
-              "source_transfer_reversal": None, "status": "succeeded", "transfer_reversal": None}
+    refund = shape("refund", {
+        "id": ctx.new_id("re"), "amount": amount, "charge": charge["id"], "created": now,
+        "currency": charge["currency"], "customer": charge["customer"],
+        "destination_details": shape("refund:destination_details", {
+            "card": shape("refund:destination_details.card", {
+                "reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"}),
+            "type": "card"}),
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "payment_intent": charge["payment_intent"],
+        "payment_method": charge["payment_method"], "reason": p.get("reason"), "status": "succeeded"})
     ctx.put("refund", refund)
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
