@@ -34,11 +34,14 @@ NESTED: list[str] = [
     "dispute:evidence", "dispute:evidence_details", "dispute:payment_method_details",
     "dispute:payment_method_details.card",
     "charge:outcome", "charge:payment_method_details", "charge:payment_method_details.card",
-    "invoice_payment:payment",
+    "invoice_payment:payment", "invoiceitem:pricing",
     "line_item:parent", "line_item:parent.invoice_item_details", "line_item:parent.subscription_item_details",
     "line_item:pricing",
     "payment_intent:amount_details",
+    "payment_method:billing_details", "payment_method:card",
     "refund:destination_details", "refund:destination_details.card",
+    "setup_intent:payment_method_options", "setup_intent:payment_method_options.card",
+    "tax_id:owner", "tax_id:verification",
 ]
 
 

@@ -70,3 +70,8 @@ def shape(kind: str, values: dict) -> dict:
         if name not in values:
             obj[name] = {}
     return obj
+
+
+def deleted(kind: str, obj_id: str, values: dict | None = None) -> dict:
+    """The stub Stripe answers a delete with (`deleted_<kind>`): the id, the object and `deleted: true`."""
+    return shape(f"deleted_{kind}", {"id": obj_id, "deleted": True, **(values or {})})

@@ -9,7 +9,8 @@ invoice credited in full is paid. On a paid invoice it is `post_payment`: its to
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..params import EMPTY_LIST, Enum, Int, List, Metadata, Obj, Str, merge_metadata
+from ..objects import shape
+from ..params import EMPTY_LIST, EMPTY_METADATA, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import customer_balance, invoicing
 
@@ -38,12 +39,14 @@ def _lines(ctx: Ctx, inv: dict, cn_id: str, specs: list[dict]) -> list[dict]:
                                      param=f"{name}[unit_amount]")
             qty, unit = spec.get("quantity") or 1, spec["unit_amount"]
             amount, description = unit * qty, spec.get("description")
-        out.append({"id": ctx.new_id("cnli"), "object": "credit_note_line_item", "amount": amount,
-                    "description": description, "discount_amount": 0, "discount_amounts": EMPTY_LIST,
-                    "invoice_line_item": spec.get("invoice_line_item"), "livemode": ctx.livemode,
-                    "pretax_credit_amounts": EMPTY_LIST, "quantity": qty, "tax_rates": EMPTY_LIST,
-                    "taxes": EMPTY_LIST, "type": spec["type"], "unit_amount": unit,
-                    "unit_amount_decimal": str(unit) if unit is not None else None})
+        line = {"id": ctx.new_id("cnli"), "amount": amount, "description": description, "discount_amount": 0,
+                "discount_amounts": EMPTY_LIST, "livemode": ctx.livemode, "metadata": EMPTY_METADATA,
+                "pretax_credit_amounts": EMPTY_LIST, "quantity": qty, "tax_rates": EMPTY_LIST, "taxes": EMPTY_LIST,
+                "type": spec["type"], "unit_amount": unit,
+                "unit_amount_decimal": str(unit) if unit is not None else None}
+        if spec["type"] == "invoice_line_item":
+            line["invoice_line_item"] = spec["invoice_line_item"]
+        out.append(shape("credit_note_line_item", line))
     return out
 
 
@@ -78,21 +81,20 @@ def _build(ctx: Ctx, p: dict) -> tuple[dict, dict]:
         raise InvalidRequest(f"The credit note amount ({total}) exceeds what is left to credit on the invoice.",
                              param="amount")
     count = sum(1 for c in ctx.table("credit_note").rows.values() if c["invoice"] == inv["id"]) + 1
-    cn = {
-        "id": cn_id, "object": "credit_note", "amount": total, "amount_shipping": 0, "created": now,
-        "currency": inv["currency"], "customer": inv["customer"], "customer_account": None,
-        "customer_balance_transaction": None, "discount_amount": 0, "discount_amounts": EMPTY_LIST,
-        "effective_at": now, "invoice": inv["id"],
+    cn = shape("credit_note", {
+        "id": cn_id, "amount": total, "amount_shipping": 0, "created": now, "currency": inv["currency"],
+        "customer": inv["customer"], "discount_amount": 0, "discount_amounts": EMPTY_LIST, "effective_at": now,
+        "invoice": inv["id"],
         "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
                   "url": f"/v1/credit_notes/{cn_id}/lines"},
         "livemode": ctx.livemode, "memo": p.get("memo"), "metadata": merge_metadata({}, p.get("metadata") or {}),
         "number": f"{inv['number']}-CN-{count:02d}", "out_of_band_amount": out_of_band or None,
         "pdf": f"{ctx.sim.public_url}/cn/{cn_id}/pdf", "post_payment_amount": 0 if pre else total,
         "pre_payment_amount": total if pre else 0, "pretax_credit_amounts": EMPTY_LIST, "reason": p.get("reason"),
-        "refunds": EMPTY_LIST, "shipping_cost": None, "status": "issued", "subtotal": total,
-        "subtotal_excluding_tax": total, "total": total, "total_excluding_tax": total, "total_taxes": EMPTY_LIST,
-        "type": "pre_payment" if pre else "post_payment", "voided_at": None,
-    }
+        "refunds": EMPTY_LIST, "status": "issued", "subtotal": total, "subtotal_excluding_tax": total,
+        "total": total, "total_excluding_tax": total, "total_taxes": EMPTY_LIST,
+        "type": "pre_payment" if pre else "post_payment",
+    })
     return cn, inv
 
 

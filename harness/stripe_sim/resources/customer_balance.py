@@ -9,6 +9,7 @@ the change (negative: a credit) and `ending_balance` the balance after it.
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import EMPTY_METADATA, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 
@@ -26,11 +27,11 @@ def record(ctx: Ctx, cus: dict, amount: int, kind: str, *, currency: str, invoic
     cus["balance"] = (cus.get("balance") or 0) + amount
     if cus.get("currency") is None:
         cus["currency"] = currency
-    txn = {"id": ctx.new_id("cbtxn"), "object": "customer_balance_transaction", "amount": amount,
-           "checkout_session": None, "created": ctx.now(cus) if at is None else at, "credit_note": None,
-           "currency": currency, "customer": cus["id"], "customer_account": None, "description": description,
-           "ending_balance": cus["balance"], "invoice": invoice, "livemode": ctx.livemode,
-           "metadata": merge_metadata({}, metadata or {}) or EMPTY_METADATA, "type": kind}
+    txn = shape("customer_balance_transaction", {
+        "id": ctx.new_id("cbtxn"), "amount": amount, "created": ctx.now(cus) if at is None else at,
+        "currency": currency, "customer": cus["id"], "description": description, "ending_balance": cus["balance"],
+        "invoice": invoice, "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, metadata or {}) or EMPTY_METADATA, "type": kind})
     if amount and emit:
         ctx.emit("customer.updated", cus, before)
     return ctx.put("customer_balance_transaction", txn)

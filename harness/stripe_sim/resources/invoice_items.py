@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted, shape
 from ..params import Bool, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .invoicing import add_item_to_draft, refresh_item_line
@@ -11,6 +12,11 @@ CREATE = {"customer": Str(required=True), "amount": Int(), "currency": Str(max_l
           "metadata": Metadata(), "quantity": Int(min=1), "invoice": Str(), "subscription": Str(),
           "discountable": Bool(), "period": Obj({"start": Int(required=True), "end": Int(required=True)}),
           "unit_amount_decimal": Str(), "pricing": Obj({"price": Str()})}
+
+
+def _pricing(price: dict) -> dict:
+    return shape("invoiceitem:pricing", {"price_details": {"price": price["id"], "product": price["product"]},
+                                         "type": "price_details", "unit_amount_decimal": str(price["unit_amount"])})
 
 
 @route("POST", "/v1/invoiceitems", CREATE)
@@ -28,16 +34,13 @@ def create(ctx: Ctx, p: dict):
     amount = p["amount"] if p.get("amount") is not None else price["unit_amount"] * qty
     now = ctx.now(cus)
     period = p.get("period") or {"start": now, "end": now}
-    item = {
-        "id": ctx.new_id("ii"), "object": "invoiceitem", "amount": amount, "currency": currency,
-        "customer": cus["id"], "customer_account": None, "date": now, "description": p.get("description"),
-        "discountable": p.get("discountable", True), "discounts": [], "invoice": None, "livemode": ctx.livemode,
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "net_amount": amount, "parent": None,
-        "period": period, "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
-                                      "type": "price_details", "unit_amount_decimal": str(price["unit_amount"])}
-        if price else None, "proration": False, "quantity": qty, "tax_rates": [],
-        "test_clock": cus.get("test_clock"),
-    }
+    item = shape("invoiceitem", {
+        "id": ctx.new_id("ii"), "amount": amount, "currency": currency, "customer": cus["id"], "date": now,
+        "description": p.get("description"), "discountable": p.get("discountable", True),
+        "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}), "net_amount": amount,
+        "period": period, "pricing": _pricing(price) if price else None, "proration": False, "quantity": qty,
+        "quantity_decimal": str(qty), "test_clock": cus.get("test_clock"),
+    })
     ctx.put("invoiceitem", item)
     ctx.emit("invoiceitem.created", item)
     if p.get("invoice"):
@@ -60,11 +63,11 @@ def _change(ctx: Ctx, item: dict, p: dict):
     price = ctx.get("price", p["pricing"]["price"], "pricing[price]") if (p.get("pricing") or {}).get("price") \
         else None
     if price is not None:
-        item["pricing"] = {"price_details": {"price": price["id"], "product": price["product"]},
-                           "type": "price_details", "unit_amount_decimal": str(price["unit_amount"])}
+        item["pricing"] = _pricing(price)
     for k in ("description", "discountable", "period", "quantity"):
         if k in p:
             item[k] = p[k]
+    item["quantity_decimal"] = str(item["quantity"])
     if "metadata" in p:
         item["metadata"] = merge_metadata(item["metadata"], p["metadata"])
     if p.get("amount") is not None:
@@ -127,7 +130,7 @@ def delete(ctx: Ctx, p: dict, ii_id: str):
         raise InvalidRequest("This invoice item is attached to an invoice and cannot be deleted.")
     ctx.table("invoiceitem").remove(ii_id)
     ctx.emit("invoiceitem.deleted", item)
-    return {"id": ii_id, "object": "invoiceitem", "deleted": True}
+    return deleted("invoiceitem", ii_id)
 
 
 @route("GET", "/v1/invoiceitems", {"customer": Str(), "invoice": Str(), "pending": Bool()}, listing=True)

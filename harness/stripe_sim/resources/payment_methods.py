@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from ..errors import CardError, InvalidRequest, card_declined
+from ..objects import shape
 from ..params import Enum, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import sepa_debit
@@ -94,20 +95,19 @@ def new_payment_method(ctx: Ctx, number: str, exp_month: int = 12, exp_year: int
         brand, funding, _ = CARDS[number]
     bd = billing_details or {}
     addr = bd.get("address") or {}
-    pm = {
-        "id": pm_id or ctx.new_id("pm"), "object": "payment_method", "allow_redisplay": "unspecified",
-        "billing_details": {
+    pm = shape("payment_method", {
+        "id": pm_id or ctx.new_id("pm"), "allow_redisplay": "unspecified",
+        "billing_details": shape("payment_method:billing_details", {
             "address": {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")},
-            "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone"), "tax_id": None},
-        "card": {
-            "brand": brand, "checks": CARD_CHECKS,
-            "country": "US", "display_brand": brand, "exp_month": exp_month, "exp_year": exp_year,
-            "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16], "funding": funding,
-            "generated_from": None, "last4": number[-4:], "networks": {"available": [brand], "preferred": None},
-            "regulated_status": "unregulated", "three_d_secure_usage": THREE_DS_SUPPORTED, "wallet": None},
-        "created": ctx.now(), "customer": None, "customer_account": None, "livemode": ctx.livemode,
-        "metadata": merge_metadata({}, metadata or {}), "type": "card",
-    }
+            "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone")}),
+        "card": shape("payment_method:card", {
+            "brand": brand, "checks": CARD_CHECKS, "country": "US", "display_brand": brand, "exp_month": exp_month,
+            "exp_year": exp_year, "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16], "funding": funding,
+            "last4": number[-4:], "networks": {"available": [brand], "preferred": None},
+            "regulated_status": "unregulated", "three_d_secure_usage": THREE_DS_SUPPORTED}),
+        "created": ctx.now(), "livemode": ctx.livemode, "metadata": merge_metadata({}, metadata or {}),
+        "type": "card",
+    })
     return ctx.put("payment_method", pm)
 
 

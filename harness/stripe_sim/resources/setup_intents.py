@@ -9,6 +9,7 @@ charge, `pm_card_chargeCustomerFail`, saves fine, as at Stripe).
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Bool, Enum, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
@@ -56,21 +57,17 @@ def _confirm(ctx: Ctx, si: dict, p: dict):
 def create(ctx: Ctx, p: dict):
     customer = ctx.get("customer", p["customer"], "customer") if p.get("customer") else None
     si_id = ctx.new_id("seti")
-    si = {
-        "id": si_id, "object": "setup_intent",
-        "allowed_payment_method_types": p.get("allowed_payment_method_types"), "application": None,
-        "automatic_payment_methods": p.get("automatic_payment_methods"), "cancellation_reason": None,
+    si = shape("setup_intent", {
+        "id": si_id, "allowed_payment_method_types": p.get("allowed_payment_method_types"),
+        "automatic_payment_methods": p.get("automatic_payment_methods"),
         "client_secret": f"{si_id}_secret_{ctx.new_id('s', 24)[2:]}", "created": ctx.now(customer),
-        "customer": customer["id"] if customer else None, "customer_account": None, "description": p.get("description"),
-        "excluded_payment_method_types": None, "flow_directions": None, "last_setup_error": None,
-        "latest_attempt": None, "livemode": ctx.livemode, "mandate": None,
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "next_action": None, "on_behalf_of": None,
-        "payment_method": None, "payment_method_configuration_details": None,
-        "payment_method_options": {"card": {"mandate_options": None, "network": None,
-                                            "request_three_d_secure": "automatic"}},
-        "payment_method_types": p.get("payment_method_types") or ["card"], "single_use_mandate": None,
+        "customer": customer["id"] if customer else None, "description": p.get("description"),
+        "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}),
+        "payment_method_options": shape("setup_intent:payment_method_options", {
+            "card": shape("setup_intent:payment_method_options.card", {"request_three_d_secure": "automatic"})}),
+        "payment_method_types": p.get("payment_method_types") or ["card"],
         "status": "requires_payment_method", "usage": p.get("usage") or "off_session",
-    }
+    })
     if p.get("payment_method"):
         si["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
         si["status"] = "requires_confirmation"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from ..errors import InvalidRequest
+from ..objects import deleted, shape
 from ..params import Enum, Obj, Str
 from ..routing import Ctx, paginate, route
 
@@ -40,13 +41,13 @@ def _make(ctx: Ctx, p: dict, owner: dict, customer: dict | None) -> dict:
         raise InvalidRequest(f"Invalid value for {kind}.", code="tax_id_invalid", param="value")
     if country is None:  # an EU VAT number names its country; Greece's prefix is EL, Northern Ireland's XI
         country = {"EL": "GR", "XI": "GB"}.get(value[:2], value[:2])
-    tax_id = {
-        "id": ctx.new_id("txi"), "object": "tax_id", "country": country, "created": ctx.now(customer),
-        "customer": customer["id"] if customer else None, "customer_account": None, "livemode": ctx.livemode,
-        "owner": owner, "type": kind, "value": value,
-        "verification": {"status": "pending" if kind in VERIFIED_BY_STRIPE else "unavailable",
-                         "verified_address": None, "verified_name": None},
-    }
+    tax_id = shape("tax_id", {
+        "id": ctx.new_id("txi"), "country": country, "created": ctx.now(customer),
+        "customer": customer["id"] if customer else None, "livemode": ctx.livemode,
+        "owner": shape("tax_id:owner", owner), "type": kind, "value": value,
+        "verification": shape("tax_id:verification", {
+            "status": "pending" if kind in VERIFIED_BY_STRIPE else "unavailable"}),
+    })
     ctx.put("tax_id", tax_id)
     if customer:
         ctx.emit("customer.tax_id.created", tax_id)
@@ -57,7 +58,7 @@ def _delete(ctx: Ctx, tax_id: dict) -> dict:
     ctx.table("tax_id").remove(tax_id["id"])
     if tax_id["customer"]:
         ctx.emit("customer.tax_id.deleted", tax_id)
-    return {"id": tax_id["id"], "object": "tax_id", "deleted": True}
+    return deleted("tax_id", tax_id["id"])
 
 
 def _of_customer(ctx: Ctx, cus_id: str, txi_id: str) -> dict:

@@ -4,6 +4,7 @@ simulated: those parameters are refused as unknown, so no total is ever computed
 
 from __future__ import annotations
 
+from ..objects import shape
 from ..params import CREATED_FILTER, Bool, Decimal, Enum, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .billing_math import in_range
@@ -23,12 +24,12 @@ UPDATE = {"active": Bool(), "country": Str(max_length=2), "description": Str(), 
 def create(ctx: Ctx, p: dict):
     pct = p["percentage"]
     pct = int(pct) if pct == int(pct) else pct
-    rate = {"id": ctx.new_id("txr"), "object": "tax_rate", "active": p.get("active", True),
-            "country": p.get("country"), "created": ctx.now(), "description": p.get("description"),
-            "display_name": p["display_name"], "effective_percentage": pct, "flat_amount": None,
-            "inclusive": p["inclusive"], "jurisdiction": p.get("jurisdiction"), "jurisdiction_level": None,
-            "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}), "percentage": pct,
-            "rate_type": "percentage", "state": p.get("state"), "tax_type": p.get("tax_type")}
+    rate = shape("tax_rate", {
+        "id": ctx.new_id("txr"), "active": p.get("active", True), "country": p.get("country"), "created": ctx.now(),
+        "description": p.get("description"), "display_name": p["display_name"], "effective_percentage": pct,
+        "inclusive": p["inclusive"], "jurisdiction": p.get("jurisdiction"), "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "percentage": pct, "rate_type": "percentage",
+        "state": p.get("state"), "tax_type": p.get("tax_type")})
     ctx.put("tax_rate", rate)
     ctx.emit("tax_rate.created", rate)
     return rate
