@@ -66,8 +66,10 @@ def test_shared_billing_modules_import_no_route_module():
     assert _sibling_imports(mods["catalog"]) <= {"billing_math"}
     # disputes: a paid invoice's charge is disputed when its test card says so; it imports only billing_math
     # sepa_debit: an invoice paid by a bank debit stays open until it settles; it imports no sibling
-    assert _sibling_imports(mods["invoicing"]) <= {"billing_math", "customer_balance", "disputes", "payment_methods",
-                                                   "sepa_debit"}
+    # charges: the charge of a payment attempt (PaymentIntents, invoices, Checkout), no routes, imports nothing
+    assert _sibling_imports(mods["invoicing"]) <= {"billing_math", "charges", "customer_balance", "disputes",
+                                                   "payment_methods", "sepa_debit"}
+    assert _sibling_imports(mods["charges"]) == set()
     assert _sibling_imports(mods["disputes"]) <= {"billing_math"}
     assert _sibling_imports(mods["sepa_debit"]) == set()
     assert _sibling_imports(mods["customer_balance"]) == set()

@@ -14,7 +14,7 @@ from ..params import (
     EMPTY_METADATA,
 )
 from ..routing import Ctx
-from . import customer_balance, disputes, payment_methods, payments, sepa_debit
+from . import charges, customer_balance, disputes, payment_methods, sepa_debit
 from .billing_math import discount_amount
 
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
@@ -276,7 +276,7 @@ def new_payment_intent(ctx: Ctx, inv: dict, pm: dict | None, now: int) -> dict:
 
 
 def new_charge(ctx: Ctx, inv: dict, pi: dict, pm: dict, now: int, paid: bool, reason: str = "") -> dict:
-    return payments.new_charge(ctx, pi, pm, now, paid=paid, captured=paid, reason=reason)
+    return charges.new_charge(ctx, pi, pm, now, paid=paid, captured=paid, reason=reason)
 
 
 def subscription_of(inv: dict) -> str | None:
