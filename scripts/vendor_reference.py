@@ -47,8 +47,9 @@ OBJECTS = [
     "subscription_item", "invoice", "billing_portal.session", "billing_portal.configuration", "webhook_endpoint",
     "event", "test_helpers.test_clock",
     "balance_transaction", "card", "charge", "credit_note", "credit_note_line_item", "customer_balance_transaction",
-    "discount", "dispute", "invoice_payment", "invoiceitem", "item", "line_item", "payment_intent", "payment_link", "payment_method",
-    "plan", "quote", "refund", "setup_intent", "subscription_schedule", "tax_id", "tax_rate",
+    "discount", "dispute", "invoice_payment", "invoiceitem", "item", "line_item", "mandate", "payment_intent",
+    "payment_link", "payment_method", "plan", "quote", "refund", "setup_intent", "subscription_schedule", "tax_id",
+    "tax_rate",
 ]
 # and those the simulator deletes, answering Stripe's `deleted: true` stub
 DELETED = [

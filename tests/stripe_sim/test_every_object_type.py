@@ -116,6 +116,12 @@ def make_one_of_each(client: stripe.StripeClient) -> list:
     disputed = keep(v1.payment_intents.create(params={"amount": 3000, "currency": "usd",
                                                       "payment_method": "pm_card_createDispute", "confirm": True}))
     keep(v1.disputes.list(params={"payment_intent": disputed.id}))
+    debit = keep(v1.payment_intents.create(params={
+        "amount": 1000, "currency": "eur", "payment_method_types": ["sepa_debit"], "payment_method": "pm_success_de",
+        "confirm": True, "mandate_data": {"customer_acceptance": {"type": "offline"}}}))
+    mandate = keep(v1.charges.retrieve(debit.latest_charge)).payment_method_details.sepa_debit.mandate
+    keep(v1.mandates.retrieve(mandate))
+    keep(v1.payment_intents.retrieve(debit.id))
     keep(v1.setup_intents.create(params={"customer": cus.id, "payment_method": "pm_card_visa", "confirm": True}))
     keep(v1.payment_methods.list(params={"customer": cus.id}))
     keep(v1.invoice_items.create(params={"customer": cus.id, "amount": 300, "currency": "usd"}))
@@ -168,7 +174,7 @@ EVERY_KIND = {  # what the flow above must have met, so a type nobody crawls can
     "subscription_item", "invoice", "billing_portal.session", "billing_portal.configuration", "webhook_endpoint",
     "event", "test_helpers.test_clock", "balance_transaction", "card", "charge", "credit_note",
     "credit_note_line_item", "customer_balance_transaction", "discount", "dispute", "invoice_payment",
-    "invoiceitem", "item", "line_item", "payment_intent", "payment_link", "payment_method", "plan", "quote",
+    "invoiceitem", "item", "line_item", "mandate", "payment_intent", "payment_link", "payment_method", "plan", "quote",
     "refund", "setup_intent", "subscription_schedule", "tax_id", "tax_rate",
     "deleted_customer", "deleted_product", "deleted_coupon", "deleted_subscription_item",
     "deleted_webhook_endpoint", "deleted_test_helpers.test_clock", "deleted_card", "deleted_discount",

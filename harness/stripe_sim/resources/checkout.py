@@ -362,7 +362,7 @@ def _complete_payment(ctx: Ctx, session: dict, customer: dict | None, pm: dict |
     session["payment_intent"] = pi["id"]
     if pm["type"] == "sepa_debit":  # the customer accepts the mandate on the page; paid when the debit settles
         mandate = sepa_debit.new_mandate(ctx, pm, {"type": "online", "accepted_at": now}, now,
-                                         multi_use=bool(pid.get("setup_future_usage")))
+                                         multi_use=bool(pid.get("setup_future_usage")), payment=pi)
         sepa_debit.start(ctx, pi, pm, now, mandate=mandate, checkout_session=session["id"])
         session["payment_status"] = "unpaid"
         return

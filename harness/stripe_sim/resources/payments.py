@@ -91,7 +91,7 @@ def _confirm_debit(ctx: Ctx, pi: dict, pm: dict, p: dict, now: int):
         mandate = ctx.get("mandate", p["mandate"], "mandate")
     elif p.get("mandate_data"):
         mandate = sepa_debit.new_mandate(ctx, pm, p["mandate_data"]["customer_acceptance"], now,
-                                         multi_use=bool(pi["setup_future_usage"]))
+                                         multi_use=bool(pi["setup_future_usage"]), payment=pi)
     else:
         raise InvalidRequest("A mandate is required to confirm a sepa_debit payment: pass `mandate_data` (the "
                              "customer's acceptance) or `mandate`.", param="mandate_data")

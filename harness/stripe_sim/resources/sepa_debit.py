@@ -94,14 +94,13 @@ def new_payment_method(ctx: Ctx, iban: str, billing_details: dict | None, metada
     addr = bd.get("address") or {}
     pm = shape("payment_method", {
         "id": ctx.new_id("pm"), "allow_redisplay": "unspecified",
-        "billing_details": {"address": {k: addr.get(k) for k in ("city", "country", "line1", "line2",
-                                                                  "postal_code", "state")},
-                            "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone"),
-                            "tax_id": None},
+        "billing_details": shape("payment_method:billing_details", {
+            "address": {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")},
+            "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone")}),
         "created": ctx.now(), "livemode": ctx.livemode, "metadata": metadata, "type": "sepa_debit",
-        "sepa_debit": {"bank_code": iban[4:9], "branch_code": "", "country": iban[:2],
-                       "fingerprint": fingerprint(iban),
-                       "generated_from": {"charge": None, "setup_attempt": None}, "last4": iban[-4:]},
+        "sepa_debit": shape("payment_method:sepa_debit", {
+            "bank_code": iban[4:9], "branch_code": "", "country": iban[:2], "fingerprint": fingerprint(iban),
+            "generated_from": {"charge": None, "setup_attempt": None}, "last4": iban[-4:]}),
     })
     return ctx.put("payment_method", pm)
 
@@ -114,26 +113,31 @@ def check_currency(currency: str, param: str = "currency"):
 
 # ---- mandates ------------------------------------------------------------------------------------------
 
-def new_mandate(ctx: Ctx, pm: dict, acceptance: dict | None, now: int, multi_use: bool) -> dict:
+def new_mandate(ctx: Ctx, pm: dict, acceptance: dict | None, now: int, multi_use: bool,
+                payment: dict | None = None) -> dict:
     """The customer's authorisation to debit the account; `acceptance` is `mandate_data[customer_acceptance]`
-    (Checkout collects it online)."""
+    (Checkout collects it online). A single-use mandate is for one `payment` (a PaymentIntent): its amount."""
     acceptance = acceptance or {"type": "online", "online": {}}
     kind = acceptance.get("type") or "online"
     mandate_id = ctx.new_id("mandate")
-    mandate = {
-        "id": mandate_id, "object": "mandate",
-        "customer_acceptance": {"accepted_at": int(acceptance.get("accepted_at") or now),
-                                "offline": {} if kind == "offline" else None,
-                                "online": ({"ip_address": None, "user_agent": None} | (acceptance.get("online") or {}))
-                                if kind == "online" else None, "type": kind},
-        "livemode": ctx.livemode, "multi_use": {} if multi_use else None, "on_behalf_of": None,
-        "payment_method": pm["id"],
-        "payment_method_details": {"sepa_debit": {"reference": mandate_id[8:24].upper(),
-                                                  "url": f"{ctx.sim.public_url}/mandates/{mandate_id}"},
-                                   "type": "sepa_debit"},
-        "single_use": None if multi_use else {"amount": None, "currency": None},
+    values = {
+        "id": mandate_id,
+        "customer_acceptance": shape("mandate:customer_acceptance", {
+            "accepted_at": int(acceptance.get("accepted_at") or now), "type": kind,
+            kind: {} if kind == "offline" else shape("mandate:customer_acceptance.online",
+                                                     acceptance.get("online") or {})}),
+        "livemode": ctx.livemode, "payment_method": pm["id"],
+        "payment_method_details": shape("mandate:payment_method_details", {
+            "sepa_debit": shape("mandate:payment_method_details.sepa_debit", {
+                "reference": mandate_id[8:24].upper(), "url": f"{ctx.sim.public_url}/mandates/{mandate_id}"}),
+            "type": "sepa_debit"}),
         "status": "active", "type": "multi_use" if multi_use else "single_use",
     }
+    if multi_use:
+        values["multi_use"] = {}
+    elif payment is not None:
+        values["single_use"] = {"amount": payment["amount"], "currency": payment["currency"]}
+    mandate = shape("mandate", values)
     return ctx.put("mandate", mandate)
 
 
@@ -239,14 +243,15 @@ def _charge(ctx: Ctx, pi: dict, pm: dict, now: int, mandate: dict) -> dict:
         "captured": True, "created": now, "currency": pi["currency"], "customer": pi.get("customer"),
         "description": pi.get("description"), "disputed": False, "fraud_details": {}, "livemode": ctx.livemode,
         "metadata": dict(pi.get("metadata") or {}),
-        "outcome": {"advice_code": None, "network_advice_code": None, "network_decline_code": None,
-                    "network_status": "approved_by_network", "reason": None, "risk_level": "not_assessed",
-                    "seller_message": "Payment pending.", "type": "authorized"},
+        "outcome": shape("charge:outcome", {
+            "network_status": "approved_by_network", "reason": None, "risk_level": "not_assessed",
+            "seller_message": "Payment pending.", "type": "authorized"}),
         "paid": False, "payment_intent": pi["id"], "payment_method": pm["id"],
-        "payment_method_details": {"sepa_debit": {"bank_code": sepa["bank_code"], "branch_code": sepa["branch_code"],
-                                                  "country": sepa["country"], "fingerprint": sepa["fingerprint"],
-                                                  "last4": sepa["last4"], "mandate": mandate["id"]},
-                                   "type": "sepa_debit"},
+        "payment_method_details": shape("charge:payment_method_details", {
+            "sepa_debit": shape("charge:payment_method_details.sepa_debit", {
+                "bank_code": sepa["bank_code"], "branch_code": sepa["branch_code"], "country": sepa["country"],
+                "fingerprint": sepa["fingerprint"], "last4": sepa["last4"], "mandate": mandate["id"]}),
+            "type": "sepa_debit"}),
         "receipt_email": pi.get("receipt_email"), "refunded": False,
         "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0,
                     "url": "/v1/refunds"},
