@@ -6,10 +6,12 @@
 - `stripe_mode` / `sim` / `client`: parametrized over "inprocess" (responses intercepts api.stripe.com)
   and "server" (real HTTP to the threaded server). `client` is a `stripe.StripeClient` for the test key;
   `make_client(key)` builds one for any key in the same mode (live key, bad keys...).
+- `quiet_receiver_log`: the reference receiver's error log silenced (tests that make it fail on purpose).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -79,3 +81,12 @@ def receiver(_receiver_session):
     """A scriptable webhook receiver (tests/stripe_sim/receivers.py), cleared for each test."""
     _receiver_session.reset()
     return _receiver_session
+
+
+@pytest.fixture
+def quiet_receiver_log() -> Iterator[None]:
+    """The reference receiver's errors silenced for a test that makes it fail on purpose (mutants, faults)."""
+    logger = logging.getLogger("tiersync.receiver")
+    level, logger.level = logger.level, logging.CRITICAL
+    yield
+    logger.setLevel(level)

@@ -29,7 +29,7 @@ from .errors import (
     mask_key,
 )
 from .expand import apply_expand, check_depth
-from .fixtures import encode_params
+from .form_encoding import encode_params
 from .guards import check_account, check_idempotency_key, check_origin, match_route
 from .params import UNPARSEABLE, check_fields, decode_form
 from .routing import DUE, Ctx

@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from .form_encoding import Pairs, encode_params, form_scalar
+
 SUPPORTED_TEMPLATE_VERSION = 0
 # stripe-cli pkg/requests/stripe_version_header.go (generated), StripeVersionHeaderValue at c78e4ab (2026-10-06):
 # the version the CLI sends on /v2/ requests only
@@ -49,7 +51,6 @@ METHODS = ("GET", "POST", "DELETE")
 REFERENCE = re.compile(r"\$\{([^:|}]+):([^|}]*)(?:\|([^}]*))?\}")
 _MISSING = object()
 
-Pairs = list[tuple[str, str]]
 Requester = Callable[..., tuple[int, Any]]
 
 
@@ -110,42 +111,6 @@ class FixtureResult:
         return any(s.name == name and not s.skipped for s in self.steps)
 
 
-# ---- form encoding ------------------------------------------------------------------------------------
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-def encode_params(params: Mapping[str, Any] | None, prefix: str = "") -> Pairs:
-    """Stripe's bracket form encoding: `{"a": {"b": 1}, "l": [{"p": "x"}], "e": ["y"]}` gives
-    `a[b]=1`, `l[0][p]=x`, `e[]=y`. Keys already in bracket form (`"recurring[interval]"`) pass through;
-    `None` values are left out (the CLI's `--remove`)."""
-    out: Pairs = []
-    for key, value in (params or {}).items():
-        name = f"{prefix}[{key}]" if prefix else str(key)
-        out.extend(_encode_value(name, value))
-    return out
-
-
-def _encode_value(name: str, value: Any) -> Pairs:
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return encode_params(value, name)
-    if isinstance(value, (list, tuple)):
-        if all(not isinstance(v, (Mapping, list, tuple)) for v in value):
-            return [(f"{name}[]", _scalar(v)) for v in value if v is not None]
-        out: Pairs = []
-        for i, v in enumerate(value):
-            out.extend(_encode_value(f"{name}[{i}]", v))
-        return out
-    return [(name, _scalar(value))]
-
-
 # ---- references ---------------------------------------------------------------------------------------
 
 def lookup_path(doc: Any, path: str) -> Any:
@@ -174,7 +139,7 @@ def lookup_path(doc: Any, path: str) -> Any:
 def _as_text(value: Any) -> str:
     if isinstance(value, (Mapping, list)):
         return json.dumps(value, separators=(",", ":"))
-    return _scalar(value)
+    return form_scalar(value)
 
 
 class Resolver:

@@ -10,7 +10,6 @@ prints the kill matrix. The mutation score is printed at the end of the run (con
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -28,13 +27,8 @@ SMOKE = "upgrade-pro-with-card"
 FULL = os.environ.get("TIERSYNC_MUTANTS_FULL", "") not in ("", "0")
 
 
-@pytest.fixture(autouse=True)
-def _quiet_receiver():
-    """The mutants (and the catalog's faults) make the receiver log errors on purpose."""
-    logger = logging.getLogger("tiersync.receiver")
-    level, logger.level = logger.level, logging.CRITICAL
-    yield
-    logger.setLevel(level)
+# the mutants (and the catalog's faults) make the receiver log errors on purpose
+pytestmark = pytest.mark.usefixtures("quiet_receiver_log")
 
 
 def _failures(scenarios, target) -> dict[str, str]:

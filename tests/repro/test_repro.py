@@ -5,7 +5,6 @@ reference receiver it must find nothing."""
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 import yaml
@@ -41,12 +40,8 @@ STORIES = {
 MUTANTS = mutants()
 
 
-@pytest.fixture(autouse=True)
-def _quiet_receiver():
-    logger = logging.getLogger("tiersync.receiver")
-    level, logger.level = logger.level, logging.CRITICAL
-    yield
-    logger.setLevel(level)
+# the mutants (and the catalog's faults) make the receiver log errors on purpose
+pytestmark = pytest.mark.usefixtures("quiet_receiver_log")
 
 
 def _story(name: str):

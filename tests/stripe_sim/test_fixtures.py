@@ -15,7 +15,6 @@ from tiersync.stripe_sim.fixtures import (
     _MISSING,
     FixtureError,
     Resolver,
-    encode_params,
     http_requester,
     load_fixture,
     lookup_path,
@@ -23,6 +22,7 @@ from tiersync.stripe_sim.fixtures import (
     run_fixture,
     sim_requester,
 )
+from tiersync.stripe_sim.form_encoding import encode_params
 
 # the Stripe CLI's trigger files, vendored (scripts/vendor_stripe_cli_fixtures.py)
 FIXTURES_DIR = Path(__file__).resolve().parent / "data" / "stripe-cli-fixtures"
