@@ -127,9 +127,10 @@ class Proc:
         self.errfile.close()
 
 
-def start_tiersync() -> tuple[Proc, dict]:
-    proc = Proc([str(TIERSYNC), "serve", "--port", "0", "--stripe-only", "--json"], "tiersync",
-                stdout=subprocess.PIPE, text=True)
+def start_tiersync(argv: list[str] | None = None) -> tuple[Proc, dict]:
+    """`tiersync serve --stripe-only` (or `argv`, which prints the same JSON line: bench/ab_stripe_api.py)."""
+    argv = argv or [str(TIERSYNC), "serve", "--port", "0", "--stripe-only", "--json"]
+    proc = Proc(argv, "tiersync", stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.p.stdout], [], [], 30)
     line = proc.p.stdout.readline() if ready else ""
     if not line:
