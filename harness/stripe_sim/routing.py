@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .. import jsonbytes
 from .errors import InvalidRequest, no_such
-from .frozen import EventRecord, freeze
+from .frozen import EventRecord
 from .params import EXPAND, LIST_PARAMS, Field
 from .store import PREFIXES, Namespace, Store, noun
 from .versions import API_VERSION, served_version  # noqa: F401  (re-exported: the resources' import path)
@@ -126,11 +126,12 @@ class Ctx:
         request = {"id": None, "idempotency_key": None}
         if not automatic:
             request = {"id": self.request_id, "idempotency_key": self.idempotency_key}
-        # the payload is frozen now, as compressed JSON (see frozen.py); the header stays a small dict
+        # the payload is taken now, as JSON (compressed with the request's other events at commit: frozen.py);
+        # the header stays a small dict
         self.events.append(EventRecord(
             self.new_id("evt"), event_type, self.livemode, 0,
             self.now(obj.get("customer") if isinstance(obj.get("customer"), str) else None),
-            freeze({"api_version": self.api_version, "data": data, "request": request})))
+            jsonbytes.compact({"api_version": self.api_version, "data": data, "request": request})))
 
 
 def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool] | None = None,

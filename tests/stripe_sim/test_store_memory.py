@@ -65,3 +65,26 @@ def test_jsonbytes_writes_what_the_standard_library_writes(value):
     assert jsonbytes.indented(value) == json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
     assert jsonbytes.compact(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     assert jsonbytes.loads(jsonbytes.compact(value)) == json.loads(json.dumps(value))
+
+
+def test_a_requests_events_are_frozen_together_and_each_reads_back_as_it_was_emitted():
+    from tiersync.stripe_sim import StripeSim
+    from tiersync.stripe_sim.resources.events import render
+
+    sim = StripeSim(seed=7)
+    for i in range(40):  # past the sample the preset dictionary is taken from
+        sim.request("POST", "/v1/customers", {"email": f"c{i}@example.com", "metadata": {"n": str(i)}})
+    cus = sim.request("POST", "/v1/customers", {"email": "last@example.com", "payment_method": "pm_card_visa",
+                                                "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    events = [e for e in sim.store.ns("test").table("event").rows.values()
+              if e["type"].startswith("customer.") and render(e)["data"]["object"]["id"] == cus["id"]]
+    created, updated = sorted(events, key=lambda e: e["type"])
+    blob, start, end = created["_data"]  # (blob, start, end): one compressed blob for the request's events
+    assert updated["_data"][0] is blob and end - start > 100
+    assert render(created)["data"]["object"]["invoice_settings"]["default_payment_method"] is None  # as emitted
+    assert render(updated)["data"]["object"]["invoice_settings"]["default_payment_method"].startswith("pm_")
+    assert render(updated)["data"]["previous_attributes"] == {"invoice_settings": {"default_payment_method": None}}
+
+    ctx = sim.context()  # an operation run from Python without a commit: its events read back too
+    ctx.emit("customer.updated", {"id": cus["id"], "object": "customer"})
+    assert render(ctx.events[0])["data"]["object"] == {"id": cus["id"], "object": "customer"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from ..frozen import thaw
+from ..frozen import freeze_all, thaw
 from ..params import CREATED_FILTER, Bool, List, Str
 from ..routing import Ctx, paginate, route
 from .billing_math import in_range
@@ -32,6 +32,7 @@ def commit_events(ctx: Ctx):
     for event in ctx.events:
         event["pending_webhooks"] = sum(1 for e in endpoints if endpoint_matches(e, event["type"]))
         ctx.put("event", event)
+    freeze_all(ctx.events)
 
 
 LIST = {"type": Str(), "types": List(Str(), max_items=20), "created": CREATED_FILTER,
