@@ -21,7 +21,7 @@ def endpoint_matches(endpoint: dict, event_type: str) -> bool:
 
 def render(event: dict) -> dict:
     """The whole event: the stored header plus its frozen payload (`data`, `api_version`, `request`)."""
-    body = thaw(event["_data"])
+    body = thaw(event)
     return {"id": event["id"], "object": "event", "api_version": body["api_version"], "created": event["created"],
             "data": body["data"], "livemode": event["livemode"], "pending_webhooks": event["pending_webhooks"],
             "request": body["request"], "type": event["type"]}
