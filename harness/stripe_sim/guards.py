@@ -31,8 +31,8 @@ def match_route(method: str, path: str) -> tuple[Route, dict]:
 
 
 # Stripe endpoints under a collection that the simulator does not serve: they are Stripe's own paths, never an
-# object id (`POST /v1/invoices/create_preview` is no update of an invoice called "create_preview").
-NOT_IDS = frozenset({("invoices", "create_preview"), ("invoices", "upcoming")})
+# object id (`GET /v1/invoices/upcoming`, removed in 2025-03-31.basil, is no retrieve of an invoice "upcoming").
+NOT_IDS = frozenset({("invoices", "upcoming")})
 
 
 def unrecognized(method: str, path: str) -> InvalidRequest:

@@ -292,11 +292,12 @@ class Store:
                 for table in ns.tables.values():
                     table.on_remove = None
         if rollback:
-            for mode, kind, obj_id in reversed(journal):
-                self.modes[mode].table(kind).remove(obj_id)
+            # removals first: an object the request both made and removed is put back, then dropped as made
             for table, obj, pos in reversed(removed):
                 if obj is not None and obj["id"] not in table.rows:
                     table.restore(obj, pos)
+            for mode, kind, obj_id in reversed(journal):
+                self.modes[mode].table(kind).remove(obj_id)
             for (mode, kind, obj_id), (obj, contents) in (saved or {}).items():
                 _restore(contents)
                 table = self.modes[mode].table(kind)

@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     disputes,
     events,
     invoice_items,
+    invoice_preview,
     invoices,
     payment_links,
     payment_methods,

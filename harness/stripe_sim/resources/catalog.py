@@ -119,6 +119,6 @@ def plan_for(ctx: Ctx, price: dict) -> dict:
     """The legacy `plan` view of a price: one shared object per price, refreshed when the price changes."""
     table = ctx.table("plan")
     plan = table.get(price["id"])
-    if plan is None:
-        plan = table.put(plan_from_price(price))
+    if plan is None:  # made through ctx.put: a request that fails (or a preview) leaves no plan behind
+        plan = ctx.put("plan", plan_from_price(price))
     return plan

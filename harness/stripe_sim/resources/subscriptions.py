@@ -407,10 +407,9 @@ def _prorate(ctx: Ctx, sub: dict, before: dict, p: dict, now: int):
     old = sum(it["price"]["unit_amount"] * (it.get("quantity") or 1) for it in before["items"]["data"])
     new = sum(it["price"]["unit_amount"] * (it.get("quantity") or 1) for it in sub["items"]["data"])
     credit, charge = -int(round(old * share)), int(round(new * share))
-    pending = ctx.table("pending_proration")
-    entry = pending.get(sub["id"]) or {"id": sub["id"], "amount": 0}
+    # through ctx.find / ctx.put, so a request that fails afterwards (or a preview) leaves the pending amount as it was
+    entry = ctx.find("pending_proration", sub["id"]) or ctx.put("pending_proration", {"id": sub["id"], "amount": 0})
     entry["amount"] += credit + charge
-    pending.put(entry)
     if behaviour == "always_invoice":
         _invoice_now(ctx, sub, now, "subscription_update")
 
