@@ -1311,6 +1311,10 @@ FIELDS: dict[str, dict[str, object]] = {
         'last4': None,
         'mandate': None,
     },
+    'discount:source': {
+        'coupon': None,
+        'type': REQUIRED,
+    },
     'invoice_payment:payment': {
         'charge': REQUIRED,
         'payment_intent': REQUIRED,
@@ -1391,6 +1395,35 @@ FIELDS: dict[str, dict[str, object]] = {
         'reference': REQUIRED,
         'url': REQUIRED,
     },
+    'payment_link:after_completion': {
+        'hosted_confirmation': REQUIRED,
+        'redirect': REQUIRED,
+        'type': REQUIRED,
+    },
+    'payment_link:automatic_tax': {
+        'enabled': REQUIRED,
+        'liability': None,
+    },
+    'payment_link:custom_text': {
+        'after_submit': None,
+        'shipping_address': None,
+        'submit': None,
+        'terms_of_service_acceptance': None,
+    },
+    'payment_link:subscription_data': {
+        'description': None,
+        'invoice_settings': REQUIRED,
+        'metadata': {},
+        'trial_period_days': None,
+        'trial_settings': None,
+    },
+    'payment_link:subscription_data.invoice_settings': {
+        'account_tax_ids': None,
+        'custom_fields': None,
+        'description': None,
+        'footer': None,
+        'issuer': REQUIRED,
+    },
     'payment_method:billing_details': {
         'address': None,
         'email': None,
@@ -1424,6 +1457,54 @@ FIELDS: dict[str, dict[str, object]] = {
         'fingerprint': None,
         'generated_from': None,
         'last4': None,
+    },
+    'quote:automatic_tax': {
+        'enabled': REQUIRED,
+        'liability': None,
+        'provider': None,
+        'status': None,
+    },
+    'quote:computed': {
+        'recurring': None,
+        'upfront': REQUIRED,
+    },
+    'quote:computed.recurring': {
+        'amount_subtotal': REQUIRED,
+        'amount_total': REQUIRED,
+        'interval': REQUIRED,
+        'interval_count': REQUIRED,
+        'total_details': REQUIRED,
+    },
+    'quote:computed.upfront': {
+        'amount_subtotal': REQUIRED,
+        'amount_total': REQUIRED,
+        'line_items': {'object': 'list', 'data': [], 'has_more': False, 'url': None},
+        'total_details': REQUIRED,
+    },
+    'quote:invoice_settings': {
+        'custom_fields': None,
+        'days_until_due': None,
+        'description': None,
+        'footer': None,
+        'issuer': REQUIRED,
+    },
+    'quote:status_transitions': {
+        'accepted_at': None,
+        'canceled_at': None,
+        'finalized_at': None,
+    },
+    'quote:subscription_data': {
+        'billing_mode': REQUIRED,
+        'description': None,
+        'effective_date': None,
+        'metadata': None,
+        'trial_period_days': None,
+    },
+    'quote:total_details': {
+        'amount_discount': REQUIRED,
+        'amount_shipping': None,
+        'amount_tax': REQUIRED,
+        'breakdown': REQUIRED,
     },
     'refund:destination_details': {
         'affirm': REQUIRED,
@@ -1492,6 +1573,63 @@ FIELDS: dict[str, dict[str, object]] = {
         'network': None,
         'request_three_d_secure': None,
         'setup_credential_usage': REQUIRED,
+    },
+    'subscription_schedule:default_settings': {
+        'application_fee_percent': None,
+        'automatic_tax': REQUIRED,
+        'billing_cycle_anchor': REQUIRED,
+        'billing_thresholds': None,
+        'collection_method': None,
+        'default_payment_method': None,
+        'description': None,
+        'invoice_settings': REQUIRED,
+        'on_behalf_of': None,
+        'transfer_data': None,
+    },
+    'subscription_schedule:default_settings.automatic_tax': {
+        'disabled_reason': None,
+        'enabled': REQUIRED,
+        'liability': None,
+    },
+    'subscription_schedule:default_settings.invoice_settings': {
+        'account_tax_ids': None,
+        'custom_fields': None,
+        'days_until_due': None,
+        'description': None,
+        'footer': None,
+        'issuer': REQUIRED,
+    },
+    'subscription_schedule:phases[]': {
+        'add_invoice_items': [],
+        'application_fee_percent': None,
+        'automatic_tax': REQUIRED,
+        'billing_cycle_anchor': None,
+        'billing_thresholds': None,
+        'collection_method': None,
+        'currency': REQUIRED,
+        'default_payment_method': None,
+        'default_tax_rates': None,
+        'description': None,
+        'discounts': [],
+        'end_date': REQUIRED,
+        'invoice_settings': None,
+        'items': [],
+        'metadata': None,
+        'on_behalf_of': None,
+        'proration_behavior': REQUIRED,
+        'start_date': REQUIRED,
+        'transfer_data': None,
+        'trial': REQUIRED,
+        'trial_end': None,
+    },
+    'subscription_schedule:phases[].items[]': {
+        'billing_thresholds': None,
+        'discounts': [],
+        'metadata': None,
+        'plan': REQUIRED,
+        'price': REQUIRED,
+        'quantity': REQUIRED,
+        'tax_rates': None,
     },
     'tax_id:owner': {
         'account': REQUIRED,
@@ -1893,6 +2031,8 @@ OPTIONAL: dict[str, frozenset[str]] = {
     'charge:payment_method_details.sepa_debit': frozenset({
         'expected_debit_date',
     }),
+    'discount:source': frozenset({
+    }),
     'invoice_payment:payment': frozenset({
         'charge',
         'payment_intent',
@@ -1949,6 +2089,18 @@ OPTIONAL: dict[str, frozenset[str]] = {
     }),
     'mandate:payment_method_details.sepa_debit': frozenset({
     }),
+    'payment_link:after_completion': frozenset({
+        'hosted_confirmation',
+        'redirect',
+    }),
+    'payment_link:automatic_tax': frozenset({
+    }),
+    'payment_link:custom_text': frozenset({
+    }),
+    'payment_link:subscription_data': frozenset({
+    }),
+    'payment_link:subscription_data.invoice_settings': frozenset({
+    }),
     'payment_method:billing_details': frozenset({
     }),
     'payment_method:card': frozenset({
@@ -1958,6 +2110,24 @@ OPTIONAL: dict[str, frozenset[str]] = {
         'issuer',
     }),
     'payment_method:sepa_debit': frozenset({
+    }),
+    'quote:automatic_tax': frozenset({
+    }),
+    'quote:computed': frozenset({
+    }),
+    'quote:computed.recurring': frozenset({
+    }),
+    'quote:computed.upfront': frozenset({
+        'line_items',
+    }),
+    'quote:invoice_settings': frozenset({
+    }),
+    'quote:status_transitions': frozenset({
+    }),
+    'quote:subscription_data': frozenset({
+    }),
+    'quote:total_details': frozenset({
+        'breakdown',
     }),
     'refund:destination_details': frozenset({
         'affirm',
@@ -2021,6 +2191,22 @@ OPTIONAL: dict[str, frozenset[str]] = {
     }),
     'setup_intent:payment_method_options.card': frozenset({
         'setup_credential_usage',
+    }),
+    'subscription_schedule:default_settings': frozenset({
+        'automatic_tax',
+    }),
+    'subscription_schedule:default_settings.automatic_tax': frozenset({
+    }),
+    'subscription_schedule:default_settings.invoice_settings': frozenset({
+    }),
+    'subscription_schedule:phases[]': frozenset({
+        'automatic_tax',
+        'default_tax_rates',
+        'trial',
+    }),
+    'subscription_schedule:phases[].items[]': frozenset({
+        'quantity',
+        'tax_rates',
     }),
     'tax_id:owner': frozenset({
         'account',

@@ -187,16 +187,9 @@ KNOWN_PROBLEMS: dict[str, list[str]] = {
     'subscription:cancellation_details': ["missing field 'feedback_option'"],
     'subscription:invoice_settings': ["missing field 'custom_fields'", "missing field 'description'", "missing field 'footer'"],
     'subscription:trial_settings.end_behavior': ["missing field 'billing_cycle_anchor'"],
-    'deleted_discount': ["missing field 'checkout_session'", "missing field 'customer_account'", "missing field 'invoice'", "missing field 'invoice_item'", "missing field 'source'", "missing field 'start'", "missing field 'subscription_item'"],
-    'quote:invoice_settings': ["missing field 'custom_fields'", "missing field 'description'", "missing field 'footer'"],
-    'item': ["missing field 'adjustable_quantity'", "missing field 'metadata'"],
-    'subscription_schedule': ["missing field 'pause_schedules'"],
-    'subscription_schedule:default_settings.invoice_settings': ["missing field 'custom_fields'", "missing field 'description'", "missing field 'footer'"],
-    'payment_link': ["missing field 'managed_payments'"],
     'billing_portal.configuration:features': ["missing field 'subscription_pause'"],
     'billing_portal.configuration:features.payment_method_update': ["missing field 'payment_method_configuration'"],
     'billing_portal.configuration:features.subscription_cancel.cancellation_reason': ["missing field 'feedback_options'"],
-    'deleted_card': ["unknown field 'customer'"],
 }
 
 
@@ -239,27 +232,7 @@ def object_literals() -> list[tuple[str, int, str]]:
     return out
 
 
-KNOWN_LITERALS: set[tuple[str, str]] = {  # being converted
-    ('resources/catalog.py', 'plan'),
-    ('resources/checkout.py', 'item'),
-    ('resources/coupons.py', 'coupon'),
-    ('resources/coupons.py', 'discount'),
-    ('resources/customer_sources.py', 'card'),
-    ('resources/customers.py', 'customer'),
-    ('resources/discounts.py', 'discount'),
-    ('resources/events.py', 'event'),
-    ('resources/invoices.py', 'invoice'),
-    ('resources/payment_links.py', 'item'),
-    ('resources/payment_links.py', 'payment_link'),
-    ('resources/plans.py', 'plan'),
-    ('resources/products.py', 'product'),
-    ('resources/quotes.py', 'item'),
-    ('resources/quotes.py', 'quote'),
-    ('resources/subscription_items.py', 'subscription_item'),
-    ('resources/subscription_schedules.py', 'subscription_schedule'),
-    ('resources/test_clocks.py', 'test_helpers.test_clock'),
-    ('resources/webhook_endpoints.py', 'webhook_endpoint'),
-}
+KNOWN_LITERALS: set[tuple[str, str]] = set()
 
 
 def test_no_resource_writes_a_stripe_object_as_a_dict_literal():

@@ -106,13 +106,13 @@ def new_price(ctx: Ctx, p: dict, prefix: str | None = None, price_id: str | None
 
 def plan_from_price(price: dict) -> dict:
     rec = price["recurring"]
-    return {"id": price["id"], "object": "plan", "active": price["active"], "amount": price["unit_amount"],
-            "amount_decimal": price["unit_amount_decimal"], "billing_scheme": price["billing_scheme"],
-            "created": price["created"], "currency": price["currency"], "interval": rec["interval"],
-            "interval_count": rec["interval_count"], "livemode": price["livemode"], "metadata": price["metadata"],
-            "meter": rec.get("meter"), "nickname": price["nickname"], "product": price["product"],
-            "tiers_mode": None, "transform_usage": None, "trial_period_days": rec.get("trial_period_days"),
-            "usage_type": rec.get("usage_type", "licensed")}
+    return shape("plan", {
+        "id": price["id"], "active": price["active"], "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"], "billing_scheme": price["billing_scheme"],
+        "created": price["created"], "currency": price["currency"], "interval": rec["interval"],
+        "interval_count": rec["interval_count"], "livemode": price["livemode"], "metadata": price["metadata"],
+        "meter": rec.get("meter"), "nickname": price["nickname"], "product": price["product"],
+        "trial_period_days": rec.get("trial_period_days"), "usage_type": rec.get("usage_type", "licensed")})
 
 
 def plan_for(ctx: Ctx, price: dict) -> dict:

@@ -125,12 +125,11 @@ def create(ctx: Ctx, p: dict):
         elif d.get("coupon"):
             ctx.get("coupon", d["coupon"], f"discounts[{i}][coupon]")
             discounts.append({"coupon": d["coupon"], "promotion_code": None})
-    line_items = [{
-        "id": ctx.new_id("li"), "object": "item", "adjustable_quantity": None,
-        "amount_discount": 0, "amount_subtotal": pr["unit_amount"] * q, "amount_tax": 0,
+    line_items = [shape("item", {
+        "id": ctx.new_id("li"), "amount_discount": 0, "amount_subtotal": pr["unit_amount"] * q, "amount_tax": 0,
         "amount_total": pr["unit_amount"] * q, "currency": currency,
         "description": (ctx.find("product", pr["product"]) or {}).get("name"), "metadata": {},
-        "price": pr, "quantity": q} for pr, q in lines]
+        "price": pr, "quantity": q}) for pr, q in lines]
     session = shape("checkout.session", {
         "id": cs_id, "adaptive_pricing": {"enabled": False},
         "allow_promotion_codes": p.get("allow_promotion_codes"), "amount_subtotal": 0, "amount_total": 0,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..objects import shape
+from ..objects import deleted, shape
 from ..params import CREATED_FILTER, Decimal, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .billing_math import add_months, in_range
@@ -82,7 +82,7 @@ def delete(ctx: Ctx, p: dict, coupon_id: str):
     coupon = ctx.get("coupon", coupon_id)
     ctx.table("coupon").remove(coupon_id)
     ctx.emit("coupon.deleted", coupon)
-    return {"id": coupon_id, "object": "coupon", "deleted": True}
+    return deleted("coupon", coupon_id)
 
 
 @route("GET", "/v1/coupons", {"created": CREATED_FILTER}, listing=True)
@@ -113,12 +113,11 @@ def new_discount(ctx: Ctx, coupon: dict, *, customer: str | None, subscription: 
     end = None
     if coupon["duration"] == "repeating":
         end = add_months(start, coupon["duration_in_months"])
-    discount = {
-        "id": ctx.new_id("di"), "object": "discount", "checkout_session": checkout_session, "customer": customer,
-        "customer_account": None, "end": end, "invoice": None, "invoice_item": None,
-        "promotion_code": promotion_code, "source": {"coupon": coupon["id"], "type": "coupon"}, "start": start,
-        "subscription": subscription, "subscription_item": None,
-    }
+    discount = shape("discount", {
+        "id": ctx.new_id("di"), "checkout_session": checkout_session, "customer": customer, "end": end,
+        "promotion_code": promotion_code, "source": shape("discount:source", {"coupon": coupon["id"], "type": "coupon"}),
+        "start": start, "subscription": subscription,
+    })
     coupon["times_redeemed"] += 1
     refresh_validity(ctx, coupon, start)
     return ctx.put("discount", discount)

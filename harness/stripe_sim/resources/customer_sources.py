@@ -7,6 +7,7 @@ object here, and a payment method with the same id that invoices charge."""
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted, shape
 from ..params import Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
@@ -27,13 +28,11 @@ def add_card(ctx: Ctx, cus: dict, token: str, param: str = "source", metadata: d
     pm = payment_methods.new_payment_method(ctx, number, pm_id=card_id)
     pm["customer"] = cus["id"]
     c = pm["card"]
-    card = {"id": card_id, "object": "card", "address_city": None, "address_country": None, "address_line1": None,
-            "address_line1_check": None, "address_line2": None, "address_state": None, "address_zip": None,
-            "address_zip_check": None, "allow_redisplay": "unspecified", "brand": BRANDS.get(c["brand"], c["brand"]),
-            "country": c["country"], "customer": cus["id"], "cvc_check": "pass", "dynamic_last4": None,
-            "exp_month": c["exp_month"], "exp_year": c["exp_year"], "fingerprint": c["fingerprint"],
-            "funding": c["funding"], "last4": c["last4"], "metadata": merge_metadata({}, metadata or {}),
-            "name": None, "regulated_status": "unregulated", "tokenization_method": None}
+    card = shape("card", {
+        "id": card_id, "allow_redisplay": "unspecified", "brand": BRANDS.get(c["brand"], c["brand"]),
+        "country": c["country"], "customer": cus["id"], "cvc_check": "pass", "exp_month": c["exp_month"],
+        "exp_year": c["exp_year"], "fingerprint": c["fingerprint"], "funding": c["funding"], "last4": c["last4"],
+        "metadata": merge_metadata({}, metadata or {}), "regulated_status": "unregulated"})
     ctx.put("card_source", card)
     if not cus.get("default_source"):
         cus["default_source"] = card_id
@@ -100,4 +99,4 @@ def delete(ctx: Ctx, p: dict, cus_id: str, card_id: str):
         cus["default_source"] = rest[-1]["id"] if rest else None
         ctx.emit("customer.updated", cus, before)
     ctx.emit("customer.source.deleted", card)
-    return {"id": card_id, "object": "card", "customer": cus_id, "deleted": True}
+    return deleted("card", card_id)

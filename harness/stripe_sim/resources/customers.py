@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..objects import shape
+from ..objects import deleted, shape
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import customer_balance, customer_sources, payment_methods
@@ -156,7 +156,7 @@ def delete(ctx: Ctx, p: dict, cus_id: str):
                                    lambda s: s["customer"] == cus_id and s["status"] != "canceled")):
         cancel_subscription(ctx, sub, reason="cancellation_requested")
     ctx.emit("customer.deleted", cus)
-    stub = {"id": cus_id, "object": "customer", "deleted": True}
+    stub = deleted("customer", cus_id)
     ctx.put("customer", stub)
     return stub
 

@@ -4,16 +4,16 @@ discount older API versions set with `coupon` / `promotion_code` on a customer."
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted
 from ..routing import Ctx, route
 from .coupons import new_discount, usable_coupon
 from .promotion_codes import redeemable
 
-DELETED = {"object": "discount", "deleted": True}
-
 
 def _deleted(ctx: Ctx, discount: dict) -> dict:
-    out = {**discount, "deleted": True}
-    out.pop("end", None)  # a deleted discount has no `end` (Stripe's deleted_discount)
+    # Stripe's deleted_discount: the discount's fields but `end`, and `deleted: true`
+    out = deleted("discount", discount["id"], {k: v for k, v in discount.items()
+                                               if k not in ("id", "object", "end", "deleted")})
     ctx.emit("customer.discount.deleted", out)
     return out
 
@@ -29,7 +29,7 @@ def delete_subscription_discount(ctx: Ctx, p: dict, sub_id: str):
     removed = [_deleted(ctx, ctx.get("discount", di_id)) for di_id in sub["discounts"]]
     sub["discounts"] = []
     ctx.emit("customer.subscription.updated", sub, before)
-    return {**DELETED, **{k: removed[0][k] for k in ("id", "customer", "subscription", "promotion_code")}}
+    return removed[0]
 
 
 @route("DELETE", "/v1/customers/{cus_id}/discount")
@@ -42,7 +42,7 @@ def delete_customer_discount(ctx: Ctx, p: dict, cus_id: str):
     removed = _deleted(ctx, cus["discount"])
     cus["discount"] = None
     ctx.emit("customer.updated", cus, before)
-    return {**DELETED, **{k: removed[k] for k in ("id", "customer", "subscription", "promotion_code")}}
+    return removed
 
 
 def legacy_customer_discount(ctx: Ctx, cus: dict, p: dict) -> tuple[str, dict] | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 
 from ..frozen import freeze_all, thaw
+from ..objects import shape
 from ..params import CREATED_FILTER, Bool, List, Str
 from ..routing import Ctx, paginate, route
 from .billing_math import in_range
@@ -22,9 +23,10 @@ def endpoint_matches(endpoint: dict, event_type: str) -> bool:
 def render(event: dict) -> dict:
     """The whole event: the stored header plus its frozen payload (`data`, `api_version`, `request`)."""
     body = thaw(event)
-    return {"id": event["id"], "object": "event", "api_version": body["api_version"], "created": event["created"],
-            "data": body["data"], "livemode": event["livemode"], "pending_webhooks": event["pending_webhooks"],
-            "request": body["request"], "type": event["type"]}
+    return shape("event", {"id": event["id"], "api_version": body["api_version"], "created": event["created"],
+                           "data": body["data"], "livemode": event["livemode"],
+                           "pending_webhooks": event["pending_webhooks"], "request": body["request"],
+                           "type": event["type"]})
 
 
 def commit_events(ctx: Ctx):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted
 from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import payment_methods
@@ -147,7 +148,7 @@ def delete(ctx: Ctx, p: dict, inv_id: str):
         raise InvalidRequest("You can only delete draft invoices.")
     ctx.table("invoice").remove(inv_id)
     ctx.emit("invoice.deleted", inv)
-    return {"id": inv_id, "object": "invoice", "deleted": True}
+    return deleted("invoice", inv_id)
 
 
 @route("POST", "/v1/invoices/{inv_id}/void")

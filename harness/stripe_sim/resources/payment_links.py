@@ -9,6 +9,7 @@ An inactive link answers that it is no longer available.
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Bool, Custom, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import checkout
@@ -35,10 +36,10 @@ UPDATE = {"active": Bool(), "metadata": Metadata(), "after_completion": AFTER, "
 
 def _after(spec: dict | None) -> dict:
     spec = spec or {"type": "hosted_confirmation"}
-    return {"type": spec["type"],
-            "hosted_confirmation": {"custom_message": (spec.get("hosted_confirmation") or {}).get("custom_message")}
-            if spec["type"] == "hosted_confirmation" else None,
-            "redirect": {"url": spec["redirect"]["url"]} if spec["type"] == "redirect" else None}
+    if spec["type"] == "redirect":
+        return shape("payment_link:after_completion", {"type": "redirect", "redirect": {"url": spec["redirect"]["url"]}})
+    return shape("payment_link:after_completion", {"type": spec["type"], "hosted_confirmation": {
+        "custom_message": (spec.get("hosted_confirmation") or {}).get("custom_message")}})
 
 
 def public(link: dict) -> dict:
@@ -58,38 +59,32 @@ def create(ctx: Ctx, p: dict):
             raise InvalidRequest("The price specified is inactive.", param=f"line_items[{i}][price]")
         currencies.add(price["currency"])
         qty = spec.get("quantity") or 1
-        items.append({"id": ctx.new_id("li"), "object": "item", "amount_discount": 0,
-                      "amount_subtotal": price["unit_amount"] * qty, "amount_tax": 0,
-                      "amount_total": price["unit_amount"] * qty, "currency": price["currency"],
-                      "description": (ctx.find("product", price["product"]) or {}).get("name"), "price": price,
-                      "quantity": qty})
+        items.append(shape("item", {
+            "id": ctx.new_id("li"), "amount_discount": 0, "amount_subtotal": price["unit_amount"] * qty,
+            "amount_tax": 0, "amount_total": price["unit_amount"] * qty, "currency": price["currency"],
+            "description": (ctx.find("product", price["product"]) or {}).get("name"), "metadata": {},
+            "price": price, "quantity": qty}))
     if len(currencies) > 1:
         raise InvalidRequest("All prices of a payment link must have the same currency.", param="line_items")
     recurring = any(it["price"]["type"] == "recurring" for it in items)
     sub_data = p.get("subscription_data") or {}
-    link = {
-        "id": link_id, "object": "payment_link", "active": p.get("active", True),
-        "after_completion": _after(p.get("after_completion")),
-        "allow_promotion_codes": bool(p.get("allow_promotion_codes")), "application": None,
-        "application_fee_amount": None, "application_fee_percent": None,
-        "automatic_tax": {"enabled": False, "liability": None}, "billing_address_collection": "auto",
-        "consent_collection": None, "currency": currencies.pop(), "custom_fields": [],
-        "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
-                        "terms_of_service_acceptance": None},
-        "customer_creation": "always" if recurring else "if_required", "inactive_message": None,
-        "invoice_creation": None, "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}),
-        "on_behalf_of": None, "optional_items": None, "payment_intent_data": None,
-        "payment_method_collection": "always", "payment_method_options": None, "payment_method_types": None,
-        "phone_number_collection": {"enabled": False}, "restrictions": None, "shipping_address_collection": None,
-        "shipping_options": [], "submit_type": "auto",
-        "subscription_data": {"description": sub_data.get("description"), "invoice_settings": {"issuer": {
-            "type": "self"}}, "metadata": dict(sub_data.get("metadata") or {}),
-            "trial_period_days": sub_data.get("trial_period_days"), "trial_settings": None} if recurring else None,
-        "tax_id_collection": {"enabled": False, "required": "never"}, "transfer_data": None,
-        "url": f"{ctx.sim.public_url}/b/{link_id}",
+    link = shape("payment_link", {
+        "id": link_id, "active": p.get("active", True), "after_completion": _after(p.get("after_completion")),
+        "allow_promotion_codes": bool(p.get("allow_promotion_codes")),
+        "automatic_tax": shape("payment_link:automatic_tax", {"enabled": False}), "billing_address_collection": "auto",
+        "currency": currencies.pop(), "custom_text": shape("payment_link:custom_text", {}),
+        "customer_creation": "always" if recurring else "if_required", "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "payment_method_collection": "always",
+        "phone_number_collection": {"enabled": False}, "submit_type": "auto",
+        "subscription_data": shape("payment_link:subscription_data", {
+            "description": sub_data.get("description"),
+            "invoice_settings": shape("payment_link:subscription_data.invoice_settings", {"issuer": {"type": "self"}}),
+            "metadata": dict(sub_data.get("metadata") or {}), "trial_period_days": sub_data.get("trial_period_days"),
+        }) if recurring else None,
+        "tax_id_collection": {"enabled": False, "required": "never"}, "url": f"{ctx.sim.public_url}/b/{link_id}",
         "line_items": {"object": "list", "data": items, "has_more": False,
                        "url": f"/v1/payment_links/{link_id}/line_items"},
-    }
+    })
     ctx.put("payment_link", link)
     ctx.emit("payment_link.created", public(link))
     return public(link)

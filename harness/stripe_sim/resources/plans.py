@@ -5,6 +5,7 @@ the plan's id, and every recurring price can be read as a plan."""
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted
 from ..params import Bool, Custom, Enum, Int, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .catalog import new_price, new_product, plan_for, plan_from_price
@@ -90,7 +91,7 @@ def delete(ctx: Ctx, p: dict, plan_id: str):
     ctx.table("deleted_plan").put({"id": plan_id})
     plan.update(plan_from_price(price))
     ctx.emit("plan.deleted", plan)
-    return {"id": plan_id, "object": "plan", "deleted": True}
+    return deleted("plan", plan_id)
 
 
 @route("GET", "/v1/plans", {"active": Bool(), "product": Str()}, listing=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted
 from ..params import CREATED_FILTER, Bool, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from .billing_math import in_range
@@ -69,7 +70,7 @@ def delete(ctx: Ctx, p: dict, prod_id: str):
         raise InvalidRequest("This product cannot be deleted because it has one or more user-created prices.")
     ctx.table("product").remove(prod_id)
     ctx.emit("product.deleted", prod)
-    return {"id": prod_id, "object": "product", "deleted": True}
+    return deleted("product", prod_id)
 
 
 LIST = {"active": Bool(), "ids": List(Str()), "url": Str(), "created": CREATED_FILTER, "shippable": Bool()}

@@ -8,6 +8,7 @@ subscription), or a draft invoice for one-time items. Discounts, taxes, and sche
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import EMPTY_LIST, Custom, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
 from . import invoicing
@@ -34,17 +35,21 @@ UPDATE = {"description": Str(max_length=500), "header": Str(max_length=50), "foo
 
 def _line(ctx: Ctx, quote_id: str, price: dict, qty: int) -> dict:
     amount = price["unit_amount"] * qty
-    return {"id": ctx.new_id("li"), "object": "item", "amount_discount": 0, "amount_subtotal": amount,
-            "amount_tax": 0, "amount_total": amount, "currency": price["currency"],
-            "description": (ctx.find("product", price["product"]) or {}).get("name"), "discounts": EMPTY_LIST,
-            "price": price, "quantity": qty, "taxes": EMPTY_LIST}
+    return shape("item", {
+        "id": ctx.new_id("li"), "amount_discount": 0, "amount_subtotal": amount, "amount_tax": 0,
+        "amount_total": amount, "currency": price["currency"],
+        "description": (ctx.find("product", price["product"]) or {}).get("name"), "discounts": EMPTY_LIST,
+        "metadata": {}, "price": price, "quantity": qty, "taxes": EMPTY_LIST})
 
 
 def _totals(lines: list[dict], recurring: bool) -> dict:
     picked = [ln for ln in lines if (ln["price"]["type"] == "recurring") == recurring]
     total = sum(ln["amount_total"] for ln in picked)
-    return {"amount_subtotal": total, "amount_total": total,
-            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}}
+    return {"amount_subtotal": total, "amount_total": total, "total_details": _no_details()}
+
+
+def _no_details() -> dict:
+    return shape("quote:total_details", {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0})
 
 
 def public(quote: dict) -> dict:
@@ -65,29 +70,27 @@ def create(ctx: Ctx, p: dict):
         raise InvalidRequest("All line items of a quote must have the same currency.", param="line_items")
     recurring = [ln["price"]["recurring"] for ln in lines if ln["price"]["type"] == "recurring"]
     rec = _totals(lines, True)
-    quote = {
-        "id": quote_id, "object": "quote", "amount_subtotal": sum(ln["amount_subtotal"] for ln in lines),
-        "amount_total": sum(ln["amount_total"] for ln in lines), "application": None,
-        "application_fee_amount": None, "application_fee_percent": None,
-        "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
+    quote = shape("quote", {
+        "id": quote_id, "amount_subtotal": sum(ln["amount_subtotal"] for ln in lines),
+        "amount_total": sum(ln["amount_total"] for ln in lines),
+        "automatic_tax": shape("quote:automatic_tax", {"enabled": False}),
         "collection_method": p.get("collection_method") or "charge_automatically",
-        "computed": {"recurring": {**rec, "interval": recurring[0]["interval"],
-                                   "interval_count": recurring[0]["interval_count"]} if recurring else None,
-                     "upfront": {**_totals(lines, False), "line_items": None}},
+        "computed": shape("quote:computed", {
+            "recurring": shape("quote:computed.recurring", {
+                **rec, "interval": recurring[0]["interval"], "interval_count": recurring[0]["interval_count"]})
+            if recurring else None,
+            "upfront": shape("quote:computed.upfront", _totals(lines, False))}),
         "created": now, "currency": currencies.pop() if currencies else "usd",
-        "customer": customer["id"] if customer else None, "customer_account": None, "default_tax_rates": [],
-        "description": p.get("description"), "discounts": [], "expires_at": p.get("expires_at") or now + EXPIRES_AFTER,
-        "footer": p.get("footer"), "from_quote": None, "header": p.get("header"), "invoice": None,
-        "invoice_settings": {"days_until_due": None, "issuer": {"type": "self"}}, "livemode": ctx.livemode,
-        "metadata": merge_metadata({}, p.get("metadata") or {}), "number": None, "on_behalf_of": None,
-        "status": "draft", "status_transitions": {"accepted_at": None, "canceled_at": None, "finalized_at": None},
-        "subscription": None, "subscription_data": {"billing_mode": {"type": "classic"}, "description": None,
-                                                    "effective_date": None, "metadata": None,
-                                                    "trial_period_days": None},
-        "subscription_schedule": None, "test_clock": customer.get("test_clock") if customer else None,
-        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}, "transfer_data": None,
+        "customer": customer["id"] if customer else None, "description": p.get("description"),
+        "expires_at": p.get("expires_at") or now + EXPIRES_AFTER, "footer": p.get("footer"),
+        "header": p.get("header"),
+        "invoice_settings": shape("quote:invoice_settings", {"issuer": {"type": "self"}}), "livemode": ctx.livemode,
+        "metadata": merge_metadata({}, p.get("metadata") or {}), "status": "draft",
+        "status_transitions": shape("quote:status_transitions", {}),
+        "subscription_data": shape("quote:subscription_data", {"billing_mode": {"type": "classic"}}),
+        "test_clock": customer.get("test_clock") if customer else None, "total_details": _no_details(),
         "line_items": {"object": "list", "data": lines, "has_more": False, "url": f"/v1/quotes/{quote_id}/line_items"},
-    }
+    })
     ctx.put("quote", quote)
     ctx.emit("quote.created", public(quote))
     return public(quote)

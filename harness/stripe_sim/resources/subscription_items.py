@@ -4,6 +4,7 @@ own current period. Changes go through the subscription so its events carry the 
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import deleted
 from ..params import Bool, Enum, Int, Metadata, Str
 from ..routing import Ctx, paginate, route
 from .subscriptions import update_subscription
@@ -61,7 +62,7 @@ def delete(ctx: Ctx, p: dict, si_id: str):
         raise InvalidRequest("A subscription must have at least one active plan. To cancel a subscription, "
                              "please use the cancel API endpoint.")
     update_subscription(ctx, sub, _sub_params(p, {"id": si_id, "deleted": True}))
-    return {"id": si_id, "object": "subscription_item", "deleted": True}
+    return deleted("subscription_item", si_id)
 
 
 @route("GET", "/v1/subscription_items", {"subscription": Str(required=True)}, listing=True)

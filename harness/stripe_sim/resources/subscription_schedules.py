@@ -11,6 +11,7 @@ released (continues on its own) or canceled. Changing the phases of an existing 
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..objects import shape
 from ..params import Bool, Custom, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route, snapshot
 from . import invoicing
@@ -68,22 +69,17 @@ def _build_phases(ctx: Ctx, specs: list[dict], start: int) -> list[dict]:
         items = []
         for j, it in enumerate(spec["items"]):
             price = recurring_price(ctx, it["price"], f"phases[{i}][items][{j}][price]")
-            items.append({"billing_thresholds": None, "discounts": [], "metadata": dict(it.get("metadata") or {}),
-                          "plan": price["id"], "price": price["id"],
-                          "quantity": it.get("quantity") if it.get("quantity") is not None else 1,
-                          "tax_rates": []})
+            items.append(shape("subscription_schedule:phases[].items[]", {
+                "metadata": dict(it.get("metadata") or {}), "plan": price["id"], "price": price["id"],
+                "quantity": it.get("quantity") if it.get("quantity") is not None else 1}))
         first_price = ctx.get("price", items[0]["price"])
         end = _phase_end(start, spec, first_price)
         if end <= start:
             raise InvalidRequest("Each phase must end after it starts.", param=f"phases[{i}][end_date]")
-        phases.append({"add_invoice_items": [], "application_fee_percent": None, "automatic_tax": None,
-                       "billing_cycle_anchor": None, "billing_thresholds": None, "collection_method": None,
-                       "currency": first_price["currency"], "default_payment_method": None,
-                       "default_tax_rates": [], "description": spec.get("description"), "discounts": [],
-                       "end_date": end, "invoice_settings": None, "items": items,
-                       "metadata": dict(spec.get("metadata") or {}), "on_behalf_of": None,
-                       "proration_behavior": spec.get("proration_behavior") or "create_prorations",
-                       "start_date": start, "transfer_data": None, "trial_end": None})
+        phases.append(shape("subscription_schedule:phases[]", {
+            "currency": first_price["currency"], "description": spec.get("description"), "end_date": end,
+            "items": items, "metadata": dict(spec.get("metadata") or {}),
+            "proration_behavior": spec.get("proration_behavior") or "create_prorations", "start_date": start}))
         start = end
     return phases
 
@@ -115,21 +111,19 @@ def create(ctx: Ctx, p: dict):
         raise InvalidRequest("Missing required param: phases.", code="parameter_missing", param="phases")
     start = p.get("start_date") or "now"
     start = now if start == "now" else start
-    sched = {
-        "id": ctx.new_id("sub_sched"), "object": "subscription_schedule", "application": None,
-        "billing_mode": {"flexible": None, "type": "classic"}, "canceled_at": None, "completed_at": None,
-        "created": now, "current_phase": None, "customer": cus["id"], "customer_account": None,
-        "default_settings": {"application_fee_percent": None, "automatic_tax": {
-            "disabled_reason": None, "enabled": False, "liability": None}, "billing_cycle_anchor": "automatic",
-            "billing_thresholds": None, "collection_method": "charge_automatically", "default_payment_method": None,
-            "description": None, "invoice_settings": {"account_tax_ids": None, "days_until_due": None,
-                                                      "issuer": {"type": "self"}},
-            "on_behalf_of": None, "transfer_data": None},
+    sched = shape("subscription_schedule", {
+        "id": ctx.new_id("sub_sched"), "billing_mode": {"flexible": None, "type": "classic"}, "created": now,
+        "customer": cus["id"],
+        "default_settings": shape("subscription_schedule:default_settings", {
+            "automatic_tax": shape("subscription_schedule:default_settings.automatic_tax", {"enabled": False}),
+            "billing_cycle_anchor": "automatic", "collection_method": "charge_automatically",
+            "invoice_settings": shape("subscription_schedule:default_settings.invoice_settings",
+                                      {"issuer": {"type": "self"}})}),
         "end_behavior": p.get("end_behavior") or "release", "livemode": ctx.livemode,
         "metadata": merge_metadata({}, p.get("metadata") or {}),
-        "phases": _build_phases(ctx, p["phases"], start), "released_at": None, "released_subscription": None,
-        "status": "not_started", "subscription": None, "test_clock": cus.get("test_clock"),
-    }
+        "phases": _build_phases(ctx, p["phases"], start), "status": "not_started",
+        "test_clock": cus.get("test_clock"),
+    })
     ctx.put("subscription_schedule", sched)
     ctx.emit("subscription_schedule.created", sched)
     if start <= now:

@@ -7,7 +7,7 @@ period-end cancellations) in time order across the clock's subscriptions, then r
 from __future__ import annotations
 
 from ..errors import InvalidRequest
-from ..objects import shape
+from ..objects import deleted, shape
 from ..params import Int, Str
 from ..routing import Ctx, paginate, route
 from . import sepa_debit
@@ -67,7 +67,7 @@ def delete(ctx: Ctx, p: dict, clock_id: str):
         delete_customer(ctx, {}, cus["id"])
     ctx.table("test_helpers.test_clock").remove(clock_id)
     ctx.emit("test_helpers.test_clock.deleted", clock)
-    return {"id": clock_id, "object": "test_helpers.test_clock", "deleted": True}
+    return deleted("test_helpers.test_clock", clock_id)
 
 
 @route("POST", "/v1/test_helpers/test_clocks/{clock_id}/advance", {"frozen_time": Int(min=0, required=True)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from ..errors import InvalidRequest
-from ..objects import shape
+from ..objects import deleted, shape
 from ..params import Bool, List, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route, served_version
 from .event_types import EVENT_TYPES
@@ -89,7 +89,7 @@ def delete(ctx: Ctx, p: dict, we_id: str):
     ctx.sim.webhook_secrets.pop(we_id, None)
     for listener in getattr(ctx.sim, "endpoint_listeners", []):
         listener(ctx.mode, {**we, "deleted": True})
-    return {"id": we_id, "object": "webhook_endpoint", "deleted": True}
+    return deleted("webhook_endpoint", we_id)
 
 
 @route("GET", "/v1/webhook_endpoints", listing=True)
