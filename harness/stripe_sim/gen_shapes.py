@@ -31,6 +31,8 @@ LIST = {"object": "list", "data": [], "has_more": False, "url": None}
 # nested objects the resources build through shape(): "<object type>:<path in its reference>"
 NESTED: list[str] = [
     "balance_transaction:fee_details[]",
+    "billing_portal.configuration:features", "billing_portal.configuration:features.payment_method_update",
+    "billing_portal.configuration:features.subscription_cancel.cancellation_reason",
     "dispute:evidence", "dispute:evidence_details", "dispute:payment_method_details",
     "dispute:payment_method_details.card",
     "charge:outcome", "charge:payment_method_details", "charge:payment_method_details.card",
@@ -49,6 +51,7 @@ NESTED: list[str] = [
     "quote:invoice_settings", "quote:status_transitions", "quote:subscription_data", "quote:total_details",
     "refund:destination_details", "refund:destination_details.card",
     "setup_intent:payment_method_options", "setup_intent:payment_method_options.card",
+    "subscription:cancellation_details", "subscription:invoice_settings", "subscription:trial_settings.end_behavior",
     "subscription_schedule:default_settings", "subscription_schedule:default_settings.automatic_tax",
     "subscription_schedule:default_settings.invoice_settings", "subscription_schedule:phases[]",
     "subscription_schedule:phases[].items[]",

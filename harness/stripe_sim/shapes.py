@@ -1139,6 +1139,23 @@ FIELDS: dict[str, dict[str, object]] = {
         'description': None,
         'type': REQUIRED,
     },
+    'billing_portal.configuration:features': {
+        'customer_update': REQUIRED,
+        'invoice_history': REQUIRED,
+        'payment_method_update': REQUIRED,
+        'subscription_cancel': REQUIRED,
+        'subscription_pause': REQUIRED,
+        'subscription_update': REQUIRED,
+    },
+    'billing_portal.configuration:features.payment_method_update': {
+        'enabled': REQUIRED,
+        'payment_method_configuration': None,
+    },
+    'billing_portal.configuration:features.subscription_cancel.cancellation_reason': {
+        'enabled': REQUIRED,
+        'feedback_options': None,
+        'options': [],
+    },
     'dispute:evidence': {
         'access_activity_log': None,
         'appeal': None,
@@ -1574,6 +1591,23 @@ FIELDS: dict[str, dict[str, object]] = {
         'request_three_d_secure': None,
         'setup_credential_usage': REQUIRED,
     },
+    'subscription:cancellation_details': {
+        'comment': None,
+        'feedback': None,
+        'feedback_option': None,
+        'reason': None,
+    },
+    'subscription:invoice_settings': {
+        'account_tax_ids': None,
+        'custom_fields': None,
+        'description': None,
+        'footer': None,
+        'issuer': REQUIRED,
+    },
+    'subscription:trial_settings.end_behavior': {
+        'billing_cycle_anchor': None,
+        'missing_payment_method': REQUIRED,
+    },
     'subscription_schedule:default_settings': {
         'application_fee_percent': None,
         'automatic_tax': REQUIRED,
@@ -1930,6 +1964,12 @@ OPTIONAL: dict[str, frozenset[str]] = {
     }),
     'balance_transaction:fee_details[]': frozenset({
     }),
+    'billing_portal.configuration:features': frozenset({
+    }),
+    'billing_portal.configuration:features.payment_method_update': frozenset({
+    }),
+    'billing_portal.configuration:features.subscription_cancel.cancellation_reason': frozenset({
+    }),
     'dispute:evidence': frozenset({
         'appeal',
     }),
@@ -2191,6 +2231,12 @@ OPTIONAL: dict[str, frozenset[str]] = {
     }),
     'setup_intent:payment_method_options.card': frozenset({
         'setup_credential_usage',
+    }),
+    'subscription:cancellation_details': frozenset({
+    }),
+    'subscription:invoice_settings': frozenset({
+    }),
+    'subscription:trial_settings.end_behavior': frozenset({
     }),
     'subscription_schedule:default_settings': frozenset({
         'automatic_tax',

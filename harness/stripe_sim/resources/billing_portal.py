@@ -39,20 +39,27 @@ SESSION = {"customer": Str(required=True), "configuration": Str(), "return_url":
            "on_behalf_of": Str()}
 
 
+FEATURES_SHAPE = "billing_portal.configuration:features"
+
+
 def _features(f: dict | None) -> dict:
     f = f or {}
     cancel = f.get("subscription_cancel") or {}
     update = f.get("subscription_update") or {}
-    return {
+    return shape(FEATURES_SHAPE, {
         "customer_update": {"allowed_updates": (f.get("customer_update") or {}).get("allowed_updates") or [],
                             "enabled": bool((f.get("customer_update") or {}).get("enabled"))},
         "invoice_history": {"enabled": bool((f.get("invoice_history") or {}).get("enabled", True))},
-        "payment_method_update": {"enabled": bool((f.get("payment_method_update") or {}).get("enabled", True))},
+        "payment_method_update": shape(f"{FEATURES_SHAPE}.payment_method_update", {
+            "enabled": bool((f.get("payment_method_update") or {}).get("enabled", True))}),
         "subscription_cancel": {
-            "cancellation_reason": {"enabled": bool((cancel.get("cancellation_reason") or {}).get("enabled")),
-                                    "options": (cancel.get("cancellation_reason") or {}).get("options") or []},
+            "cancellation_reason": shape(f"{FEATURES_SHAPE}.subscription_cancel.cancellation_reason", {
+                "enabled": bool((cancel.get("cancellation_reason") or {}).get("enabled")),
+                "options": (cancel.get("cancellation_reason") or {}).get("options") or []}),
             "enabled": bool(cancel.get("enabled", True)), "mode": cancel.get("mode") or "at_period_end",
             "proration_behavior": cancel.get("proration_behavior") or "none"},
+        # pausing is not simulated (Stripe offers it only in its redesigned portal): off
+        "subscription_pause": {"duration": {"interval_options": [], "type": "indefinite"}, "enabled": False},
         "subscription_update": {"billing_cycle_anchor": None,
                                 "default_allowed_updates": update.get("default_allowed_updates") or [],
                                 "enabled": bool(update.get("enabled")),
@@ -60,7 +67,7 @@ def _features(f: dict | None) -> dict:
                                 "proration_behavior": update.get("proration_behavior") or "create_prorations",
                                 "schedule_at_period_end": {"conditions": []},
                                 "trial_update_behavior": "end_trial"},
-    }
+    })
 
 
 def new_configuration(ctx: Ctx, p: dict, is_default: bool = False) -> dict:

@@ -175,12 +175,12 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
                           "liability": None},
         "billing_cycle_anchor": first_end if trial_end else now,
         "billing_mode": {"flexible": None, "type": "classic"}, "billing_schedules": EMPTY_LIST,
-        "cancel_at_period_end": False, "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "cancel_at_period_end": False, "cancellation_details": shape("subscription:cancellation_details", {}),
         "collection_method": collection, "created": now, "currency": currency, "customer": customer["id"],
         "days_until_due": p.get("days_until_due"),
         "default_payment_method": pm["id"] if pm else None, "default_tax_rates": [],
         "description": p.get("description"), "discounts": discount_ids,
-        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
+        "invoice_settings": shape("subscription:invoice_settings", {"issuer": {"type": "self"}}),
         "items": {"object": "list", "data": items, "has_more": False, "total_count": len(items),
                   "url": f"/v1/subscription_items?subscription={sub_id}"},
         "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}),
@@ -188,9 +188,9 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
                              "save_default_payment_method": (p.get("payment_settings") or {}).get(
                                  "save_default_payment_method", "off")},
         "start_date": now, "status": "incomplete", "test_clock": customer.get("test_clock"),
-        "trial_end": trial_end, "trial_settings": {"end_behavior": {
+        "trial_end": trial_end, "trial_settings": {"end_behavior": shape("subscription:trial_settings.end_behavior", {
             "missing_payment_method": ((p.get("trial_settings") or {}).get("end_behavior") or {}).get(
-                "missing_payment_method", "create_invoice")}},
+                "missing_payment_method", "create_invoice")})},
         "trial_start": now if trial_end else None,
     })
     if checkout_session:
@@ -295,7 +295,7 @@ def _apply_cancel_settings(ctx: Ctx, sub: dict, p: dict, now: int):
         sub["cancel_at_period_end"] = bool(at) and at == period_of(sub)[1]
         sub["canceled_at"] = now if at else None
     if sub["cancel_at"] is None:
-        sub["cancellation_details"] = {"comment": None, "feedback": None, "reason": None}
+        sub["cancellation_details"] = shape("subscription:cancellation_details", {})
     else:
         sub["cancellation_details"] = {**sub["cancellation_details"], "reason": "cancellation_requested"}
 
