@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 # the project root first, bench/ last: `import tiersync.receiver` is the package, never bench/receiver.py
 sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
-BENCHMARKS = ["stripe_api", "webhook_delivery", "receiver", "engine", "worker"]
+BENCHMARKS = ["stripe_api", "shape_cost", "webhook_delivery", "receiver", "engine", "worker"]
 
 
 def load(name: str):

@@ -48,10 +48,10 @@ def given_values(kind: str, obj: dict) -> dict:
             if name in fields and (fields[name] is REQUIRED or name in OPTIONAL[kind] or value != fields[name])}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20000)
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args(argv)  # bench/run.py passes every benchmark the same options
     print(f"{'kind':<20} {'fields':>6} {'given':>6} {'us/shape()':>11}")
     for kind, obj in sample_objects().items():
         values = given_values(kind, obj)
@@ -59,7 +59,8 @@ def main() -> None:
         timer = timeit.Timer(lambda k=kind, v=values: shape(k, v), timer=time.process_time)
         best = min(timer.repeat(number=args.repeat, repeat=5))
         print(f"{kind:<20} {len(FIELDS[kind]):>6} {len(values):>6} {best / args.repeat * 1e6:>11.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
