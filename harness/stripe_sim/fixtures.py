@@ -11,7 +11,10 @@ The format (`pkg/fixtures` of the Stripe CLI, template version 0)::
 References inside strings (params, path, idempotency key, headers, env values):
 `${name:dot.path}` reads an earlier step's JSON response (`${sub:items.data.0.id}`; `#` is an array's
 length, as in gjson), `${.env:VAR}` the environment, and `${...|default}` falls back to the default
-when the value is missing. Unlike the CLI (which silently sends the reference text when a lookup fails)
+when the value is missing. As in the CLI, `${time-now-RFC3339}` is the current time (RFC 3339, local time
+with its offset) and `${generate-uuid}` a fresh random UUID. A step's `api_base` (Stripe's meter-events host
+for the /v2 meter event stream) is followed when the run targets Stripe itself (`https://api.stripe.com`);
+against any other base URL (the simulator serves both) the step goes to that base. Unlike the CLI (which silently sends the reference text when a lookup fails)
 the runner stops with a `FixtureError` naming the file, the fixture and the field.
 
 Steps run as the CLI's `Fixture.Execute` runs them (stripe-cli pkg/fixtures/fixtures.go): a step with
@@ -34,8 +37,10 @@ import os
 import re
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -49,6 +54,15 @@ CLI_V2_VERSION = "2026-08-26.dahlia"
 METHODS = ("GET", "POST", "DELETE")
 # `${name:path}` or `${name:path|default}`; the name has no `:`/`|`/`}`, the path no `|`/`}`.
 REFERENCE = re.compile(r"\$\{([^:|}]+):([^|}]*)(?:\|([^}]*))?\}")
+# the CLI's built-in values (pkg/fixtures: TestParseWithTimeNow, TestParseWithUUID)
+BUILTINS = {"${time-now-RFC3339}": lambda: _rfc3339_now(), "${generate-uuid}": lambda: str(uuid.uuid4())}
+STRIPE_API = "https://api.stripe.com"
+
+
+def _rfc3339_now() -> str:
+    now = datetime.now().astimezone().replace(microsecond=0)
+    text = now.isoformat()
+    return text[:-6] + "Z" if now.utcoffset() == timedelta(0) else text
 _MISSING = object()
 
 Requester = Callable[..., tuple[int, Any]]
@@ -184,6 +198,9 @@ class Resolver:
                 raise _RefError(f"{m.group(0)}: {path!r} {why} in the response of fixture {name!r}")
             return _as_text(value)
 
+        for token, make in BUILTINS.items():
+            while token in text:
+                text = text.replace(token, make(), 1)  # each occurrence its own value
         return REFERENCE.sub(one, text)
 
     def resolve_tree(self, value: Any, where: str) -> Any:
@@ -323,11 +340,12 @@ def run_fixture(source: str | os.PathLike | Mapping, request: Requester, *, env:
         version = stripe_version or (CLI_V2_VERSION if path.startswith("/v2/") else None)
         if version:
             headers.setdefault("Stripe-Version", version)
+        extra = {"api_base": str(spec["api_base"])} if spec.get("api_base") else {}
         try:
             if json_body is not None:
-                status, body = request(method, path, pairs, headers=headers, json_body=json_body)
+                status, body = request(method, path, pairs, headers=headers, json_body=json_body, **extra)
             else:
-                status, body = request(method, path, pairs, headers=headers) if headers else \
+                status, body = request(method, path, pairs, headers=headers, **extra) if headers or extra else \
                     request(method, path, pairs)
         except FixtureError:
             raise
@@ -364,8 +382,8 @@ def sim_requester(sim, api_key: str | None = None) -> Requester:
     key = api_key or sim.test_key
 
     def request(method: str, path: str, params: Pairs, headers: Mapping[str, str] | None = None,
-                json_body: str | None = None):
-        encoded = urlencode(params)
+                json_body: str | None = None, api_base: str | None = None):
+        encoded = urlencode(params)  # the simulator serves every Stripe host: `api_base` changes nothing
         hdrs = {"authorization": f"Bearer {key}"}
         hdrs.update({k.lower(): v for k, v in (headers or {}).items()})
         query, body = (encoded, b"") if method in ("GET", "DELETE") else ("", encoded.encode())
@@ -385,9 +403,12 @@ def http_requester(base_url: str, api_key: str, *, timeout: float = 30.0, client
     import httpx
 
     http = client or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+    to_stripe = base_url.rstrip("/") == STRIPE_API
 
     def request(method: str, path: str, params: Pairs, headers: Mapping[str, str] | None = None,
-                json_body: str | None = None):
+                json_body: str | None = None, api_base: str | None = None):
+        if api_base and to_stripe:  # Stripe's other host for this step (meter events)
+            path = api_base.rstrip("/") + path
         hdrs = {"Authorization": f"Bearer {api_key}", **(headers or {})}
         if json_body is not None:
             hdrs["Content-Type"] = "application/json"

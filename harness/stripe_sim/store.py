@@ -27,6 +27,7 @@ PREFIXES = {
     "inpay": "invoice_payment", "card": "card", "cbtxn": "customer_balance_transaction", "cn": "credit_note",
     "ii": "invoiceitem", "re": "refund", "seti": "setup_intent", "plan": "plan", "sub_sched": "subscription_schedule",
     "du": "dispute", "py": "charge", "mandate": "mandate",
+    "ccsbtxn": "customer_cash_balance_transaction",
 }
 
 # object kind -> the noun Stripe uses in "No such <noun>: 'id'"

@@ -3,11 +3,13 @@ Stripe CLI repository) run unmodified against the simulator, as `stripe trigger 
 
 Each one either emits the event it is named after, or stops where Stripe itself would answer the same way:
 a 404 "Unrecognized request URL" for an endpoint the simulator leaves out (docs/stripe-billing.md lists them),
-or a 400 for a parameter that Stripe removed before the simulator's API version (2026-10-28), which the CLI's
-file still sends (those run with `--api-version` an older version, as they do at Stripe). The table below is the measurement: a change in any row fails here."""
+or a 400 for a parameter that Stripe removed before the simulator's API version (2026-10-28), or a value it
+does not take there, which the CLI's file still sends (the removed parameters run with `--api-version` an older
+version, as they do at Stripe). The table below is the measurement: a change in any row fails here."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,8 +44,14 @@ REMOVED_PARAMS = {
 # fixture -> the version it runs at with `--api-version`: the last one before the parameter was removed
 RUNS_AT_VERSION = {**{f"customer.discount.{e}": "2025-02-24.acacia" for e in ("created", "deleted", "updated")},
                    **{f"promotion_code.{e}": "2025-08-27.basil" for e in ("created", "updated")}}
-# customer-balance (bank transfer) funding is not simulated: the file stops at `payment_method_data`
-NOT_SIMULATED = {"payment_intent.partially_funded"}
+# fixture -> (param, value): the file sends a value Stripe's API does not take at 2026-10-28 (the official SDKs'
+# generated parameter types list the values it does)
+INVALID_VALUES = {
+    # bank transfer types are eu_/gb_/jp_/mx_/us_bank_transfer; the file (2022, bank transfers in beta) says
+    # jp_bank_account
+    "payment_intent.partially_funded": ("payment_method_options[customer_balance][bank_transfer][type]",
+                                        "jp_bank_account"),
+}
 # fixture -> why it runs without its event, though the simulator sends that event when Stripe does
 RUNS_WITHOUT_ITS_EVENT = {
     # "Occurs 7 days before a subscription schedule will expire": the file advances the clock to 9 days before
@@ -52,7 +60,7 @@ RUNS_WITHOUT_ITS_EVENT = {
     # because of delinquency": the file cancels a schedule that has not started (subscription_schedule.canceled)
     "subscription_schedule.aborted": "subscription_schedule.aborted",
 }
-EMITS = sorted(set(ALL) - set(OUT_OF_SCOPE) - set(REMOVED_PARAMS) - NOT_SIMULATED - set(RUNS_WITHOUT_ITS_EVENT))
+EMITS = sorted(set(ALL) - set(OUT_OF_SCOPE) - set(REMOVED_PARAMS) - set(INVALID_VALUES) - set(RUNS_WITHOUT_ITS_EVENT))
 
 
 def run(name: str, seed: int = 1, stripe_version: str | None = None) -> tuple[StripeSim, object]:
@@ -138,19 +146,21 @@ def test_removed_parameter_is_refused_as_stripe_refuses_it(name):
     assert error["message"] == f"Received unknown parameter: {REMOVED_PARAMS[name]}"
 
 
-def test_customer_balance_funding_stops_where_the_simulator_leaves_it_out():
-    """Out of scope: the PaymentIntent's customer-balance parameters are refused as unknown (stricter than Stripe,
-    never more lenient), and the test helper that funds the cash balance answers Stripe's own 404."""
+@pytest.mark.parametrize("name", sorted(INVALID_VALUES))
+def test_invalid_value_is_refused_as_stripe_refuses_it_and_the_corrected_file_emits(name):
+    param, value = INVALID_VALUES[name]
     with pytest.raises(FixtureError) as info:
-        run("payment_intent.partially_funded")
+        run(name)
     error = info.value.response["error"]
-    assert (info.value.status, error["code"], error["param"]) == (400, "parameter_unknown", "payment_method_data")
-    sim = StripeSim()
-    status, body = sim_requester(sim)("POST", "/v1/test_helpers/customers/cus_1/fund_cash_balance",
-                                      [("amount", "10000"), ("currency", "jpy")])
-    assert status == 404
-    assert body["error"]["message"].startswith(
-        "Unrecognized request URL (POST: /v1/test_helpers/customers/cus_1/fund_cash_balance)")
+    assert (info.value.status, error["param"]) == (400, param)
+    assert error["message"].startswith(f"Invalid {param}: must be one of ")
+    data = json.loads((FIXTURES / f"{name}.json").read_text())
+    for step in data["fixtures"]:  # the same file with the value Stripe takes
+        if step.get("params", {}).get(param) == value:
+            step["params"][param] = "jp_bank_transfer"
+    sim = StripeSim(seed=1)
+    run_fixture(data, sim_requester(sim), env={})
+    assert name in event_types(sim)
 
 
 def test_async_payment_fixtures_complete_unpaid_then_announce_the_outcome():

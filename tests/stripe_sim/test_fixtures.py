@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -366,6 +368,43 @@ def test_v2_paths_are_sent_as_json():
 
     run_fixture(doc(step("v2", "/v2/billing/meter_event_session", params={"a": {"b": 1}})), record, env=NO_ENV)
     assert seen == [("POST", "/v2/billing/meter_event_session", [], '{"a": {"b": 1}}')]
+
+
+def test_the_clis_builtin_values_time_now_and_uuid():
+    """`${time-now-RFC3339}` and `${generate-uuid}` (the meter event fixtures use them) are filled in as the CLI
+    fills them in, a fresh UUID for each occurrence."""
+    seen = []
+
+    def record(method, path, params, headers=None, json_body=None, api_base=None):
+        seen.append((json.loads(json_body), api_base))
+        return 200, {"id": "x"}
+
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    run_fixture(doc(step("v2", "/v2/billing/meter_event_stream", api_base="https://meter-events.stripe.com",
+                         params={"events": [{"timestamp": "${time-now-RFC3339}", "identifier": "${generate-uuid}"},
+                                            {"identifier": "${generate-uuid}"}]})), record, env=NO_ENV)
+    [(body, api_base)] = seen
+    first, second = body["events"]
+    assert before <= datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
+    assert uuid.UUID(first["identifier"]) != uuid.UUID(second["identifier"])
+    assert api_base == "https://meter-events.stripe.com"  # passed on; http_requester follows it only to Stripe
+
+
+def test_api_base_is_followed_only_when_the_run_targets_stripe():
+    class Client:
+        def __init__(self):
+            self.urls = []
+
+        def request(self, method, url, **kw):
+            self.urls.append(url)
+            return type("R", (), {"status_code": 200, "content": b"{}"})()
+
+    for base, expected in (("https://api.stripe.com", "https://meter-events.stripe.com/v2/x"),
+                           ("http://127.0.0.1:12111", "/v2/x")):
+        client = Client()
+        http_requester(base, "sk_test_x", client=client)("POST", "/v2/x", [], json_body="{}",
+                                                       api_base="https://meter-events.stripe.com")
+        assert client.urls == [expected]
 
 
 def test_transport_failure_is_reported_not_raised():

@@ -195,3 +195,11 @@ def test_a_subscription_whose_first_debit_fails_stays_incomplete(client, sim):
     event_types = types(client)
     assert "invoice.payment_failed" in event_types and "checkout.session.async_payment_failed" in event_types
     assert "invoice.paid" not in event_types
+
+
+def test_a_debit_canceled_while_processing_does_not_settle_later(client, sim):
+    pi = debit(client, "AT321904300235473204")
+    assert client.v1.payment_intents.cancel(pi.id).status == "canceled"
+    advance(sim, 180)
+    assert client.v1.payment_intents.retrieve(pi.id).status == "canceled"
+    assert "payment_intent.succeeded" not in types(client)

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     billing_portal,
+    cash_balance,
     checkout,
     coupons,
     credit_notes,

@@ -13,7 +13,7 @@ from ..errors import InvalidRequest
 from ..objects import shape
 from ..params import Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import charges, disputes, payment_methods, sepa_debit
+from . import cash_balance, charges, disputes, payment_methods, sepa_debit
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
 SHIPPING = Obj({"name": Str(required=True), "address": ADDRESS, "phone": Str(), "carrier": Str(),
@@ -24,7 +24,7 @@ MANDATE_DATA = Obj({"customer_acceptance": Obj({
     "online": Obj({"ip_address": Str(), "user_agent": Str()})}, required=True)})
 CONFIRM = {"payment_method": Str(), "return_url": Str(), "off_session": Bool(), "receipt_email": Str(),
            "error_on_requires_action": Bool(), "mandate_data": MANDATE_DATA, "mandate": Str()}
-PAYMENT_METHOD_TYPES = List(Enum("card", "sepa_debit"))
+PAYMENT_METHOD_TYPES = List(Enum("card", "customer_balance", "sepa_debit"))
 CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currency": Str(required=True, max_length=3),
           "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(), "confirm": Bool(),
           "capture_method": Enum("automatic", "automatic_async", "manual"),
@@ -34,7 +34,10 @@ CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currenc
           "setup_future_usage": Enum("off_session", "on_session"), "shipping": SHIPPING,
           "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22),
           "automatic_payment_methods": Obj({"enabled": Bool(required=True),
-                                            "allow_redirects": Enum("always", "never")})}
+                                            "allow_redirects": Enum("always", "never")}),
+          # a payment method made with the intent: only `customer_balance` (bank transfers) is simulated
+          "payment_method_data": Obj({"type": Enum("customer_balance", required=True)}),
+          "payment_method_options": Obj({"customer_balance": cash_balance.OPTIONS})}
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
 
 
@@ -55,6 +58,9 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
                              f"{', '.join(pi['payment_method_types'])}.", param="payment_method")
     if pm["type"] == "sepa_debit":
         _confirm_debit(ctx, pi, pm, p, now)
+        return
+    if pm["type"] == "customer_balance":
+        cash_balance.confirm(ctx, pi, now)
         return
     behaviour = payment_methods.behaviour(pm)
     if behaviour == "requires_action":
@@ -121,9 +127,17 @@ def create(ctx: Ctx, p: dict):
         "statement_descriptor": p.get("statement_descriptor"),
         "statement_descriptor_suffix": p.get("statement_descriptor_suffix"), "status": "requires_payment_method",
     })
+    if p.get("payment_method_data") and p.get("payment_method"):
+        raise InvalidRequest("You may only specify one of these parameters: payment_method, payment_method_data.",
+                             param="payment_method_data")
     if p.get("payment_method"):
         pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
         pi["status"] = "requires_confirmation"
+    elif p.get("payment_method_data"):
+        pi["payment_method"] = cash_balance.new_payment_method(ctx, pi["customer"])["id"]
+        pi["status"] = "requires_confirmation"
+    if p.get("payment_method_options"):
+        pi["payment_method_options"] = p["payment_method_options"]
     ctx.put("payment_intent", pi)
     ctx.emit("payment_intent.created", pi)
     if p.get("confirm"):

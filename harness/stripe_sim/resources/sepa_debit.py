@@ -199,6 +199,8 @@ def settle(ctx: Ctx, row: dict):
     ctx.table(PENDING).remove(row["id"])
     pi = ctx.get("payment_intent", row["id"])
     charge = ctx.get("charge", row["charge"])
+    if pi["status"] != "processing":  # canceled meanwhile ("in rare cases, processing" may be canceled)
+        return
     if row["outcome"].startswith("fail"):
         code = row["outcome"].split(":", 1)[1] if ":" in row["outcome"] else "generic_could_not_process"
         message = FAILURE_MESSAGES[code]
