@@ -86,11 +86,9 @@ def available(ctx: Ctx, customer_id: str) -> dict[str, int]:
 
 
 def _transaction(ctx: Ctx, customer_id: str, currency: str, amount: int, kind: str, detail: dict, now: int) -> dict:
-    txn = {"id": ctx.new_id("ccsbtxn"), "object": TXN, "adjusted_for_overdraft": None, "applied_to_payment": None,
-           "created": now, "currency": currency, "customer": customer_id, "customer_account": None,
-           "ending_balance": available(ctx, customer_id).get(currency, 0) + amount, "funded": None,
-           "livemode": ctx.livemode, "net_amount": amount, "refunded_from_payment": None,
-           "transferred_to_balance": None, "type": kind, "unapplied_from_payment": None, **detail}
+    txn = shape(TXN, {"id": ctx.new_id("ccsbtxn"), "created": now, "currency": currency, "customer": customer_id,
+                      "ending_balance": available(ctx, customer_id).get(currency, 0) + amount,
+                      "livemode": ctx.livemode, "net_amount": amount, "type": kind, **detail})
     ctx.put(TXN, txn)
     ctx.emit(f"{TXN}.created", txn, automatic=True)
     return txn
@@ -179,9 +177,9 @@ def _transfer_type(currency: str) -> str:
 
 
 def _cash_balance(ctx: Ctx, cus_id: str) -> dict:
-    return {"object": "cash_balance", "available": available(ctx, cus_id) or None, "customer": cus_id,
-            "customer_account": None, "livemode": ctx.livemode,
-            "settings": {"reconciliation_mode": "automatic", "using_merchant_default": True}}
+    return shape("cash_balance", {"available": available(ctx, cus_id) or None, "customer": cus_id,
+                                  "livemode": ctx.livemode, "settings": {"reconciliation_mode": "automatic",
+                                                                         "using_merchant_default": True}})
 
 
 @route("GET", "/v1/customers/{cus_id}/cash_balance")
