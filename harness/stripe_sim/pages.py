@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from .errors import StripeError
-from .resources import checkout, payment_links, payment_methods
+from .resources import checkout, payment_links, payment_methods, sepa_debit
 from .resources.subscriptions import cancel_subscription, update_subscription
 
 STYLE = """
@@ -55,6 +55,24 @@ def hosted_pages(sim) -> Starlette:
         return (mode, sim.store.find(mode, kind, obj_id)) if mode else (None, None)
 
     # ---- Checkout ---------------------------------------------------------------------------------
+    def card_fields(session: dict, v: dict) -> str:
+        if "card" not in session["payment_method_types"]:
+            return ""
+        return f"""<label for='cardNumber'>Card information</label>
+<input id='cardNumber' name='cardNumber' placeholder='1234 1234 1234 1234' value='{html.escape(v.get('cardNumber', ''))}'
+ autocomplete='cc-number'>
+<div class='row'><input id='cardExpiry' name='cardExpiry' placeholder='MM / YY' value='{html.escape(v.get('cardExpiry', ''))}'>
+<input id='cardCvc' name='cardCvc' placeholder='CVC' value='{html.escape(v.get('cardCvc', ''))}'></div>"""
+
+    def iban_field(session: dict, v: dict) -> str:
+        """SEPA Direct Debit, when the session takes it: the account's IBAN (the mandate is accepted by paying)."""
+        if "sepa_debit" not in session["payment_method_types"]:
+            return ""
+        return f"""<label for='iban'>IBAN</label>
+<input id='iban' name='iban' placeholder='DE00 0000 0000 0000 0000 00' value='{html.escape(v.get('iban', ''))}'>
+<div class='muted' id='sepaMandate'>By paying, you authorise the business to debit your account (SEPA Direct Debit
+mandate).</div>"""
+
     def checkout_html(session: dict, error: str = "", values: dict | None = None) -> str:
         v = values or {}
         items = "".join(f"<div class='muted'>{html.escape(li['description'] or '')} × {li['quantity']} — "
@@ -81,12 +99,8 @@ def hosted_pages(sim) -> Starlette:
 {f"<a href='{html.escape(session['cancel_url'])}' data-testid='cancel-link'>← Back</a>" if session['cancel_url'] else ''}
 </div><div class='col card'><form method='post' id='payment-form'>
 <label for='email'>Email</label><input id='email' name='email' type='email' value='{html.escape(email)}' required>
-<label for='cardNumber'>Card information</label>
-<input id='cardNumber' name='cardNumber' placeholder='1234 1234 1234 1234' value='{html.escape(v.get('cardNumber', ''))}'
- autocomplete='cc-number'>
-<div class='row'><input id='cardExpiry' name='cardExpiry' placeholder='MM / YY' value='{html.escape(v.get('cardExpiry', ''))}'>
-<input id='cardCvc' name='cardCvc' placeholder='CVC' value='{html.escape(v.get('cardCvc', ''))}'></div>
-<label for='billingName'>Name on card</label><input id='billingName' name='billingName' value='{html.escape(v.get('billingName', ''))}'>
+{card_fields(session, v)}{iban_field(session, v)}
+<label for='billingName'>{'Name on card' if 'card' in session['payment_method_types'] else 'Account holder name'}</label><input id='billingName' name='billingName' value='{html.escape(v.get('billingName', ''))}'>
 <label for='billingCountry'>Country or region</label><select id='billingCountry' name='billingCountry'>{countries}</select>
 <label for='billingPostalCode'>ZIP</label><input id='billingPostalCode' name='billingPostalCode'
  value='{html.escape(v.get('billingPostalCode', ''))}'>
@@ -128,7 +142,11 @@ if (apply) apply.onclick = async () => {{
         def pay(ctx):
             pm_id = None
             subtotal, discount = checkout._amounts(ctx, session)
-            if number:
+            if form.get("iban") and not number:
+                pm_id = sepa_debit.new_payment_method(
+                    ctx, form["iban"], {"name": form.get("billingName") or None, "email": form.get("email") or None},
+                    {}, param="iban")["id"]
+            elif number:
                 month, _, year = form.get("cardExpiry", "").replace(" ", "").partition("/")
                 exp_month = int(month) if month.isdigit() else 12
                 exp_year = int(year) + 2000 if year.isdigit() and len(year) == 2 else 2034

@@ -125,3 +125,22 @@ def test_setup_mode_page_saves_the_card(stripe_server):
     assert r.status_code == 303 and r.headers["location"] == "http://app.test/ok"
     si = client.v1.setup_intents.retrieve(client.v1.checkout.sessions.retrieve(session.id).setup_intent)
     assert (si.status, si.customer) == ("succeeded", cus.id)
+
+
+def test_a_sepa_session_takes_an_iban_and_completes_unpaid_until_the_debit_settles(stripe_server):
+    import stripe
+    client = stripe.StripeClient(stripe_server.app.test_key, base_addresses={"api": stripe_server.url})
+    price = client.v1.prices.create(params={"currency": "eur", "unit_amount": 1500, "product_data": {"name": "Pro"}})
+    session = client.v1.checkout.sessions.create(params={
+        "mode": "payment", "payment_method_types": ["sepa_debit"], "line_items": [{"price": price.id, "quantity": 1}],
+        "success_url": "http://app.test/ok"})
+    page = httpx.get(session.url).text
+    assert "id='iban'" in page and "id='cardNumber'" not in page  # a SEPA-only session asks for no card
+    bad = httpx.post(session.url, data={"email": "jenny@example.com", "iban": "DE00 1234", "billingName": "Jenny"})
+    assert bad.status_code == 400 and "IBAN" in bad.text
+    r = httpx.post(session.url, data={"email": "jenny@example.com", "iban": "AT32 1904 3002 3547 3204",
+                                      "billingName": "Jenny Rosen"})
+    assert r.status_code == 303
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "unpaid"  # the debit is processing
+    stripe_server.app.request("POST", "/_sim/webhooks/advance", {"seconds": 180})
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"

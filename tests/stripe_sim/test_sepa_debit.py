@@ -203,3 +203,19 @@ def test_a_debit_canceled_while_processing_does_not_settle_later(client, sim):
     advance(sim, 180)
     assert client.v1.payment_intents.retrieve(pi.id).status == "canceled"
     assert "payment_intent.succeeded" not in types(client)
+
+
+def test_paying_an_invoice_by_debit_leaves_it_open_until_the_debit_settles(client, sim):
+    cus = client.v1.customers.create(params={"email": "jenny@example.com"})
+    pm = sepa_pm(client, "AT321904300235473204")
+    client.v1.payment_methods.attach(pm.id, params={"customer": cus.id})
+    client.v1.invoice_items.create(params={"customer": cus.id, "amount": 2500, "currency": "eur"})
+    invoice = client.v1.invoices.create(params={"customer": cus.id, "pending_invoice_items_behavior": "include"})
+    paying = client.v1.invoices.pay(invoice.id, params={"payment_method": pm.id})
+    assert (paying.status, paying.amount_paid) == ("open", 0)  # no 402: the debit is processing
+    with pytest.raises(stripe.InvalidRequestError):  # not a second debit while the first is processing
+        client.v1.invoices.pay(invoice.id, params={"payment_method": pm.id})
+    advance(sim, 180)
+    paid = client.v1.invoices.retrieve(invoice.id)
+    assert (paid.status, paid.amount_paid) == ("paid", 2500)
+    assert [e.data.object.id for e in client.v1.events.list(params={"type": "invoice.paid"}).data] == [invoice.id]

@@ -6,7 +6,7 @@ from ..errors import InvalidRequest
 from ..objects import deleted
 from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import payment_methods
+from . import payment_methods, sepa_debit
 from .billing_math import in_range
 from .invoicing import (
     after_invoice_paid,
@@ -78,6 +78,10 @@ def pay(ctx: Ctx, p: dict, inv_id: str):
         raise InvalidRequest(f"Invoice is already {inv['status']}." if inv["status"] == "paid"
                              else f"This invoice cannot be paid because it is {inv['status']}.",
                              code="invoice_not_open" if inv["status"] != "paid" else "invoice_already_paid")
+    pi_id = ((inv["payments"]["data"] or [{}])[0].get("payment") or {}).get("payment_intent")
+    if pi_id and sepa_debit.pending_for(ctx, pi_id):
+        raise InvalidRequest("This invoice's payment is processing (a bank debit); it can be paid again only if "
+                             "that payment fails.")
     sub_id = subscription_of(inv)
     payer = ctx.get("subscription", sub_id) if sub_id else {"customer": inv["customer"],
                                                            "default_payment_method": inv["default_payment_method"]}
@@ -90,6 +94,8 @@ def pay(ctx: Ctx, p: dict, inv_id: str):
             pm = payment_methods.attach(ctx, p["payment_method"], ctx.get("customer", inv["customer"]))
             payer = dict(payer, default_payment_method=pm["id"])
         result = collect(ctx, inv, payer, now)
+    if result == "processing":  # a bank debit: the invoice stays open until it settles (sepa_debit.py)
+        return inv
     if result != "paid":
         ctx.keep_events_on_error = True
         if result == "requires_action":
