@@ -108,7 +108,7 @@ def bench_replay(users: int, per_user: int, concurrency: int, total: int | None 
                 updates = [e for e in ctx.events if e["type"] == "customer.subscription.updated"]
                 ctx.events = []  # not delivered by the simulator: the bench replays them itself
                 for e in updates[-per_user:]:
-                    payloads.append(events.render({**e, "pending_webhooks": 1}))
+                    payloads.append({**events.render(e), "pending_webhooks": 1})
             expected[user["id"]] = tier
         copies = max(0, (total or len(payloads) * 4 // 3) - len(payloads))
         sends = payloads + rng.sample(payloads, min(copies, len(payloads)))
