@@ -197,8 +197,9 @@ def test_cancel_at_period_end_then_deleted_at_period_end(client, world):
 def test_renewals_follow_the_clock_month_by_month(client, world):
     cus = card_customer(client, world)
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": world["pro"].id}]})
-    client.v1.test_helpers.test_clocks.advance(world["clock"].id,
-                                               params={"frozen_time": sub.created + 95 * DAY})
+    for day in (50, 95):  # a clock moves at most two intervals of its shortest subscription at a time
+        client.v1.test_helpers.test_clocks.advance(world["clock"].id,
+                                                   params={"frozen_time": sub.created + day * DAY})
     invoices = client.v1.invoices.list(params={"subscription": sub.id}).data
     assert [i.billing_reason for i in invoices] == ["subscription_cycle"] * 3 + ["subscription_create"]
     assert all(i.status == "paid" and i.amount_paid == 2900 for i in invoices)

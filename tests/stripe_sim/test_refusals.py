@@ -122,6 +122,28 @@ def test_advancing_a_clock_more_than_two_years_is_refused(client):
     assert client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == 1_800_000_000
 
 
+def test_advancing_more_than_two_intervals_of_the_clocks_shortest_subscription_is_refused(client):
+    """API reference (advance `frozen_time`): "Cannot be more than two intervals in the future from the shortest
+    subscription in this test clock"; with no subscription the two-year limit applies."""
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_800_000_000})
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": 1_800_000_000 + 400 * 86400})
+    cus = client.v1.customers.create(params={"test_clock": clock.id, "payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    prod = _product(client)
+    for interval in ("month", "week"):
+        price = client.v1.prices.create(params={"currency": "usd", "unit_amount": 500, "product": prod,
+                                                "recurring": {"interval": interval}})
+        client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    now = client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time
+    with pytest.raises(IRE) as info:  # the weekly one is the shortest: two weeks at most
+        client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": now + 15 * 86400})
+    assert_error(info.value, 400, "invalid_request_error", None, "frozen_time",
+                 "The frozen_time cannot be more than two intervals of the shortest subscription on this test clock "
+                 "in the future.")
+    assert client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time == now
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": now + 14 * 86400})
+
+
 def test_refused_create_makes_nothing(client):
     with pytest.raises(IRE):
         client.v1.customers.create(params={"email": "bad", "metadata": {"k": "v"}})

@@ -12,6 +12,7 @@ from ..params import Int, Str
 from ..routing import Ctx, paginate, route
 from . import sepa_debit
 from . import subscription_schedules as schedules
+from .billing_math import period_end
 from .customers import delete as delete_customer
 from .subscription_cycle import next_due, run_transition
 
@@ -79,8 +80,23 @@ def advance(ctx: Ctx, p: dict, clock_id: str):
         raise InvalidRequest("The test clock's frozen_time cannot be set to a time before or equal to its current "
                              "frozen_time.", param="frozen_time")
     _check_ahead(target, clock["frozen_time"])
+    _check_intervals(ctx, clock, target)
     advance_clock(ctx, clock, target)
     return clock
+
+
+def _check_intervals(ctx: Ctx, clock: dict, target: int):
+    """"Cannot be more than two intervals in the future from the shortest subscription in this test clock"
+    (API reference, Advance a test clock, `frozen_time`); the message is ours (no public record of Stripe's)."""
+    customers = {c["id"] for c in ctx.table("customer").rows.values() if c.get("test_clock") == clock["id"]}
+    limits = []
+    for sub in ctx.table("subscription").rows.values():
+        if sub["customer"] in customers and sub["status"] not in ("canceled", "incomplete_expired"):
+            recurring = sub["items"]["data"][0]["price"]["recurring"]
+            limits.append(period_end(period_end(clock["frozen_time"], recurring), recurring))
+    if limits and target > min(limits):
+        raise InvalidRequest("The frozen_time cannot be more than two intervals of the shortest subscription on "
+                             "this test clock in the future.", param="frozen_time")
 
 
 def advance_clock(ctx: Ctx, clock: dict, target: int):
