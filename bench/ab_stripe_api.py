@@ -2,7 +2,7 @@
 
   .venv/bin/python bench/ab_stripe_api.py 4713f0e                 # this working tree (B) against 4713f0e (A)
   .venv/bin/python bench/ab_stripe_api.py 4713f0e --b main        # two revisions
-  .venv/bin/python bench/ab_stripe_api.py 4713f0e --callgrind 100 # + instruction counts, load-independent
+  .venv/bin/python bench/ab_stripe_api.py 4713f0e --callgrind 100 # + server instructions per call
 
 A revision is checked out into a temporary git worktree under /tmp (removed afterwards) and served by
 `tiersync serve --stripe-only` from that tree, imported through a path mapping (no venv of its own: this
@@ -13,9 +13,9 @@ server CPU per call (from /proc, all batches), and last batch / first batch (cal
 reports it, and server CPU per call); with `--fill N`, the store is then filled to N customers with
 subscriptions and one more batch measured against the first.
 
-`--callgrind K` adds a figure the load cannot move: valgrind's instruction count per call of K iterations
-of the same two calls made in process (`StripeSim.handle`, as the ASGI layer calls it, with the SDK's
-headers and form bodies), the count of a run with 10 iterations subtracted (imports and set-up).
+`--callgrind K` adds a figure the load cannot move: the instructions the server process executes per call
+(valgrind's callgrind) for K iterations of the same workload, the count of a run with 10 iterations subtracted
+(start-up, set-up, shutdown).
 
 Timings are reported, never asserted.
 """
@@ -27,6 +27,7 @@ import importlib.abc
 import importlib.util
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -113,50 +114,30 @@ def timed_run(bench, side: str, tree: Path, args) -> dict:
 
 # ---- instruction counts ---------------------------------------------------------------------------
 
-def drive(tree: Path, iterations: int):
-    """In process, no HTTP: the bench's two calls, `iterations` times, through `StripeSim.handle`."""
-    use_tree(tree)
-    import uuid
-    from urllib.parse import urlencode
-
-    import stripe
-
-    from tiersync.stripe_sim import StripeSim
-
-    sim = StripeSim(seed=1)
-    key = next(k for k, m in sim.keys.items() if m == "test" and k.startswith("sk_"))
-    headers = {"authorization": f"Bearer {key}", "content-type": "application/x-www-form-urlencoded",
-               "stripe-version": stripe.api_version, "user-agent": f"Stripe/v1 PythonBindings/{stripe.VERSION}"}
-    ids = uuid.UUID(int=1)
-
-    def post(path: str, params: dict) -> dict:
-        nonlocal ids
-        ids = uuid.UUID(int=ids.int + 1)
-        resp = sim.handle("POST", path, "", {**headers, "idempotency-key": str(ids)}, urlencode(params).encode())
-        if resp.status != 200:
-            raise RuntimeError(f"{path}: {resp.status} {resp.body[:300]!r}")
-        return resp.json()
-
-    product = post("/v1/products", {"name": "Bench plan"})
-    price = post("/v1/prices", {"product": product["id"], "unit_amount": 1500, "currency": "usd",
-                                "recurring[interval]": "month"})
-    for i in range(iterations):
-        cus = post("/v1/customers", {"email": f"bench-{i}@example.com", "payment_method": "pm_card_visa",
-                                     "invoice_settings[default_payment_method]": "pm_card_visa"})
-        post("/v1/subscriptions", {"customer": cus["id"], "items[0][price]": price["id"]})
-
-
-def instructions(tree: Path, iterations: int) -> int:
+def instructions(bench, tree: Path, iterations: int) -> int:
+    """Instructions the server process executes in all (start-up, set-up, `iterations`, shutdown), under
+    valgrind's callgrind, for the SDK workload."""
     with tempfile.TemporaryDirectory(prefix="ab-callgrind-") as tmp:
         out = Path(tmp) / "callgrind.out"
-        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(PYTHON),
-                        str(Path(__file__).resolve()), "--drive-tree", str(tree), str(iterations)],
-                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", str(PYTHON),
+                str(Path(__file__).resolve()), "--serve-tree", str(tree), "serve", "--port", "0", "--stripe-only",
+                "--json"]
+        os.environ["PYTHONHASHSEED"] = "0"  # the same dict layouts in every run
+        proc, server = bench.start_tiersync(argv, timeout=600)  # ~50x slower under valgrind
+        try:
+            run = bench.Run("callgrind")
+            bench.run_workload(run, server, proc, use_plan=False, iterations=iterations, batch=iterations)
+            proc.p.terminate()  # tiersync serve stops on SIGTERM; callgrind writes its counts on the way out
+            proc.p.wait(600)
+        finally:
+            proc.stop()
+            del os.environ["PYTHONHASHSEED"]
         return int(re.search(r"^totals: (\d+)", out.read_text(), re.M).group(1))
 
 
-def instructions_per_call(tree: Path, iterations: int, base: int = 10) -> float:
-    return (instructions(tree, base + iterations) - instructions(tree, base)) / (2 * iterations)
+def instructions_per_call(bench, tree: Path, iterations: int, base: int = 10) -> float:
+    """Per API call: the count of a run with `base` + `iterations` iterations less that of one with `base`."""
+    return (instructions(bench, tree, base + iterations) - instructions(bench, tree, base)) / (2 * iterations)
 
 
 # ---- report ---------------------------------------------------------------------------------------
@@ -171,9 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         use_tree(Path(argv[1]))
         from tiersync.cli import main as tiersync_main
         return tiersync_main(argv[2:])
-    if argv[:1] == ["--drive-tree"]:  # the process valgrind counts
-        drive(Path(argv[1]), int(argv[2]))
-        return 0
     ap = argparse.ArgumentParser(prog="bench/ab_stripe_api.py", description=__doc__.split("\n")[0])
     ap.add_argument("a", help="revision A (e.g. 4713f0e), checked out into a temporary worktree")
     ap.add_argument("--b", help="revision B (default: this working tree, uncommitted changes included)")
@@ -184,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--callgrind", type=int, default=0, metavar="K", help="instruction counts over K iterations")
     args = ap.parse_args(argv)
     bench = load_bench()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through the finally blocks: worktrees go
 
     with ExitStack() as stack:
         trees = {"A": stack.enter_context(checked_out(args.a)),
@@ -198,13 +177,13 @@ def main(argv: list[str] | None = None) -> int:
                 res = timed_run(bench, side, trees[side], args)
                 results[side].append(res)
                 print(f"[ab] round {r + 1} {side}: {res}", file=sys.stderr, flush=True)
-        counts = {side: instructions_per_call(tree, args.callgrind) for side, tree in trees.items()} \
+        counts = {side: instructions_per_call(bench, tree, args.callgrind) for side, tree in trees.items()} \
             if args.callgrind else {}
 
     print(f"A/B, {started}, {args.rounds} ABBA rounds of {args.iterations} iterations (customers.create + "
           f"subscriptions.create, official SDK), batches of {args.batch}; median (min-max) over "
-          f"{2 * args.rounds} runs per side" + (f"; instructions per call over {args.callgrind} iterations in "
-                                                "process (valgrind --tool=callgrind)" if counts else ""))
+          f"{2 * args.rounds} runs per side" + (f"; server instructions per call over {args.callgrind} iterations "
+                                                "(valgrind --tool=callgrind)" if counts else ""))
     head = (f"{'side':<4} | {'revision':<40}" + (f" | {'server CPU ms/call':>20} | {'last/first calls/s':>18} | "
             f"{'last/first CPU':>16}" if args.rounds else "")
             + (f" | {'late/first CPU @' + str(args.fill):>22}" if args.fill and args.rounds else "")

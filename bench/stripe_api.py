@@ -127,11 +127,11 @@ class Proc:
         self.errfile.close()
 
 
-def start_tiersync(argv: list[str] | None = None) -> tuple[Proc, dict]:
+def start_tiersync(argv: list[str] | None = None, timeout: float = 30) -> tuple[Proc, dict]:
     """`tiersync serve --stripe-only` (or `argv`, which prints the same JSON line: bench/ab_stripe_api.py)."""
     argv = argv or [str(TIERSYNC), "serve", "--port", "0", "--stripe-only", "--json"]
     proc = Proc(argv, "tiersync", stdout=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.p.stdout], [], [], 30)
+    ready, _, _ = select.select([proc.p.stdout], [], [], timeout)
     line = proc.p.stdout.readline() if ready else ""
     if not line:
         err = proc.stderr_tail()
