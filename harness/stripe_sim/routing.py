@@ -135,8 +135,10 @@ class Ctx:
 
 
 def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool] | None = None,
-             source: Iterable[dict] | None = None) -> dict:
-    """A Stripe list object, newest first, honouring limit / starting_after / ending_before."""
+             source: Iterable[dict] | None = None, having: tuple[str, str] | None = None) -> dict:
+    """A Stripe list object, newest first, honouring limit / starting_after / ending_before. `having`
+    (field, value): only objects with that value can match `pred`, so the table's index by that field is walked
+    (a `customer` filter in `p` uses the table's customer index by itself)."""
     limit = p.get("limit") or 10
     table = ctx.table(kind)
     after, before = p.get("starting_after") or None, p.get("ending_before") or None  # '' means unset
@@ -146,8 +148,10 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
     for name, cursor in (("starting_after", after), ("ending_before", before)):
         if cursor and (source is None and table.position(cursor) is None):
             raise no_such(noun(kind), cursor, name, ctx.store.other_mode_has(ctx.mode, cursor))
-    # a customer's own list comes from the table's customer index when it keeps one
-    customer = p.get("customer") if table.customer_index() else None
+    if having is None and "customer" in table.indexes and isinstance(p.get("customer"), str):
+        having = ("customer", p["customer"])
+    if having is not None and (having[0] not in table.indexes or not isinstance(having[1], str)):
+        having = None
     if source is not None:
         items = [o for o in source if not o.get("deleted") and (pred is None or pred(o))]
         if after or before:
@@ -162,8 +166,7 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
             page.reverse()
     elif before:
         page = []
-        for obj in (table.of_customer_oldest_first(customer, before) if isinstance(customer, str)
-                    else table.oldest_first(before)):
+        for obj in (table.having_oldest_first(*having, before) if having else table.oldest_first(before)):
             if not obj.get("deleted") and (pred is None or pred(obj)):
                 page.append(obj)
                 if len(page) > limit:
@@ -172,8 +175,7 @@ def paginate(ctx: Ctx, kind: str, p: dict, url: str, pred: Callable[[dict], bool
         page = list(reversed(page[:limit]))
     else:
         page = []
-        for obj in (table.of_customer_newest_first(customer, after) if isinstance(customer, str)
-                    else table.newest_first(after)):
+        for obj in (table.having_newest_first(*having, after) if having else table.newest_first(after)):
             if obj.get("deleted"):
                 continue
             if pred is None or pred(obj):

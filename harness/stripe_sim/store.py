@@ -15,6 +15,8 @@ import string
 import threading
 from collections.abc import Callable, Iterator
 
+from .index import FieldIndex
+
 _ALPHABET = string.ascii_letters + string.digits
 
 # id prefix -> object kind, for `expand[]` and for cross-mode hints
@@ -141,18 +143,22 @@ def share_constants(obj: dict):
                     share_constants(item)
 
 
-# Kinds whose lists are filtered by `customer` (the receiver's re-fetch of a customer's subscriptions): they
-# keep an index, so such a list costs the same with 10 or 100,000 objects. Only kinds whose `customer` is set
-# at creation and never changes (a subscription or invoice never moves to another customer).
-CUSTOMER_INDEXED = frozenset({"subscription", "invoice"})
+# kind -> {field: whether it can change after creation}: the lists filtered by these fields walk an index
+# (index.py). A subscription or invoice never moves to another customer, and an event never changes its type.
+INDEXED: dict[str, dict[str, bool]] = {
+    "subscription": {"customer": False}, "invoice": {"customer": False}, "event": {"type": False},
+    "charge": {"customer": True}, "payment_intent": {"customer": True}, "payment_method": {"customer": True},
+    "customer": {"email": True},
+}
 
 
 class Table:
-    def __init__(self, index_customer: bool = False):
+    def __init__(self, indexed: dict[str, bool] | None = None):
         self.rows: dict[str, dict] = {}
         self._order: list[str | None] = []
         self._pos: dict[str, int] = {}
-        self._by_customer: dict[str, list[str]] | None = {} if index_customer else None
+        self.indexes = {field: FieldIndex(field, mutable, self._pos) for field, mutable in (indexed or {}).items()}
+        self.follows_changes = any(index.mutable for index in self.indexes.values())
         self.on_remove = None  # set by the Store during a request, to put back what a failed request removed
 
     def restore(self, obj: dict, pos: int):
@@ -160,11 +166,8 @@ class Table:
         self.rows[obj["id"]] = obj
         self._pos[obj["id"]] = pos
         self._order[pos] = obj["id"]
-        if self._by_customer is not None and isinstance(obj.get("customer"), str):
-            ids = self._by_customer.setdefault(obj["customer"], [])
-            if obj["id"] not in ids:
-                ids.append(obj["id"])
-                ids.sort(key=self._pos.__getitem__)
+        for index in self.indexes.values():
+            index.note(obj, new=True)
 
     def __len__(self):
         return len(self.rows)
@@ -177,11 +180,12 @@ class Table:
 
     def put(self, obj: dict) -> dict:
         obj_id = obj["id"]
-        if obj_id not in self.rows:
+        new = obj_id not in self.rows
+        if new:
             self._pos[obj_id] = len(self._order)
             self._order.append(obj_id)
-            if self._by_customer is not None and isinstance(obj.get("customer"), str):
-                self._by_customer.setdefault(obj["customer"], []).append(obj_id)
+        for index in self.indexes.values():
+            index.note(obj, new)
         if type(obj) is dict:
             share_constants(obj)
         self.rows[obj_id] = obj
@@ -194,27 +198,24 @@ class Table:
             self._order[pos] = None
             if self.on_remove is not None:
                 self.on_remove(self, obj_id, obj, pos)
-        if obj is not None and self._by_customer is not None and isinstance(obj.get("customer"), str):
-            ids = self._by_customer.get(obj["customer"], [])
-            if obj_id in ids:
-                ids.remove(obj_id)
+        for index in self.indexes.values():
+            index.forget(obj_id, obj)
         return obj
 
-    def customer_index(self) -> bool:
-        return self._by_customer is not None
+    def note(self, obj: dict):
+        """`obj` may have changed (a request that found it commits): indexes by mutable fields follow it."""
+        for index in self.indexes.values():
+            index.note(obj, new=False)
 
-    def of_customer_newest_first(self, customer: str, starting_after: str | None = None) -> Iterator[dict]:
-        """The customer's objects (index order is creation order), newest first, after a cursor."""
+    def having_newest_first(self, field: str, value: str, starting_after: str | None = None) -> Iterator[dict]:
+        """The objects whose indexed `field` is `value`, newest first, after a cursor."""
         bound = self._pos[starting_after] if starting_after is not None else len(self._order)
-        for obj_id in reversed(self._by_customer.get(customer, ())):
-            if self._pos[obj_id] < bound:
-                yield self.rows[obj_id]
+        for obj_id in self.indexes[field].newest_first(value, bound):
+            yield self.rows[obj_id]
 
-    def of_customer_oldest_first(self, customer: str, ending_before: str) -> Iterator[dict]:
-        bound = self._pos[ending_before]
-        for obj_id in self._by_customer.get(customer, ()):
-            if self._pos[obj_id] > bound:
-                yield self.rows[obj_id]
+    def having_oldest_first(self, field: str, value: str, ending_before: str) -> Iterator[dict]:
+        for obj_id in self.indexes[field].oldest_first(value, self._pos[ending_before]):
+            yield self.rows[obj_id]
 
     def newest_first(self, starting_after: str | None = None) -> Iterator[dict]:
         start = len(self._order) - 1
@@ -236,11 +237,11 @@ class Table:
 
     def copy(self, memo: dict) -> Table:
         """A deep copy, order and customer index included (`memo`: shared across tables, see `copy_tree`)."""
-        out = Table(index_customer=self._by_customer is not None)
+        out = Table()
         out.rows = {obj_id: copy_tree(obj, memo) for obj_id, obj in self.rows.items()}
         out._order, out._pos = list(self._order), dict(self._pos)
-        if self._by_customer is not None:
-            out._by_customer = {customer: list(ids) for customer, ids in self._by_customer.items()}
+        out.indexes = {field: index.copy(out._pos) for field, index in self.indexes.items()}
+        out.follows_changes = self.follows_changes
         return out
 
 
@@ -255,7 +256,7 @@ class Namespace:
     def table(self, kind: str) -> Table:
         t = self.tables.get(kind)
         if t is None:
-            t = self.tables[kind] = Table(index_customer=kind in CUSTOMER_INDEXED)
+            t = self.tables[kind] = Table(INDEXED.get(kind))
         return t
 
 
@@ -292,6 +293,11 @@ class Store:
             for ns in self.modes.values():
                 for table in ns.tables.values():
                     table.on_remove = None
+        if not rollback:  # what the request made or looked up may have changed an indexed field
+            for mode, kind, obj_id in [*journal, *(saved or ())]:
+                table = self.modes[mode].tables.get(kind)
+                if table is not None and table.follows_changes and obj_id in table.rows:
+                    table.note(table.rows[obj_id])
         if rollback:
             # removals first: an object the request both made and removed is put back, then dropped as made
             for table, obj, pos in reversed(removed):

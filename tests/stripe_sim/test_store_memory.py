@@ -41,18 +41,18 @@ def test_equal_constant_sub_objects_are_one_read_only_instance():
 
 
 def test_table_put_shares_and_the_customer_index_follows_removals():
-    table = Table(index_customer=True)
+    table = Table({"customer": False})
     for i in range(3):
         table.put(sub(f"sub_{i:012d}", "cus_ONE0000000"))
     table.put(sub("sub_other000000", "cus_TWO0000000"))
-    assert [s["id"] for s in table.of_customer_newest_first("cus_ONE0000000")] == [
+    assert [s["id"] for s in table.having_newest_first("customer", "cus_ONE0000000")] == [
         "sub_000000000002", "sub_000000000001", "sub_000000000000"]
     table.remove("sub_000000000001")
-    assert [s["id"] for s in table.of_customer_newest_first("cus_ONE0000000", "sub_000000000002")] == [
+    assert [s["id"] for s in table.having_newest_first("customer", "cus_ONE0000000", "sub_000000000002")] == [
         "sub_000000000000"]
-    assert [s["id"] for s in table.of_customer_oldest_first("cus_ONE0000000", "sub_000000000000")] == [
+    assert [s["id"] for s in table.having_oldest_first("customer", "cus_ONE0000000", "sub_000000000000")] == [
         "sub_000000000002"]
-    assert list(table.of_customer_newest_first("cus_NOBODY0000")) == []
+    assert list(table.having_newest_first("customer", "cus_NOBODY0000")) == []
 
 
 @pytest.mark.parametrize("value", [

@@ -168,4 +168,5 @@ def list_(ctx: Ctx, p: dict):
         return ((email is None or c.get("email") == email) and (clock is None or c.get("test_clock") == clock)
                 and (created is None or in_range(c["created"], created)))
 
-    return paginate(ctx, "customer", p, "/v1/customers", keep if (email or clock or created) else None)
+    return paginate(ctx, "customer", p, "/v1/customers", keep if (email or clock or created) else None,
+                    having=("email", email) if email is not None else None)

@@ -62,7 +62,9 @@ def list_(ctx: Ctx, p: dict):
         return True
 
     filtered = pattern or types or created or success is not None
-    page = paginate(ctx, "event", p, "/v1/events", keep if filtered else None)
+    exact = pattern and "*" not in pattern
+    page = paginate(ctx, "event", p, "/v1/events", keep if filtered else None,
+                    having=("type", pattern) if exact else None)
     page["data"] = [render(e) for e in page["data"]]
     return page
 

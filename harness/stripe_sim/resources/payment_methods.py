@@ -234,4 +234,5 @@ def list_(ctx: Ctx, p: dict):
 def list_for_customer(ctx: Ctx, p: dict, cus_id: str):
     ctx.get("customer", cus_id)
     return paginate(ctx, "payment_method", p, f"/v1/customers/{cus_id}/payment_methods",
-                    lambda pm: pm["customer"] == cus_id and p.get("type") in (None, pm["type"]))
+                    lambda pm: pm["customer"] == cus_id and p.get("type") in (None, pm["type"]),
+                    having=("customer", cus_id))
