@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -60,6 +61,16 @@ class TreeFinder(importlib.abc.MetaPathFinder):
 
 def use_tree(tree: Path):
     sys.meta_path.insert(0, TreeFinder(tree))
+
+
+def wait_for_stop_signal():
+    """`tiersync serve`'s wait for SIGTERM, looking at the flag every 0.2 s: under valgrind the signal may reach
+    a server thread, and a main thread blocked in `Event.wait()` would never run the handler."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.2):
+        pass
 
 
 @contextmanager
@@ -150,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--serve-tree"]:  # the server process of one side
         use_tree(Path(argv[1]))
-        from tiersync.cli import main as tiersync_main
-        return tiersync_main(argv[2:])
+        from tiersync import cli
+        cli._wait_for_stop_signal = wait_for_stop_signal
+        return cli.main(argv[2:])
     ap = argparse.ArgumentParser(prog="bench/ab_stripe_api.py", description=__doc__.split("\n")[0])
     ap.add_argument("a", help="revision A (e.g. 4713f0e), checked out into a temporary worktree")
     ap.add_argument("--b", help="revision B (default: this working tree, uncommitted changes included)")
