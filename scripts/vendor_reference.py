@@ -49,7 +49,7 @@ OBJECTS = [
     "balance_transaction", "card", "charge", "credit_note", "credit_note_line_item", "customer_balance_transaction",
     "discount", "dispute", "invoice_payment", "invoiceitem", "item", "line_item", "mandate", "payment_intent",
     "payment_link", "payment_method", "plan", "quote", "refund", "setup_intent", "subscription_schedule", "tax_id",
-    "tax_rate", "cash_balance", "customer_cash_balance_transaction",
+    "tax_rate", "cash_balance", "customer_cash_balance_transaction", "funding_instructions",
 ]
 # and those the simulator deletes, answering Stripe's `deleted: true` stub
 DELETED = [

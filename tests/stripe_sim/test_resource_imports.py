@@ -67,8 +67,11 @@ def test_shared_billing_modules_import_no_route_module():
     # disputes: a paid invoice's charge is disputed when its test card says so; it imports only billing_math
     # sepa_debit: an invoice paid by a bank debit stays open until it settles; it imports no sibling
     # charges: the charge of a payment attempt (PaymentIntents, invoices, Checkout), no routes, imports nothing
-    assert _sibling_imports(mods["invoicing"]) <= {"billing_math", "charges", "customer_balance", "disputes",
-                                                   "payment_methods", "sepa_debit"}
+    # bank_transfers / cash_balance: an invoice paid by bank transfer waits for the customer's money
+    assert _sibling_imports(mods["invoicing"]) <= {"bank_transfers", "billing_math", "cash_balance", "charges",
+                                                   "customer_balance", "disputes", "payment_methods", "sepa_debit"}
+    assert _sibling_imports(mods["bank_transfers"]) == {"cash_balance"}
+    assert _sibling_imports(mods["cash_balance"]) == set()
     assert _sibling_imports(mods["charges"]) == set()
     assert _sibling_imports(mods["disputes"]) <= {"billing_math"}
     assert _sibling_imports(mods["sepa_debit"]) == set()

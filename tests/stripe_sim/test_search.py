@@ -107,7 +107,7 @@ def test_search_needs_a_query(client):
 
 @pytest.mark.parametrize(("method", "path"), [
     ("get", "/v1/invoices/create_preview"), ("get", "/v1/invoices/upcoming"), ("get", "/v1/invoices/upcoming/lines"),
-    ("get", "/v1/billing/meters"), ("get", "/v1/issuing/cards"), ("post", "/v1/customers/cus_x/funding_instructions"),
+    ("get", "/v1/billing/meters"), ("get", "/v1/issuing/cards"), ("get", "/v1/customers/cus_x/sources/ba_x/verify"),
     ("get", "/v1/nope"), ("delete", "/v1/prices/price_x"), ("post", "/v1/events"), ("post", "/v1/customers/search"),
 ])
 def test_unserved_paths_are_stripes_404(client, method, path):

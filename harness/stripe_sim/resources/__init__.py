@@ -1,6 +1,7 @@
 """One module per Stripe resource: plain operations on the store, each exposed by one `@route`."""
 
 from . import (  # noqa: F401
+    bank_transfers,
     billing_portal,
     cash_balance,
     checkout,

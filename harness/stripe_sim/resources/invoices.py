@@ -6,7 +6,7 @@ from ..errors import InvalidRequest
 from ..objects import deleted
 from ..params import CREATED_FILTER, Bool, Enum, Int, Metadata, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import payment_methods, sepa_debit
+from . import bank_transfers, payment_methods, sepa_debit
 from .billing_math import in_range
 from .invoicing import (
     after_invoice_paid,
@@ -17,6 +17,7 @@ from .invoicing import (
     mark_paid,
     pending_for,
     subscription_of,
+    waiting_bank_transfer,
 )
 
 
@@ -74,6 +75,8 @@ def pay(ctx: Ctx, p: dict, inv_id: str):
     now = ctx.now(inv["customer"])
     if inv["status"] == "draft":
         finalize(ctx, inv, now)
+        if inv["status"] == "paid":  # by the customer's cash balance, at finalization
+            return inv
     if inv["status"] != "open":
         raise InvalidRequest(f"Invoice is already {inv['status']}." if inv["status"] == "paid"
                              else f"This invoice cannot be paid because it is {inv['status']}.",
@@ -98,6 +101,11 @@ def pay(ctx: Ctx, p: dict, inv_id: str):
         return inv
     if result != "paid":
         ctx.keep_events_on_error = True
+        if result == "requires_action" and waiting_bank_transfer(ctx, inv):
+            # Stripe's code for an invoice whose PaymentIntent needs the customer (here: their transfer)
+            raise InvalidRequest("This payment requires additional user action before it can be completed "
+                                 "successfully: the customer's bank transfer has not arrived yet.",
+                                 code="invoice_payment_intent_requires_action")
         if result == "requires_action":
             raise payment_methods.decline_error("authentication_required")
         raise payment_methods.decline_error("generic_decline")
@@ -120,7 +128,8 @@ def finalize_route(ctx: Ctx, p: dict, inv_id: str):
 CREATE = {"customer": Str(required=True), "description": Str(), "metadata": Metadata(),
           "collection_method": Enum("charge_automatically", "send_invoice"), "days_until_due": Int(min=0),
           "auto_advance": Bool(), "pending_invoice_items_behavior": Enum("exclude", "include"),
-          "default_payment_method": Str(), "currency": Str(max_length=3), "footer": Str()}
+          "default_payment_method": Str(), "currency": Str(max_length=3), "footer": Str(),
+          "payment_settings": bank_transfers.INVOICE_PAYMENT_SETTINGS}
 
 
 @route("POST", "/v1/invoices", CREATE)
@@ -142,6 +151,8 @@ def create(ctx: Ctx, p: dict):
     if p.get("default_payment_method"):
         inv["default_payment_method"] = payment_methods.lookup(ctx, p["default_payment_method"],
                                                                "default_payment_method")["id"]
+    if p.get("payment_settings"):
+        inv["payment_settings"] = bank_transfers.invoice_payment_settings(p["payment_settings"], currency)
     inv["auto_advance"] = p.get("auto_advance", False)
     inv["due_date"] = now + p["days_until_due"] * 86400 if p.get("days_until_due") is not None else None
     return inv

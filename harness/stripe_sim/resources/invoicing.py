@@ -14,7 +14,7 @@ from ..params import (
     EMPTY_METADATA,
 )
 from ..routing import Ctx
-from . import charges, customer_balance, disputes, payment_methods, sepa_debit
+from . import bank_transfers, cash_balance, charges, customer_balance, disputes, payment_methods, sepa_debit
 from .billing_math import discount_amount
 
 # Sub-objects that are the same on every invoice are shared, not copied (memory in long runs): they are
@@ -140,6 +140,40 @@ def finalize(ctx: Ctx, inv: dict, now: int):
     inv["hosted_invoice_url"] = f"{base}/i/{inv['id']}"
     inv["invoice_pdf"] = f"{base}/i/{inv['id']}/pdf"
     ctx.emit("invoice.finalized", inv)
+    if due and "customer_balance" in (inv["payment_settings"]["payment_method_types"] or ()):
+        _request_bank_transfer(ctx, inv, now)
+
+
+def _request_bank_transfer(ctx: Ctx, inv: dict, now: int):
+    """An invoice the customer pays by bank transfer: its PaymentIntent is paid from the cash balance at once
+    when that holds enough, else waits for the transfer (bank_transfers.py), which pays the invoice."""
+    pi = new_payment_intent(ctx, inv, None, now)
+    pi.update(payment_method_types=["customer_balance"],
+              payment_method_options=bank_transfers.options_for_invoice(inv))
+    ctx.emit("payment_intent.created", pi)
+    _record_payment(ctx, inv, pi, now, "open")
+    bank_transfers.confirm(ctx, pi, bank_transfers.new_payment_method(ctx, {}))
+
+
+def waiting_bank_transfer(ctx: Ctx, inv: dict) -> dict | None:
+    """The invoice's PaymentIntent waiting for a bank transfer, if any."""
+    for payment in inv["payments"]["data"]:
+        pi = ctx.find("payment_intent", payment["payment"]["payment_intent"])
+        if pi is not None and bank_transfers.waiting(pi):
+            return pi
+    return None
+
+
+def _bank_transfer_paid(ctx: Ctx, pi: dict, automatic: bool):
+    inv = next((i for i in ctx.table("invoice").of_customer_newest_first(pi["customer"])
+                if i["status"] == "open" and any(pay["payment"]["payment_intent"] == pi["id"]
+                                                 for pay in i["payments"]["data"])), None)
+    if inv is not None:
+        ctx.touch("invoice", inv)
+        _paid_by(ctx, inv, pi, ctx.now(inv["customer"]), automatic)
+
+
+bank_transfers.ON_PAID.append(_bank_transfer_paid)
 
 
 def mark_paid(ctx: Ctx, inv: dict, now: int, amount: int):
@@ -167,6 +201,12 @@ def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
         mark_paid(ctx, inv, now, 0)
         ctx.emit("invoice.paid", inv)
         ctx.emit("invoice.payment_succeeded", inv)
+        return "paid"
+    waiting = waiting_bank_transfer(ctx, inv)
+    if waiting is not None:  # paid from the cash balance if it holds enough, else still waiting
+        if cash_balance.available(ctx, inv["customer"], inv["currency"]) < bank_transfers.remaining(waiting):
+            return "requires_action"
+        bank_transfers.apply(ctx, waiting, bank_transfers.remaining(waiting))
         return "paid"
     if inv["collection_method"] == "send_invoice":
         return "failed"
@@ -233,22 +273,27 @@ def _debit_settled(ctx: Ctx, row: dict, succeeded: bool):
     if inv is None or inv["status"] != "open":
         return
     pi = ctx.get("payment_intent", row["id"])
-    sub = ctx.find("subscription", subscription_of(inv) or "")
     now = ctx.now(inv["customer"])
     if succeeded:
-        _record_payment(ctx, inv, pi, now, "paid")
-        previous = mark_paid(ctx, inv, now, inv["amount_due"])
-        ctx.emit("invoice.updated", inv, {"status": previous["status"]}, automatic=True)
-        ctx.emit("invoice.paid", inv, automatic=True)
-        ctx.emit("invoice.payment_succeeded", inv, automatic=True)
-        if sub is not None:
-            after_invoice_paid(ctx, sub, inv, now, automatic=True)
+        _paid_by(ctx, inv, pi, now, automatic=True)
         return
     inv["next_payment_attempt"] = now + 3 * 86400 if inv["billing_reason"] != "subscription_create" else None
     ctx.emit("invoice.payment_failed", inv, automatic=True)
 
 
 sepa_debit.ON_SETTLED["invoice"] = _debit_settled
+
+
+def _paid_by(ctx: Ctx, inv: dict, pi: dict, now: int, automatic: bool):
+    """An invoice's PaymentIntent succeeded after the request that started it (a debit, a bank transfer)."""
+    _record_payment(ctx, inv, pi, now, "paid")
+    previous = mark_paid(ctx, inv, now, inv["amount_due"])
+    ctx.emit("invoice.updated", inv, {"status": previous["status"]}, automatic=automatic)
+    ctx.emit("invoice.paid", inv, automatic=automatic)
+    ctx.emit("invoice.payment_succeeded", inv, automatic=automatic)
+    sub = ctx.find("subscription", subscription_of(inv) or "")
+    if sub is not None:
+        after_invoice_paid(ctx, sub, inv, now, automatic=automatic)
 
 
 def _record_payment(ctx: Ctx, inv: dict, pi: dict, now: int, status: str):

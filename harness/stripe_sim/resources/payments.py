@@ -13,7 +13,7 @@ from ..errors import InvalidRequest
 from ..objects import shape
 from ..params import Bool, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import cash_balance, charges, disputes, payment_methods, sepa_debit
+from . import bank_transfers, charges, disputes, payment_methods, sepa_debit
 
 ADDRESS = Obj({k: Str() for k in ("city", "country", "line1", "line2", "postal_code", "state")})
 SHIPPING = Obj({"name": Str(required=True), "address": ADDRESS, "phone": Str(), "carrier": Str(),
@@ -23,21 +23,22 @@ MANDATE_DATA = Obj({"customer_acceptance": Obj({
     "type": Enum("offline", "online", required=True), "accepted_at": Int(min=0), "offline": Obj({}),
     "online": Obj({"ip_address": Str(), "user_agent": Str()})}, required=True)})
 CONFIRM = {"payment_method": Str(), "return_url": Str(), "off_session": Bool(), "receipt_email": Str(),
-           "error_on_requires_action": Bool(), "mandate_data": MANDATE_DATA, "mandate": Str()}
-PAYMENT_METHOD_TYPES = List(Enum("card", "customer_balance", "sepa_debit"))
+           "error_on_requires_action": Bool(), "mandate_data": MANDATE_DATA, "mandate": Str(),
+           "payment_method_data": bank_transfers.PAYMENT_METHOD_DATA,
+           "payment_method_options": bank_transfers.PAYMENT_METHOD_OPTIONS}
+PAYMENT_METHOD_TYPES = List(Enum("card", "sepa_debit", "customer_balance"))
 CREATE = {**CONFIRM, "amount": Int(min=1, max=99999999, required=True), "currency": Str(required=True, max_length=3),
           "customer": Str(), "description": Str(max_length=1000), "metadata": Metadata(), "confirm": Bool(),
           "capture_method": Enum("automatic", "automatic_async", "manual"),
           "confirmation_method": Enum("automatic", "manual"), "payment_method_types": PAYMENT_METHOD_TYPES,
-          # only cards and SEPA Direct Debit are simulated, so the list may only name those (Stripe takes any type)
+          # only cards, SEPA Direct Debit and bank transfers are simulated, so the list may only name those
+          # (Stripe takes any type)
           "allowed_payment_method_types": PAYMENT_METHOD_TYPES,
           "setup_future_usage": Enum("off_session", "on_session"), "shipping": SHIPPING,
           "statement_descriptor": Str(max_length=22), "statement_descriptor_suffix": Str(max_length=22),
           "automatic_payment_methods": Obj({"enabled": Bool(required=True),
-                                            "allow_redirects": Enum("always", "never")}),
-          # a payment method made with the intent: only `customer_balance` (bank transfers) is simulated
-          "payment_method_data": Obj({"type": Enum("customer_balance", required=True)}),
-          "payment_method_options": Obj({"customer_balance": cash_balance.OPTIONS})}
+                                            "allow_redirects": Enum("always", "never")})}
+TAKEN_AT_CREATE = ("payment_method", "payment_method_data", "payment_method_options")
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing")
 
 
@@ -45,8 +46,7 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
     if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
         raise InvalidRequest(f"You cannot confirm this PaymentIntent because it has a status of {pi['status']}.",
                              code="payment_intent_unexpected_state")
-    if p.get("payment_method"):
-        pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
+    _take_payment_method(ctx, pi, p)
     if not pi["payment_method"]:
         raise InvalidRequest("You cannot confirm this PaymentIntent because it's missing a payment method.",
                              code="payment_intent_unexpected_state", param="payment_method")
@@ -60,7 +60,7 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
         _confirm_debit(ctx, pi, pm, p, now)
         return
     if pm["type"] == "customer_balance":
-        cash_balance.confirm(ctx, pi, now)
+        bank_transfers.confirm(ctx, pi, pm)
         return
     behaviour = payment_methods.behaviour(pm)
     if behaviour == "requires_action":
@@ -89,6 +89,21 @@ def _confirm(ctx: Ctx, pi: dict, p: dict):
         pi.update(status="succeeded", amount_received=pi["amount"])
         ctx.emit("payment_intent.succeeded", pi)
         disputes.open_dispute(ctx, charge, pm, now)
+
+
+def _take_payment_method(ctx: Ctx, pi: dict, p: dict):
+    """The confirm or create request's `payment_method` (an id or test token), or one made from
+    `payment_method_data`, and its `payment_method_options`."""
+    if p.get("payment_method") and p.get("payment_method_data"):
+        raise InvalidRequest("You may only specify one of these parameters: payment_method, payment_method_data.",
+                             param="payment_method_data")
+    if p.get("payment_method"):
+        pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
+    elif p.get("payment_method_data"):
+        pi["payment_method"] = bank_transfers.new_payment_method(ctx, p["payment_method_data"])["id"]
+    if p.get("payment_method_options"):
+        pi["payment_method_options"] = bank_transfers.payment_method_options(p["payment_method_options"],
+                                                                             pi["currency"])
 
 
 def _confirm_debit(ctx: Ctx, pi: dict, pm: dict, p: dict, now: int):
@@ -127,21 +142,13 @@ def create(ctx: Ctx, p: dict):
         "statement_descriptor": p.get("statement_descriptor"),
         "statement_descriptor_suffix": p.get("statement_descriptor_suffix"), "status": "requires_payment_method",
     })
-    if p.get("payment_method_data") and p.get("payment_method"):
-        raise InvalidRequest("You may only specify one of these parameters: payment_method, payment_method_data.",
-                             param="payment_method_data")
-    if p.get("payment_method"):
-        pi["payment_method"] = payment_methods.lookup(ctx, p["payment_method"], "payment_method")["id"]
+    _take_payment_method(ctx, pi, p)
+    if pi["payment_method"]:
         pi["status"] = "requires_confirmation"
-    elif p.get("payment_method_data"):
-        pi["payment_method"] = cash_balance.new_payment_method(ctx, pi["customer"])["id"]
-        pi["status"] = "requires_confirmation"
-    if p.get("payment_method_options"):
-        pi["payment_method_options"] = p["payment_method_options"]
     ctx.put("payment_intent", pi)
     ctx.emit("payment_intent.created", pi)
-    if p.get("confirm"):
-        _confirm(ctx, pi, p)
+    if p.get("confirm"):  # the payment method and its options are taken already
+        _confirm(ctx, pi, {k: v for k, v in p.items() if k not in TAKEN_AT_CREATE})
     return pi
 
 
