@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     bank_transfers,
     billing_portal,
     cash_balance,
+    charges_api,
     checkout,
     coupons,
     credit_notes,
