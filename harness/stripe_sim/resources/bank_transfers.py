@@ -256,8 +256,8 @@ def _charge(ctx: Ctx, pi: dict, now: int) -> dict:
 
 def reconcile(ctx: Ctx, cus: dict, currency: str, reference: str | None):
     """Apply newly arrived funds to the customer's waiting payments (see the module's docstring)."""
-    waiting_pis = [pi for pi in ctx.table("payment_intent").rows.values()
-                   if pi["customer"] == cus["id"] and pi["currency"] == currency and waiting(pi)]
+    waiting_pis = [pi for pi in ctx.table("payment_intent").having_newest_first("customer", cus["id"])
+                   if pi["currency"] == currency and waiting(pi)][::-1]  # oldest first
     named = [pi for pi in waiting_pis if reference and reference_of(pi) == reference]
     targets = named if cash_balance.reconciliation_mode(ctx, cus["id"]) == "manual" else \
         named + [pi for pi in waiting_pis if pi not in named]

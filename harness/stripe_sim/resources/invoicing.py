@@ -165,7 +165,7 @@ def waiting_bank_transfer(ctx: Ctx, inv: dict) -> dict | None:
 
 
 def _bank_transfer_paid(ctx: Ctx, pi: dict, automatic: bool):
-    inv = next((i for i in ctx.table("invoice").of_customer_newest_first(pi["customer"])
+    inv = next((i for i in ctx.table("invoice").having_newest_first("customer", pi["customer"])
                 if i["status"] == "open" and any(pay["payment"]["payment_intent"] == pi["id"]
                                                  for pay in i["payments"]["data"])), None)
     if inv is not None:
