@@ -136,6 +136,22 @@ def test_out_of_scope_endpoint_answers_stripes_own_404(name):
     assert err.response["error"]["type"] == "invalid_request_error"
 
 
+# every endpoint of the meter fixtures' families, out of scope (docs/stripe-sim.md lists them): Stripe's own 404
+OUT_OF_SCOPE_PATHS = [("GET", "/v1/billing/meters"), ("POST", "/v1/billing/meters"), ("POST", "/v1/billing/meter_events"),
+                      ("POST", "/v2/billing/meter_event_session"), ("POST", "/v2/billing/meter_event_stream"),
+                      ("GET", "/v2/core/event_destinations"), ("GET", "/v2/core/events"),
+                      ("POST", "/v1/customers/cus_1/funding_instructions")]
+
+
+@pytest.mark.parametrize("method, path", OUT_OF_SCOPE_PATHS)
+def test_every_out_of_scope_endpoint_answers_stripes_own_404(method, path):
+    request = sim_requester(StripeSim())
+    status, body = request(method, path, [], json_body="{}") if path.startswith("/v2/") and method == "POST" \
+        else request(method, path, [])
+    assert status == 404
+    assert body["error"]["message"].startswith(f"Unrecognized request URL ({method}: {path})")
+
+
 @pytest.mark.parametrize("name", sorted(REMOVED_PARAMS))
 def test_removed_parameter_is_refused_as_stripe_refuses_it(name):
     with pytest.raises(FixtureError) as info:
