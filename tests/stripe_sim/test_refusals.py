@@ -257,8 +257,8 @@ def test_webhook_endpoint_api_version_not_served_is_refused(client):
     with pytest.raises(IRE) as info:
         client.v1.webhook_endpoints.create(params={"url": "https://app.example/wh", "enabled_events": ["*"],
                                                    "api_version": "2023-10-16"})
-    assert_error(info.value, 400, "invalid_request_error", None, "api_version",
-                 "Invalid Stripe API version: 2023-10-16")
+    # Stripe's generic answer, no param (observed for 2024-06-20 on a dahlia account: Lauiskk/ticket-to-ride)
+    assert_error(info.value, 400, "invalid_request_error", None, None, UNPARSEABLE)
     assert client.v1.webhook_endpoints.list().data == []
 
 
