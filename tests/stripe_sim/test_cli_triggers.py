@@ -139,8 +139,7 @@ def test_out_of_scope_endpoint_answers_stripes_own_404(name):
 # every endpoint of the meter fixtures' families, out of scope (docs/stripe-sim.md lists them): Stripe's own 404
 OUT_OF_SCOPE_PATHS = [("GET", "/v1/billing/meters"), ("POST", "/v1/billing/meters"), ("POST", "/v1/billing/meter_events"),
                       ("POST", "/v2/billing/meter_event_session"), ("POST", "/v2/billing/meter_event_stream"),
-                      ("GET", "/v2/core/event_destinations"), ("GET", "/v2/core/events"),
-                      ("POST", "/v1/customers/cus_1/funding_instructions")]
+                      ("GET", "/v2/core/event_destinations"), ("GET", "/v2/core/events")]
 
 
 @pytest.mark.parametrize("method, path", OUT_OF_SCOPE_PATHS)
