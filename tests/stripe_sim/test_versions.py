@@ -158,6 +158,9 @@ def test_billing_cycle_anchor_is_a_string_before_endive_and_an_object_since(make
         client.raw_request("post", f"/v1/subscriptions/{sub.id}", billing_cycle_anchor="unchanged")
     assert info.value.param == "billing_cycle_anchor"
     client.v1.subscriptions.update(sub.id, params={"billing_cycle_anchor": {"type": "unchanged"}})
+    with pytest.raises(IRE) as info:  # a reset is not simulated: refused, never ignored
+        client.v1.subscriptions.update(sub.id, params={"billing_cycle_anchor": {"type": "now"}})
+    assert info.value.param == "billing_cycle_anchor"
     old = make_client(stripe_version=CLOVER)
     old.raw_request("post", f"/v1/subscriptions/{sub.id}", billing_cycle_anchor="unchanged")
     with pytest.raises(IRE):

@@ -301,6 +301,9 @@ def _apply_cancel_settings(ctx: Ctx, sub: dict, p: dict, now: int):
 
 
 def update_subscription(ctx: Ctx, sub: dict, p: dict) -> dict:
+    if (p.get("billing_cycle_anchor") or {}).get("type") == "now":  # refused, never silently ignored
+        raise InvalidRequest("Resetting the billing cycle anchor on an update (billing_cycle_anchor[type]=now) is "
+                             "not simulated.", param="billing_cycle_anchor")
     now = ctx.now(sub["customer"])
     before = snapshot(sub)
     customer = ctx.get("customer", sub["customer"])
