@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -379,13 +379,13 @@ def test_the_clis_builtin_values_time_now_and_uuid():
         seen.append((json.loads(json_body), api_base))
         return 200, {"id": "x"}
 
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     run_fixture(doc(step("v2", "/v2/billing/meter_event_stream", api_base="https://meter-events.stripe.com",
                          params={"events": [{"timestamp": "${time-now-RFC3339}", "identifier": "${generate-uuid}"},
                                             {"identifier": "${generate-uuid}"}]})), record, env=NO_ENV)
     [(body, api_base)] = seen
     first, second = body["events"]
-    assert before <= datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) <= datetime.now(timezone.utc)
+    assert before <= datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) <= datetime.now(UTC)
     assert uuid.UUID(first["identifier"]) != uuid.UUID(second["identifier"])
     assert api_base == "https://meter-events.stripe.com"  # passed on; http_requester follows it only to Stripe
 

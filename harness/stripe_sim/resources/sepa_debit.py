@@ -43,9 +43,9 @@ _TABLE = {
     "ie": "IE29AIBK93115212345678 IE24AIBK93115212345671 IE02AIBK93115212345679 IE94AIBK93115212345672 "
           "IE51AIBK93115212345670 IE10AIBK93115200343434 IE69AIBK93115200121212 IE10AIBK93115202222227",
 }
-TEST_IBANS = {iban: outcome for row in _TABLE.values() for iban, outcome in zip(row.split(), OUTCOMES)}
+TEST_IBANS = {iban: outcome for row in _TABLE.values() for iban, outcome in zip(row.split(), OUTCOMES, strict=True)}
 # `pm_success_de`, `pm_failedDelayed_at`, ...: the table's tokens, usable wherever a payment method id is
-TOKENS = {f"pm_{name}_{cc}": iban for cc, row in _TABLE.items() for iban, name in zip(row.split(), TOKEN_NAMES)}
+TOKENS = {f"pm_{name}_{cc}": iban for cc, row in _TABLE.items() for iban, name in zip(row.split(), TOKEN_NAMES, strict=True)}
 DELAY = 180  # "after at least three minutes"
 FAILURE_MESSAGES = {
     "generic_could_not_process": "The payment could not be processed.",
