@@ -183,3 +183,26 @@ def test_account_tax_ids(client):
         client.v1.tax_ids.create(params={"type": "us_ein", "value": "12-3456789", "owner": {"type": "account",
                                                                                               "account": "acct_1"}})
     assert client.v1.tax_ids.delete(txi.id).deleted is True
+
+
+def test_quote_upfront_line_items_are_what_the_first_invoice_charges(client):
+    """`computed.upfront`: "the line items that will appear on the next invoice after this quote is accepted"
+    (the one-time items and the first period of the recurring ones)."""
+    cus = client.v1.customers.create()
+    product = client.v1.products.create(params={"name": "Pro"})
+    monthly = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
+                                              "recurring": {"interval": "month"}})
+    setup = client.v1.prices.create(params={"product": product.id, "unit_amount": 5000, "currency": "usd"})
+    quote = client.v1.quotes.create(params={"customer": cus.id, "line_items": [
+        {"price": monthly.id, "quantity": 2}, {"price": setup.id}]})
+    assert (quote.computed.upfront.amount_total, quote.computed.recurring.amount_total) == (10800, 5800)
+    items = client.v1.quotes.computed_upfront_line_items.list(quote.id)
+    assert sorted((li.object, li.price.id, li.amount_total) for li in items.data) == sorted([
+        ("item", monthly.id, 5800), ("item", setup.id, 5000)])
+    # in the order of the quote's own line items list
+    assert [li.id for li in items.data] == [li.id for li in client.v1.quotes.line_items.list(quote.id).data]
+    assert items.url == f"/v1/quotes/{quote.id}/computed_upfront_line_items"
+    assert len(client.v1.quotes.computed_upfront_line_items.list(quote.id, params={"limit": 1}).data) == 1
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.quotes.computed_upfront_line_items.list("qt_missing")
+    assert info.value.http_status == 404

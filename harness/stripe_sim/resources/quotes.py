@@ -42,8 +42,9 @@ def _line(ctx: Ctx, quote_id: str, price: dict, qty: int) -> dict:
         "metadata": {}, "price": price, "quantity": qty, "taxes": EMPTY_LIST})
 
 
-def _totals(lines: list[dict], recurring: bool) -> dict:
-    picked = [ln for ln in lines if (ln["price"]["type"] == "recurring") == recurring]
+def _totals(lines: list[dict], recurring: bool | None) -> dict:
+    """The totals of the recurring lines, of the one-time ones, or (None) of all."""
+    picked = [ln for ln in lines if recurring is None or (ln["price"]["type"] == "recurring") == recurring]
     total = sum(ln["amount_total"] for ln in picked)
     return {"amount_subtotal": total, "amount_total": total, "total_details": _no_details()}
 
@@ -79,7 +80,8 @@ def create(ctx: Ctx, p: dict):
             "recurring": shape("quote:computed.recurring", {
                 **rec, "interval": recurring[0]["interval"], "interval_count": recurring[0]["interval_count"]})
             if recurring else None,
-            "upfront": shape("quote:computed.upfront", _totals(lines, False))}),
+            # "the totals on the first invoice": the one-time items and the first period of the recurring ones
+            "upfront": shape("quote:computed.upfront", _totals(lines, None))}),
         "created": now, "currency": currencies.pop() if currencies else "usd",
         "customer": customer["id"] if customer else None, "description": p.get("description"),
         "expires_at": p.get("expires_at") or now + EXPIRES_AFTER, "footer": p.get("footer"),
@@ -105,6 +107,15 @@ def retrieve(ctx: Ctx, p: dict, quote_id: str):
 def list_line_items(ctx: Ctx, p: dict, quote_id: str):
     quote = ctx.get("quote", quote_id)
     return paginate(ctx, "quote_line_item", p, f"/v1/quotes/{quote_id}/line_items",
+                    source=list(reversed(quote["line_items"]["data"])))
+
+
+@route("GET", "/v1/quotes/{quote_id}/computed_upfront_line_items", listing=True)
+def list_computed_upfront_line_items(ctx: Ctx, p: dict, quote_id: str):
+    """"The computed upfront line items": what the first invoice charges, every line of the quote (one-time items
+    and the first period of recurring ones; no discounts or taxes are simulated on quotes)."""
+    quote = ctx.get("quote", quote_id)
+    return paginate(ctx, "quote_line_item", p, f"/v1/quotes/{quote_id}/computed_upfront_line_items",
                     source=list(reversed(quote["line_items"]["data"])))
 
 
