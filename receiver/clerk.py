@@ -1,5 +1,5 @@
-"""Clerk through the official `clerk-backend-api` SDK, configured as its documentation shows: read a user,
-merge into a user's public metadata, and verify session tokens against the instance's JWKS."""
+"""Clerk through the official `clerk-backend-api` SDK, configured as its documentation shows: read and merge
+a user's public metadata, and verify session tokens against the instance's JWKS."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ class ClerkGateway:
 
     def user(self, user_id: str):
         return self._call(self.sdk.users.get, user_id=user_id)
+
+    def public_metadata(self, user_id: str) -> dict:
+        return dict(self.user(user_id).public_metadata or {})
 
     def merge_public_metadata(self, user_id: str, values: dict):
         """PATCH .../metadata: Clerk deep-merges, so other keys of public_metadata survive."""

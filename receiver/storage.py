@@ -1,6 +1,5 @@
 """The receiver's own state in SQLite: processed events (the unique constraint that makes dedupe safe under
-concurrency), the customer -> user map, what it last wrote to each user's Clerk metadata, monthly usage
-counters and sync errors.
+concurrency), the customer -> user map, monthly usage counters and sync errors.
 
 One connection, used by one thread at a time. Every call may wait for the database (another process
 holding the file, a slow disk): the web handlers make these calls in worker threads, never on the event
@@ -19,7 +18,6 @@ CREATE TABLE IF NOT EXISTS processed_events (
     event_id TEXT PRIMARY KEY, type TEXT NOT NULL, state TEXT NOT NULL, received_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS customers (customer_id TEXT PRIMARY KEY, user_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS clerk_writes (user_id TEXT PRIMARY KEY, metadata TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS usage (user_id TEXT NOT NULL, period TEXT NOT NULL, count INTEGER NOT NULL,
                                   PRIMARY KEY (user_id, period));
 CREATE TABLE IF NOT EXISTS sync_errors (
@@ -107,16 +105,6 @@ class Storage:
     def customer_for_user(self, user_id: str) -> str | None:
         row = self._one("SELECT customer_id FROM customers WHERE user_id = ? ORDER BY rowid DESC", user_id)
         return row[0] if row else None
-
-    # ---- what the receiver last wrote to Clerk ------------------------------------------------------------
-    def written_metadata(self, user_id: str) -> dict | None:
-        """The public_metadata keys last written to this user in Clerk, or None (never written)."""
-        row = self._one("SELECT metadata FROM clerk_writes WHERE user_id = ?", user_id)
-        return json.loads(row[0]) if row else None
-
-    def record_written_metadata(self, user_id: str, values: dict):
-        self._run("INSERT INTO clerk_writes VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET "
-                  "metadata = excluded.metadata", user_id, json.dumps(values, sort_keys=True))
 
     # ---- usage --------------------------------------------------------------------------------------
     def usage(self, user_id: str, period: str) -> int:

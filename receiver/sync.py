@@ -68,16 +68,17 @@ def resolve_plan(product, tiers: dict) -> tuple[str, str | None]:
     return tier, warning
 
 
-class KeyedLocks:
-    """One lock per key, e.g. per customer (hashed onto a fixed number of slots, so memory stays bounded; two
-    keys sharing a slot only wait for each other)."""
+class CustomerLocks:
+    """One lock per customer (hashed onto a fixed number of slots, so memory stays bounded; two customers
+    sharing a slot only wait for each other). Two deliveries for one customer handled at once in two threads
+    must not let the one that read the older Stripe state write to Clerk last."""
 
     def __init__(self, slots: int = 1024):
         self._locks = [threading.Lock() for _ in range(slots)]
 
     @contextmanager
-    def hold(self, key: str):
-        with self._locks[hash(key) % len(self._locks)]:
+    def hold(self, customer_id: str):
+        with self._locks[hash(customer_id) % len(self._locks)]:
             yield
 
 
@@ -106,11 +107,7 @@ class BillingSync:
         self.clerk = clerk
         self.storage = storage
         self.tier_rank = {t: i for i, t in enumerate(settings.tiers)}  # later in the table = higher
-        # Two deliveries for one customer handled at once must not let the one that read the older Stripe
-        # state write to Clerk last. A user's Clerk write and its record are made under the user's lock too
-        # (a user may have two customers); taken in that order only, customer then user, so never a deadlock.
-        self.customer_locks = KeyedLocks()
-        self.user_locks = KeyedLocks()
+        self.locks = CustomerLocks()
 
     # ---- Stripe reads ----------------------------------------------------------------------------------
     def subscription(self, sub_id: str) -> dict:
@@ -184,13 +181,13 @@ class BillingSync:
         that read the older state write last.
         `must_include`: a subscription id the customer's list has to contain; if it does not, that
         subscription is fetched, and its own customer synced."""
-        with self.customer_locks.hold(customer_id):
+        with self.locks.hold(customer_id):
             subs = self.customer_subscriptions(customer_id)
             if must_include is None or any(s["id"] == must_include for s in subs):
                 return self._sync_customer(customer_id, subs, event_id, user_hint)
         owner = self.subscription(must_include)["customer"]  # SyncProblem not_found if there is no such thing
         if owner == customer_id:  # beyond the listed page: sync from what was listed
-            with self.customer_locks.hold(customer_id):
+            with self.locks.hold(customer_id):
                 return self._sync_customer(customer_id, self.customer_subscriptions(customer_id), event_id, user_hint)
         return self.sync_customer(owner, event_id, user_hint)
 
@@ -207,19 +204,14 @@ class BillingSync:
         return self.set_tier(user_id, tier, customer_id, sub_id)
 
     def set_tier(self, user_id: str, tier: str, customer_id: str, sub_id: str | None) -> Outcome:
-        """Make the user's Clerk metadata say this. The receiver is the one writer of these three keys, and it
-        records each write it made (storage.clerk_writes): if the last one already says so, there is nothing
-        to do (Stripe sends one checkout as several events, each retry of an event comes here again, and
-        most events of a customer leave the tier as it was). Otherwise one metadata PATCH (Clerk
-        deep-merges, so the app's other keys stay), then the record; a PATCH that fails leaves the record as
-        it was, so Stripe's retry writes again."""
+        """Make the user's Clerk metadata say this, writing only when it does not already: Stripe sends one
+        checkout as several events, and each retry of an event comes here again. Read, compare, then
+        write (Clerk deep-merges public_metadata, so the app's other keys stay)."""
         wanted = {"plan": tier, "stripeCustomerId": customer_id, "subscriptionId": sub_id}
-        with self.user_locks.hold(user_id):
-            written = self.storage.written_metadata(user_id)
-            if written == wanted:
-                return Outcome(user_id, tier, False, "already in sync")
-            self.clerk.merge_public_metadata(user_id, wanted)
-            self.storage.record_written_metadata(user_id, wanted)
-        if (written or {}).get("plan") != tier:
-            log.info("user %s: plan %s -> %s", user_id, (written or {}).get("plan"), tier)
+        current = self.clerk.public_metadata(user_id)
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return Outcome(user_id, tier, False, "already in sync")
+        self.clerk.merge_public_metadata(user_id, wanted)
+        if current.get("plan") != tier:
+            log.info("user %s: plan %s -> %s", user_id, current.get("plan"), tier)
         return Outcome(user_id, tier, True)
