@@ -11,7 +11,7 @@ SDK client (customers.create with pm_card_visa + subscriptions.create on one mon
 revision serves), in alternation ABBA ABBA..., so a busy spell on the shared machine falls on both. Per run:
 server CPU per call (from /proc, all batches), and last batch / first batch (calls/s, as bench/stripe_api.py
 reports it, and server CPU per call); with `--fill N`, the store is then filled to N customers with
-subscriptions and one more batch measured against the first.
+subscriptions and one more batch measured against the first, and the server's peak RSS read.
 
 `--callgrind K` adds a figure the load cannot move: the instructions the server process executes per call
 (valgrind's callgrind) for K iterations of the same workload, the count of a run with 10 iterations subtracted
@@ -112,14 +112,16 @@ def timed_run(bench, side: str, tree: Path, args) -> dict:
         bench.run_workload(run, server, proc, use_plan=False, iterations=args.iterations, batch=args.batch)
         if args.fill > args.iterations + 1:
             bench.fill_store(server, args.fill - args.iterations - 1)
-            late = bench.Run(side + " late")
+            late = bench.Run(side + "-late")  # the name goes into e-mail addresses
             bench.run_workload(late, server, proc, use_plan=False, iterations=args.batch, batch=args.batch)
+            hwm_mb = proc.status_kb("VmHWM") / 1024
     finally:
         proc.stop()
     out = {"cpu_ms": run.overall_cpu_ms, "ratio": run.ratio, "cpu_ratio": run.cpu_ms(-1) / run.cpu_ms(0),
            "load": f"{load0.split()[0]}-{bench.loadavg().split()[0]}"}
     if late is not None:
         out["late_cpu_ratio"] = late.cpu_ms(0) / run.cpu_ms(0)
+        out["hwm_mb"] = hwm_mb
     return out
 
 
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 "(valgrind --tool=callgrind)" if counts else ""))
     head = (f"{'side':<4} | {'revision':<40}" + (f" | {'server CPU ms/call':>20} | {'last/first calls/s':>18} | "
             f"{'last/first CPU':>16}" if args.rounds else "")
-            + (f" | {'late/first CPU @' + str(args.fill):>22}" if args.fill and args.rounds else "")
+            + (f" | {'late/first CPU @' + str(args.fill):>22} | {'peak RSS MB':>14}" if args.fill and args.rounds else "")
             + (f" | {'instructions/call':>17}" if counts else "")
             + (" | load (1 min) at start-end of each run" if args.rounds else ""))
     print(head)
@@ -210,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
             line += (f" | {spread([x['cpu_ms'] for x in rs], '.2f'):>20} | {spread([x['ratio'] for x in rs], '.2f'):>18}"
                      f" | {spread([x['cpu_ratio'] for x in rs], '.2f'):>16}")
         if args.fill and rs:
-            line += f" | {spread([x['late_cpu_ratio'] for x in rs], '.2f'):>22}"
+            line += (f" | {spread([x['late_cpu_ratio'] for x in rs], '.2f'):>22}"
+                     f" | {spread([x['hwm_mb'] for x in rs], '.0f'):>14}")
         if counts:
             line += f" | {counts[side] / 1e6:>15.2f} M"
         print(line + (" | " + ", ".join(x["load"] for x in rs) if rs else ""))
