@@ -293,11 +293,6 @@ class Store:
             for ns in self.modes.values():
                 for table in ns.tables.values():
                     table.on_remove = None
-        if not rollback:  # what the request made or looked up may have changed an indexed field
-            for mode, kind, obj_id in [*journal, *(saved or ())]:
-                table = self.modes[mode].tables.get(kind)
-                if table is not None and table.follows_changes and obj_id in table.rows:
-                    table.note(table.rows[obj_id])
         if rollback:
             # removals first: an object the request both made and removed is put back, then dropped as made
             for table, obj, pos in reversed(removed):
@@ -310,6 +305,11 @@ class Store:
                 table = self.modes[mode].table(kind)
                 if obj_id in table.rows and table.rows[obj_id] is not obj:
                     table.rows[obj_id] = obj  # a put replaced it with another dict: the original comes back
+        # what the request made or looked up may have changed an indexed field (or, failed, put one back)
+        for mode, kind, obj_id in [*journal, *(saved or ())]:
+            table = self.modes[mode].tables.get(kind)
+            if table is not None and table.follows_changes and obj_id in table.rows:
+                table.note(table.rows[obj_id])
 
     def touch(self, mode: str, kind: str, obj: dict | None):
         """Remember `obj`'s contents before a request changes it (lookups do this themselves; a caller that
