@@ -1848,6 +1848,33 @@ FIELDS: dict[str, dict[str, object]] = {
         'request_three_d_secure': None,
         'setup_credential_usage': REQUIRED,
     },
+    'subscription:payment_settings': {
+        'payment_method_options': None,
+        'payment_method_types': None,
+        'save_default_payment_method': None,
+    },
+    'subscription:payment_settings.payment_method_options': {
+        'acss_debit': None,
+        'bancontact': None,
+        'billie': None,
+        'blik': None,
+        'card': None,
+        'customer_balance': None,
+        'konbini': None,
+        'payto': None,
+        'pix': None,
+        'sepa_debit': None,
+        'upi': None,
+        'us_bank_account': None,
+    },
+    'subscription:payment_settings.payment_method_options.customer_balance': {
+        'bank_transfer': REQUIRED,
+        'funding_type': None,
+    },
+    'subscription:payment_settings.payment_method_options.customer_balance.bank_transfer': {
+        'eu_bank_transfer': REQUIRED,
+        'type': None,
+    },
     'subscription:cancellation_details': {
         'comment': None,
         'feedback': None,
@@ -2648,6 +2675,18 @@ OPTIONAL: dict[str, frozenset[str]] = {
     }),
     'setup_intent:payment_method_options.card': frozenset({
         'setup_credential_usage',
+    }),
+    'subscription:payment_settings': frozenset({
+    }),
+    'subscription:payment_settings.payment_method_options': frozenset({
+        'billie',
+        'blik',
+    }),
+    'subscription:payment_settings.payment_method_options.customer_balance': frozenset({
+        'bank_transfer',
+    }),
+    'subscription:payment_settings.payment_method_options.customer_balance.bank_transfer': frozenset({
+        'eu_bank_transfer',
     }),
     'subscription:cancellation_details': frozenset({
     }),

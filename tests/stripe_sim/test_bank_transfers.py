@@ -216,3 +216,42 @@ def test_an_invoice_is_paid_from_the_cash_balance_at_finalization(client):
         client.v1.invoices.create(params={"customer": cus.id, "currency": "eur", "payment_settings": {
             "payment_method_types": ["customer_balance"]}})
     assert info.value.param.endswith("[eu_bank_transfer][country]")
+
+
+def test_a_subscription_paid_by_bank_transfer_starts_incomplete_and_activates_when_the_money_arrives(client):
+    cus = client.v1.customers.create()
+    product = client.v1.products.create(params={"name": "Pro"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    sub = client.v1.subscriptions.create(params={  # no card: bank transfers need none
+        "customer": cus.id, "items": [{"price": price.id}],
+        "payment_settings": {"payment_method_types": ["customer_balance"]}})
+    assert sub.status == "incomplete"
+    assert (sub.payment_settings.payment_method_types,
+            sub.payment_settings.payment_method_options.customer_balance.bank_transfer.type) == (
+        ["customer_balance"], "us_bank_transfer")
+    inv = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert inv.status == "open" and inv.payment_settings.payment_method_types == ["customer_balance"]
+    pi = client.v1.payment_intents.retrieve(inv.payments.data[0].payment.payment_intent)
+    assert pi.next_action.display_bank_transfer_instructions.amount_remaining == 2900
+    fund(client, cus.id, 2900, "usd")
+    assert client.v1.invoices.retrieve(inv.id).status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert types(client)[-2:] == ["invoice.payment_succeeded", "customer.subscription.updated"]
+    with pytest.raises(stripe.InvalidRequestError) as info:  # only the simulated types
+        client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                               "payment_settings": {"payment_method_types": ["ach_credit_transfer"]}})
+    assert info.value.param == "payment_settings[payment_method_types][0]"
+
+
+def test_a_subscription_is_paid_from_a_cash_balance_that_holds_enough(client):
+    cus = client.v1.customers.create()
+    fund(client, cus.id, 5000, "usd")
+    product = client.v1.products.create(params={"name": "Pro"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                                 "payment_settings": {"payment_method_types": ["customer_balance"]}})
+    assert sub.status == "active"
+    assert client.v1.invoices.retrieve(sub.latest_invoice).status == "paid"
+    assert client.v1.customers.cash_balance.retrieve(cus.id).available.to_dict() == {"usd": 2100}

@@ -326,34 +326,49 @@ def apply_customer_balance(ctx: Ctx, p: dict, pi_id: str):
 
 # ---- invoices paid by bank transfer ----------------------------------------------------------------------
 
-INVOICE_PAYMENT_SETTINGS = Obj({
-    "payment_method_types": List(Enum("card", "sepa_debit", "customer_balance")),
-    "payment_method_options": Obj({"customer_balance": Obj({
-        "funding_type": Enum("bank_transfer"),
-        "bank_transfer": Obj({"type": Str(), "eu_bank_transfer": Obj({"country": Str(required=True)})})})})})
+# `payment_settings[...]` of invoices and subscriptions (only the simulated payment method types)
+PAYMENT_SETTINGS_TYPES = List(Enum("card", "sepa_debit", "customer_balance"))
+PAYMENT_SETTINGS_OPTIONS = Obj({"customer_balance": Obj({
+    "funding_type": Enum("bank_transfer"),
+    "bank_transfer": Obj({"type": Str(), "eu_bank_transfer": Obj({"country": Str(required=True)})})})})
+INVOICE_PAYMENT_SETTINGS = Obj({"payment_method_types": PAYMENT_SETTINGS_TYPES,
+                                "payment_method_options": PAYMENT_SETTINGS_OPTIONS})
+
+
+def _settings_options(kind: str, given: dict, currency: str, types: list | None) -> dict | None:
+    """`payment_settings[payment_method_options]` of an invoice or subscription (`kind`): the transfer type
+    defaults to the one that carries the currency; an EU transfer needs its country (the simulator does not
+    guess one)."""
+    if "customer_balance" not in (types or ()):
+        return None
+    param = "payment_settings[payment_method_options][customer_balance][bank_transfer]"
+    given_bt = ((given.get("payment_method_options") or {}).get("customer_balance") or {}).get("bank_transfer")
+    bt_type = (given_bt or {}).get("type") or TYPE_OF_CURRENCY.get(currency)
+    if bt_type is None:
+        raise InvalidRequest(f"Bank transfers do not carry {currency}: they carry "
+                             f"{', '.join(sorted(TYPE_OF_CURRENCY))}.", param="currency")
+    checked = bank_transfer_options({**(given_bt or {}), "type": bt_type}, currency, param)
+    checked.pop("requested_address_types")
+    path = f"{kind}:payment_settings.payment_method_options"
+    return shape(path, {"customer_balance": shape(f"{path}.customer_balance", {
+        "bank_transfer": shape(f"{path}.customer_balance.bank_transfer", checked), "funding_type": "bank_transfer"})})
 
 
 def invoice_payment_settings(given: dict, currency: str) -> dict:
-    """An invoice's `payment_settings` from `payment_settings[...]`: the transfer type defaults to the one that
-    carries the invoice's currency; an EU transfer needs its country (the simulator does not guess one)."""
+    """An invoice's `payment_settings` from `payment_settings[...]`."""
     types = list(given.get("payment_method_types") or []) or None
-    options = None
-    if "customer_balance" in (types or ()):
-        param = "payment_settings[payment_method_options][customer_balance][bank_transfer]"
-        given_bt = ((given.get("payment_method_options") or {}).get("customer_balance") or {}).get("bank_transfer")
-        kind = (given_bt or {}).get("type") or TYPE_OF_CURRENCY.get(currency)
-        if kind is None:
-            raise InvalidRequest(f"Bank transfers do not carry {currency}: they carry "
-                                 f"{', '.join(sorted(TYPE_OF_CURRENCY))}.", param="currency")
-        checked = bank_transfer_options({**(given_bt or {}), "type": kind}, currency, param)
-        checked.pop("requested_address_types")
-        options = shape("invoice:payment_settings.payment_method_options", {
-            "customer_balance": shape("invoice:payment_settings.payment_method_options.customer_balance", {
-                "bank_transfer": shape("invoice:payment_settings.payment_method_options.customer_balance."
-                                       "bank_transfer", checked),
-                "funding_type": "bank_transfer"})})
-    return shape("invoice:payment_settings", {"default_mandate": None, "payment_method_options": options,
-                                              "payment_method_types": types})
+    return shape("invoice:payment_settings", {
+        "default_mandate": None, "payment_method_options": _settings_options("invoice", given, currency, types),
+        "payment_method_types": types})
+
+
+def subscription_payment_settings(given: dict, currency: str) -> dict:
+    """A subscription's `payment_settings`; its invoices take the same types and options."""
+    types = list(given.get("payment_method_types") or []) or None
+    return shape("subscription:payment_settings", {
+        "payment_method_options": _settings_options("subscription", given, currency, types),
+        "payment_method_types": types,
+        "save_default_payment_method": given.get("save_default_payment_method", "off")})
 
 
 def options_for_invoice(inv: dict) -> dict:

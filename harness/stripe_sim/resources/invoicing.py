@@ -76,14 +76,19 @@ def draft_subscription_invoice(ctx: Ctx, sub: dict, billing_reason: str, period:
     parent = {"quote_details": None, "subscription_details": {"metadata": dict(sub["metadata"]) or EMPTY_METADATA,
                                                               "subscription": sub["id"]},
               "type": "subscription_details"}
+    settings = sub["payment_settings"]
+    payment_settings = None
+    if "customer_balance" in (settings.get("payment_method_types") or ()):  # its invoices are paid the same way
+        payment_settings = bank_transfers.invoice_payment_settings(settings, sub["currency"])
     return build_invoice(ctx, cus, inv_id, lines, subtotal, active_discounts(ctx, sub, now), now,
-                         sub["currency"], sub["collection_method"], billing_reason, parent, invoice_period)
+                         sub["currency"], sub["collection_method"], billing_reason, parent, invoice_period,
+                         payment_settings=payment_settings)
 
 
 def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal: int, discounts: list[dict],
                   now: int, currency: str, collection_method: str, billing_reason: str, parent: dict | None,
                   invoice_period: tuple[int, int], description: str | None = None,
-                  metadata: dict | None = None) -> dict:
+                  metadata: dict | None = None, payment_settings: dict | None = None) -> dict:
     """A draft invoice (recorded with `invoice.created`)."""
     discount_amounts, remaining = [], subtotal
     for di in discounts:
@@ -107,7 +112,7 @@ def build_invoice(ctx: Ctx, cus: dict, inv_id: str, lines: list[dict], subtotal:
         "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
                   "url": f"/v1/invoices/{inv_id}/lines"},
         "livemode": ctx.livemode, "metadata": dict(metadata or {}) or EMPTY_METADATA, "parent": parent,
-        "payment_settings": NO_PAYMENT_SETTINGS,
+        "payment_settings": payment_settings or NO_PAYMENT_SETTINGS,
         "payments": {"object": "list", "data": [], "has_more": False, "total_count": 0,
                      "url": f"/v1/invoice_payments?invoice={inv_id}"},
         "period_end": invoice_period[1], "period_start": invoice_period[0],
@@ -201,6 +206,8 @@ def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
         mark_paid(ctx, inv, now, 0)
         ctx.emit("invoice.paid", inv)
         ctx.emit("invoice.payment_succeeded", inv)
+        return "paid"
+    if inv["status"] == "paid":  # by the customer's cash balance, when it was finalized
         return "paid"
     waiting = waiting_bank_transfer(ctx, inv)
     if waiting is not None:  # paid from the cash balance if it holds enough, else still waiting

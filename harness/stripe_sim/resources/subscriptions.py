@@ -20,7 +20,7 @@ from ..params import (
     merge_metadata,
 )
 from ..routing import Ctx, paginate, route, snapshot
-from . import invoicing, payment_methods
+from . import bank_transfers, invoicing, payment_methods
 from .billing_math import discount_amount, in_range, period_end
 from .catalog import plan_for
 from .coupons import new_discount, usable_coupon
@@ -51,7 +51,8 @@ COMMON = {
     "trial_end": Timestamp(keywords=("now",)),
     "automatic_tax": Obj({"enabled": Bool(required=True)}),
     "payment_settings": Obj({"save_default_payment_method": Enum("off", "on_subscription"),
-                             "payment_method_types": List(Str())}),
+                             "payment_method_types": bank_transfers.PAYMENT_SETTINGS_TYPES,
+                             "payment_method_options": bank_transfers.PAYMENT_SETTINGS_OPTIONS}),
     "trial_settings": Obj({"end_behavior": Obj({"missing_payment_method": Enum("cancel", "create_invoice",
                                                                                "pause")})}),
 }
@@ -184,9 +185,7 @@ def create_subscription(ctx: Ctx, p: dict, *, checkout_session: str | None = Non
         "items": {"object": "list", "data": items, "has_more": False, "total_count": len(items),
                   "url": f"/v1/subscription_items?subscription={sub_id}"},
         "livemode": ctx.livemode, "metadata": merge_metadata({}, p.get("metadata") or {}),
-        "payment_settings": {"payment_method_options": None, "payment_method_types": None,
-                             "save_default_payment_method": (p.get("payment_settings") or {}).get(
-                                 "save_default_payment_method", "off")},
+        "payment_settings": bank_transfers.subscription_payment_settings(p.get("payment_settings") or {}, currency),
         "start_date": now, "status": "incomplete", "test_clock": customer.get("test_clock"),
         "trial_end": trial_end, "trial_settings": {"end_behavior": shape("subscription:trial_settings.end_behavior", {
             "missing_payment_method": ((p.get("trial_settings") or {}).get("end_behavior") or {}).get(
@@ -250,6 +249,8 @@ def _check_can_pay(ctx: Ctx, sub: dict, behaviour: str, subtotal: int, trial_end
     """Failures Stripe reports before creating anything (so a 4xx leaves no half-made subscription)."""
     if trial_end or subtotal == 0 or sub["collection_method"] != "charge_automatically":
         return
+    if "customer_balance" in (sub["payment_settings"]["payment_method_types"] or ()):
+        return  # paid by bank transfer: its first invoice waits for the money
     if behaviour == "default_incomplete":
         return
     pm = invoicing.payment_method_for(ctx, sub)
