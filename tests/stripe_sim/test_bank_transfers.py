@@ -255,3 +255,34 @@ def test_a_subscription_is_paid_from_a_cash_balance_that_holds_enough(client):
     assert sub.status == "active"
     assert client.v1.invoices.retrieve(sub.latest_invoice).status == "paid"
     assert client.v1.customers.cash_balance.retrieve(cus.id).available.to_dict() == {"usd": 2100}
+
+
+def test_a_renewal_waiting_for_its_transfer_leaves_the_subscription_past_due_until_the_money_arrives(client):
+    start, day = 1_800_000_000, 86400
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": start})
+    cus = client.v1.customers.create(params={"test_clock": clock.id})
+    fund(client, cus.id, 2900, "usd")
+    product = client.v1.products.create(params={"name": "Pro"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
+                                                 "payment_settings": {"payment_method_types": ["customer_balance"]}})
+    assert sub.status == "active"
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": start + 40 * day})
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    renewal = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert (sub.status, renewal.status, renewal.billing_reason) == ("past_due", "open", "subscription_cycle")
+    fund(client, cus.id, 2900, "usd")
+    assert client.v1.invoices.retrieve(renewal.id).status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_a_customer_is_created_or_updated_with_its_reconciliation_mode(client):
+    cus = client.v1.customers.create(params={"cash_balance": {"settings": {"reconciliation_mode": "manual"}}})
+    assert client.v1.customers.cash_balance.retrieve(cus.id).settings.reconciliation_mode == "manual"
+    client.v1.customers.update(cus.id, params={"cash_balance": {"settings": {"reconciliation_mode": "merchant_default"}}})
+    settings = client.v1.customers.cash_balance.retrieve(cus.id).settings
+    assert (settings.reconciliation_mode, settings.using_merchant_default) == ("automatic", True)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.customers.create(params={"cash_balance": {"settings": {"reconciliation_mode": "sometimes"}}})
+    assert info.value.param == "cash_balance[settings][reconciliation_mode]"

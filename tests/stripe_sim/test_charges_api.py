@@ -111,3 +111,23 @@ def test_card_refunds_cannot_be_canceled_or_expired_and_no_card_takes_an_increme
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.payment_intents.increment_authorization(pi.id, params={"amount": 1500})
     assert info.value.code == "payment_intent_unexpected_state"
+
+
+def test_refunding_an_uncaptured_charge_releases_it_whole(client):
+    charge = client.v1.charges.create(params={"amount": 3000, "currency": "usd", "source": "tok_visa",
+                                              "capture": False})
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.refunds.create(params={"charge": charge.id, "amount": 1000})
+    assert (info.value.param, info.value.user_message) == ("amount", "You cannot partially refund an uncaptured "
+                                                           "charge. Instead, capture the charge for an amount less "
+                                                           "than the original amount")
+    refund = client.v1.refunds.create(params={"charge": charge.id})
+    assert refund.amount == 3000
+    charge = client.v1.charges.retrieve(charge.id)
+    assert (charge.refunded, charge.amount_refunded, charge.captured) == (True, 3000, False)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.charges.capture(charge.id)
+    assert info.value.code == "charge_already_refunded"
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        client.v1.refunds.create(params={"charge": charge.id})
+    assert info.value.code == "charge_already_refunded"

@@ -80,10 +80,15 @@ SETTINGS = Obj({"reconciliation_mode": Enum("automatic", "manual", "merchant_def
 def update(ctx: Ctx, p: dict, cus_id: str):
     """`merchant_default` goes back to the account's setting (automatic here); no event (Stripe lists none)."""
     ctx.get("customer", cus_id)
-    mode = (p.get("settings") or {}).get("reconciliation_mode")
+    set_mode(ctx, cus_id, p.get("settings"))
+    return view(ctx, cus_id)
+
+
+def set_mode(ctx: Ctx, cus_id: str, settings: dict | None):
+    """`settings[reconciliation_mode]` (here, or `cash_balance[settings]` on a customer create or update)."""
+    mode = (settings or {}).get("reconciliation_mode")
     if mode:
         state(ctx, cus_id)["mode"] = None if mode == "merchant_default" else mode
-    return view(ctx, cus_id)
 
 
 def _of(ctx: Ctx, cus_id: str, txn_id: str) -> dict:

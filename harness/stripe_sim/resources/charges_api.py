@@ -126,6 +126,8 @@ def capture(ctx: Ctx, p: dict, ch_id: str):
                              "it with POST /v1/payment_intents/{id}/capture.", code="charge_not_capturable")
     if charge["captured"]:
         raise InvalidRequest(f"Charge {ch_id} has already been captured.", code="charge_already_captured")
+    if charge["refunded"]:  # the authorization was released by a refund
+        raise InvalidRequest(f"Charge {ch_id} has already been refunded.", code="charge_already_refunded")
     if charge["status"] != "succeeded":
         raise InvalidRequest(f"Charge {ch_id} cannot be captured because it has a status of {charge['status']}.",
                              code="charge_not_capturable")

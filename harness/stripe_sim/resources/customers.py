@@ -6,7 +6,7 @@ from ..errors import InvalidRequest
 from ..objects import deleted, shape
 from ..params import CREATED_FILTER, Email, Enum, Int, List, Metadata, Obj, Str, merge_metadata
 from ..routing import Ctx, paginate, route
-from . import customer_balance, customer_sources, payment_methods
+from . import cash_balance, customer_balance, customer_sources, payment_methods
 from .billing_math import in_range
 from .discounts import legacy_customer_discount
 from .subscription_state import cancel_subscription
@@ -25,6 +25,7 @@ FIELDS = {
     "name": Str(max_length=256), "phone": Str(max_length=20), "preferred_locales": List(Str()),
     "shipping": SHIPPING, "tax_exempt": Enum("exempt", "none", "reverse"),
     "business_name": Str(), "individual_name": Str(), "next_invoice_sequence": Int(min=1),
+    "cash_balance": Obj({"settings": cash_balance.SETTINGS}),
 }
 CREATE = {**FIELDS, "payment_method": Str(), "test_clock": Str(), "source": Str()}
 UPDATE = {**FIELDS, "default_source": Str(), "source": Str()}
@@ -71,6 +72,8 @@ def new_customer(ctx: Ctx, p: dict) -> dict:
         customer_balance.record(ctx, cus, p["balance"], "initial", currency=DEFAULT_CURRENCY, emit=False)
     discount_event = legacy_customer_discount(ctx, cus, p)  # only at versions before basil
     ctx.put("customer", cus)
+    if p.get("cash_balance"):
+        cash_balance.set_mode(ctx, cus_id, p["cash_balance"].get("settings"))
     ctx.emit("customer.created", cus)
     if discount_event:
         ctx.emit(*discount_event)
@@ -131,6 +134,8 @@ def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
             cus[k] = p[k]
     if "metadata" in p:
         cus["metadata"] = merge_metadata(cus["metadata"], p["metadata"])
+    if p.get("cash_balance"):
+        cash_balance.set_mode(ctx, cus["id"], p["cash_balance"].get("settings"))
     if "invoice_settings" in p:
         _apply_invoice_settings(ctx, cus, p["invoice_settings"] or {}, "invoice_settings", emit=False)
     if "default_source" in p:

@@ -275,8 +275,13 @@ def create_refund(ctx: Ctx, p: dict):
         charge = ctx.get("charge", pi["latest_charge"])
     else:
         charge = ctx.get("charge", p["charge"], "charge")
-    left = charge["amount_captured"] - charge["amount_refunded"]
-    if not charge["captured"] or left <= 0:
+    # a direct charge only authorized (`capture=false`): a refund releases the authorization, whole
+    held = not charge["captured"] and not charge["payment_intent"] and charge["paid"] and not charge["refunded"]
+    if held and p.get("amount") and p["amount"] != charge["amount"]:
+        raise InvalidRequest("You cannot partially refund an uncaptured charge. Instead, capture the charge for an "
+                             "amount less than the original amount", param="amount")
+    left = charge["amount"] if held else charge["amount_captured"] - charge["amount_refunded"]
+    if not (held or charge["captured"]) or left <= 0:
         raise InvalidRequest(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
     amount = p.get("amount") or left
     if amount > left:
@@ -294,7 +299,7 @@ def create_refund(ctx: Ctx, p: dict):
         "payment_method": charge["payment_method"], "reason": p.get("reason"), "status": "succeeded"})
     ctx.put("refund", refund)
     charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+    charge["refunded"] = charge["amount_refunded"] == (charge["amount"] if held else charge["amount_captured"])
     charge["refunds"] = {**charge["refunds"], "data": [refund, *charge["refunds"]["data"]],
                          "total_count": charge["refunds"]["total_count"] + 1}
     ctx.emit("charge.refunded", charge)
