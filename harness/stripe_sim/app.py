@@ -432,7 +432,7 @@ class StripeSim:
         await send({"type": "http.response.body", "body": resp.body})
 
 
-HOSTED_PREFIXES = ("/c/", "/p/", "/i/", "/b/")  # Checkout, portal, invoices, payment links
+HOSTED_PREFIXES = ("/c/", "/p/", "/i/", "/b/", "/t/")  # Checkout, portal, invoices, payment links, transfers
 
 def _dump(obj) -> bytes:
     return jsonbytes.compact(obj)

@@ -33,6 +33,9 @@ font-size:16px;cursor:pointer} .secondary{background:#e3e8ee;color:#1a1f36}
 ACTIONS = {"subscription": "Subscribe", "payment": "Pay", "setup": "Save card"}  # the page's heading and button
 
 
+ZERO_DECIMAL = ("jpy", "krw", "vnd", "clp", "pyg", "ugx", "xaf", "xof")  # no minor unit (docs.stripe.com/currencies)
+
+
 def _money(amount: int, currency: str) -> str:
     symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency, currency.upper() + " ")
     return f"{symbol}{amount / 100:,.2f}"
@@ -262,6 +265,26 @@ if (apply) apply.onclick = async () => {{
         return JSONResponse({"invoice": inv["id"], "number": inv["number"], "total": inv["total"],
                              "note": "the simulator renders invoices as HTML at /i/{id}"})
 
+    # ---- a bank transfer's instructions (a PaymentIntent's `hosted_instructions_url`) ---------------------
+    async def bank_transfer_instructions(request: Request):
+        mode, pi = find("payment_intent", request.path_params["pi_id"])
+        if pi is None:
+            return _page("Bank transfer", "<div class='wrap'><h2>Not found</h2></div>", 404)
+        action = (pi.get("next_action") or {}).get("display_bank_transfer_instructions")
+        if action is None:  # paid, canceled, or never a bank transfer
+            return _page("Bank transfer", f"<div class='wrap'><div class='card'><h2>No transfer is due</h2>"
+                         f"<div data-testid='payment-status'>{html.escape(pi['status'])}</div></div></div>")
+        rows = "".join(f"<div><span>{html.escape(k.replace('_', ' '))}</span>: <b data-testid='{html.escape(k)}'>"
+                       f"{html.escape(str(v))}</b></div>"
+                       for address in action.get("financial_addresses") or []
+                       for k, v in address[address["type"]].items() if not k.endswith("_address") and v)
+        minor = 1 if pi["currency"] in ZERO_DECIMAL else 100
+        amount = f"{action['amount_remaining'] / minor:,.{0 if minor == 1 else 2}f} {pi['currency'].upper()}"
+        return _page("Bank transfer", f"<div class='wrap'><div class='card'><h2>Send a bank transfer</h2>"
+                     f"<div>Amount: <b data-testid='amount-remaining'>{amount}</b></div>"
+                     f"<div>Reference: <b data-testid='reference'>{html.escape(action['reference'] or '')}</b>"
+                     f"</div>{rows}</div></div>")
+
     # ---- Payment links: each visit opens a new Checkout Session ------------------------------------------
     async def payment_link_page(request: Request):
         mode, link = find("payment_link", request.path_params["plink_id"])
@@ -289,6 +312,7 @@ if (apply) apply.onclick = async () => {{
         Route("/c/pay/{cs_id}/promotion_code", apply_code, methods=["POST"]),
         Route("/p/session/{bps_id}", portal_page, methods=["GET"]),
         Route("/p/session/{bps_id}/cancel/{sub_id}", portal_cancel, methods=["GET", "POST"]),
+        Route("/t/instructions/{pi_id}", bank_transfer_instructions, methods=["GET"]),
         Route("/i/{inv_id}", invoice_page, methods=["GET"]),
         Route("/i/{inv_id}/pdf", invoice_pdf, methods=["GET"]),
     ])

@@ -144,3 +144,21 @@ def test_a_sepa_session_takes_an_iban_and_completes_unpaid_until_the_debit_settl
     assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "unpaid"  # the debit is processing
     stripe_server.app.request("POST", "/_sim/webhooks/advance", {"seconds": 180})
     assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
+
+
+def test_bank_transfer_instructions_page_shows_what_to_send_where(stripe_server):
+    import stripe
+    client = stripe.StripeClient(stripe_server.app.test_key, base_addresses={"api": stripe_server.url})
+    cus = client.v1.customers.create()
+    pi = client.v1.payment_intents.create(params={
+        "amount": 20000, "currency": "jpy", "customer": cus.id, "payment_method_types": ["customer_balance"],
+        "payment_method_data": {"type": "customer_balance"}, "confirm": True, "payment_method_options": {
+            "customer_balance": {"funding_type": "bank_transfer", "bank_transfer": {"type": "jp_bank_transfer"}}}})
+    action = pi.next_action.display_bank_transfer_instructions
+    assert action.hosted_instructions_url.startswith(stripe_server.url)
+    page = httpx.get(action.hosted_instructions_url).text
+    assert "20,000 JPY" in page and action.reference in page
+    assert action.financial_addresses[0].zengin.account_number in page
+    client.v1.test_helpers.customers.fund_cash_balance(cus.id, params={"amount": 20000, "currency": "jpy"})
+    assert "No transfer is due" in httpx.get(action.hosted_instructions_url).text
+    assert httpx.get(f"{stripe_server.url}/t/instructions/pi_missing").status_code == 404

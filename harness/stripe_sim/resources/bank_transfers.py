@@ -181,7 +181,8 @@ def _instructions(ctx: Ctx, pi: dict, remaining: int) -> dict:
             "payment_intent:next_action.display_bank_transfer_instructions", {
                 "amount_remaining": remaining, "currency": pi["currency"],
                 "financial_addresses": _addresses(pi["customer"], options, country),
-                "hosted_instructions_url": None, "reference": reference_of(pi), "type": options["type"]}),
+                "hosted_instructions_url": f"{ctx.sim.public_url}/t/instructions/{pi['id']}",
+                "reference": reference_of(pi), "type": options["type"]}),
         "type": "display_bank_transfer_instructions"})
 
 
