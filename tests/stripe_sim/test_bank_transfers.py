@@ -286,3 +286,25 @@ def test_a_customer_is_created_or_updated_with_its_reconciliation_mode(client):
     with pytest.raises(stripe.InvalidRequestError) as info:
         client.v1.customers.create(params={"cash_balance": {"settings": {"reconciliation_mode": "sometimes"}}})
     assert info.value.param == "cash_balance[settings][reconciliation_mode]"
+
+
+def test_a_subscription_switched_to_bank_transfers_pays_its_next_invoices_that_way(client):
+    cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
+                                             "invoice_settings": {"default_payment_method": "pm_card_visa"}})
+    product = client.v1.products.create(params={"name": "Pro"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "eur",
+                                            "recurring": {"interval": "month"}})
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    assert (sub.status, sub.payment_settings.payment_method_types) == ("active", None)
+    with pytest.raises(stripe.InvalidRequestError) as info:  # euros: the account's country must be named
+        client.v1.subscriptions.update(sub.id, params={"payment_settings": {
+            "payment_method_types": ["customer_balance"]}})
+    assert info.value.param.endswith("[eu_bank_transfer][country]")
+    sub = client.v1.subscriptions.update(sub.id, params={"payment_settings": {
+        "payment_method_types": ["customer_balance"], "payment_method_options": {"customer_balance": {
+            "funding_type": "bank_transfer", "bank_transfer": {"type": "eu_bank_transfer",
+                                                               "eu_bank_transfer": {"country": "FR"}}}}}})
+    options = sub.payment_settings.payment_method_options.customer_balance.bank_transfer
+    assert (sub.payment_settings.payment_method_types, options.type, options.eu_bank_transfer.country) == (
+        ["customer_balance"], "eu_bank_transfer", "FR")
+    assert sub.payment_settings.save_default_payment_method == "off"

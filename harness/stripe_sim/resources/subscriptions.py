@@ -327,6 +327,13 @@ def update_subscription(ctx: Ctx, sub: dict, p: dict) -> dict:
         sub["collection_method"] = p["collection_method"]
     if "days_until_due" in p:
         sub["days_until_due"] = p["days_until_due"]
+    if p.get("payment_settings"):  # what is given replaces; its next invoices are paid the new way
+        current = sub["payment_settings"]
+        sub["payment_settings"] = bank_transfers.subscription_payment_settings(
+            {"payment_method_types": current["payment_method_types"],
+             "payment_method_options": current["payment_method_options"] or {},
+             "save_default_payment_method": current["save_default_payment_method"], **p["payment_settings"]},
+            sub["currency"])
     if "discounts" in p:
         sub["discounts"] = build_discounts(ctx, p["discounts"] or [], customer, sub["id"], 0, sub["currency"], now)
     price_changed = False
