@@ -209,7 +209,8 @@ def collect(ctx: Ctx, inv: dict, sub: dict, now: int) -> str:
         return "paid"
     if inv["status"] == "paid":  # by the customer's cash balance, when it was finalized
         return "paid"
-    waiting = waiting_bank_transfer(ctx, inv)
+    by_transfer = "customer_balance" in (inv["payment_settings"]["payment_method_types"] or ())
+    waiting = waiting_bank_transfer(ctx, inv) if by_transfer else None  # (no lookup for a card invoice)
     if waiting is not None:  # paid from the cash balance if it holds enough, else still waiting
         if cash_balance.available(ctx, inv["customer"], inv["currency"]) < bank_transfers.remaining(waiting):
             return "requires_action"
