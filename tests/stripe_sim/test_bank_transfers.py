@@ -308,3 +308,13 @@ def test_a_subscription_switched_to_bank_transfers_pays_its_next_invoices_that_w
     assert (sub.payment_settings.payment_method_types, options.type, options.eu_bank_transfer.country) == (
         ["customer_balance"], "eu_bank_transfer", "FR")
     assert sub.payment_settings.save_default_payment_method == "off"
+
+
+def test_a_customer_includes_its_cash_balance_only_when_asked(client):
+    cus = client.v1.customers.create()
+    assert "cash_balance" not in client.v1.customers.retrieve(cus.id)
+    fund(client, cus.id, 700, "usd")
+    included = client.v1.customers.retrieve(cus.id, params={"expand": ["cash_balance"]})
+    assert (included.cash_balance.object, included.cash_balance.available.to_dict()) == ("cash_balance", {"usd": 700})
+    updated = client.v1.customers.update(cus.id, params={"name": "Ada", "expand": ["cash_balance"]})
+    assert updated.cash_balance.settings.reconciliation_mode == "automatic"

@@ -109,16 +109,27 @@ def _apply_invoice_settings(ctx: Ctx, cus: dict, settings: dict, param: str, emi
             out[k] = settings[k]
     cus["invoice_settings"] = out
 
+def _including(ctx: Ctx, cus: dict, p: dict) -> dict:
+    """`expand[]=cash_balance`: the customer's cash balance is left out unless asked for (an includable field)."""
+    if "cash_balance" not in (p.get("expand") or ()) or cus.get("deleted"):
+        return cus
+    out = {}
+    for name, value in cus.items():
+        if name == "created":  # in Stripe's field order
+            out["cash_balance"] = cash_balance.view(ctx, cus["id"])
+        out[name] = value
+    return out
+
 @route("POST", "/v1/customers", CREATE)
 def create(ctx: Ctx, p: dict):
-    return new_customer(ctx, p)
+    return _including(ctx, new_customer(ctx, p), p)
 
 @route("GET", "/v1/customers/{cus_id}")
 def retrieve(ctx: Ctx, p: dict, cus_id: str):
     cus = ctx.find("customer", cus_id)
     if cus is not None and cus.get("deleted"):
         return cus
-    return ctx.get("customer", cus_id)
+    return _including(ctx, ctx.get("customer", cus_id), p)
 
 def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
     before = {k: cus[k] for k in cus}
@@ -152,7 +163,7 @@ def update_customer(ctx: Ctx, cus: dict, p: dict) -> dict:
 
 @route("POST", "/v1/customers/{cus_id}", UPDATE)
 def update(ctx: Ctx, p: dict, cus_id: str):
-    return update_customer(ctx, ctx.get("customer", cus_id), p)
+    return _including(ctx, update_customer(ctx, ctx.get("customer", cus_id), p), p)
 
 @route("DELETE", "/v1/customers/{cus_id}")
 def delete(ctx: Ctx, p: dict, cus_id: str):
