@@ -63,6 +63,9 @@ def shape(kind: str, values: dict) -> dict:
         obj.update(values)
         for name in t.optional - given:
             del obj[name]
+        # a dict that lost keys keeps its larger table (a store of thousands of objects pays for it): a copy
+        # made by dict() is sized for what is left
+        obj = dict(obj)
     for name in t.lists:
         if name not in values:
             obj[name] = []
