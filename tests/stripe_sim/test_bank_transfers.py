@@ -27,6 +27,12 @@ def fund(client, customer, amount, currency="jpy", **extra):
         "amount": amount, "currency": currency, **extra})
 
 
+def monthly_price(client, amount=2900, currency="usd"):
+    product = client.v1.products.create(params={"name": "Pro"})
+    return client.v1.prices.create(params={"product": product.id, "unit_amount": amount, "currency": currency,
+                                           "recurring": {"interval": "month"}})
+
+
 def test_a_bank_transfer_payment_waits_for_money_then_is_paid_in_two_parts(client):
     cus = client.v1.customers.create(params={"email": "a@example.com"})
     pi = bank_transfer_payment(client, cus.id)
@@ -220,9 +226,7 @@ def test_an_invoice_is_paid_from_the_cash_balance_at_finalization(client):
 
 def test_a_subscription_paid_by_bank_transfer_starts_incomplete_and_activates_when_the_money_arrives(client):
     cus = client.v1.customers.create()
-    product = client.v1.products.create(params={"name": "Pro"})
-    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
-                                            "recurring": {"interval": "month"}})
+    price = monthly_price(client)
     sub = client.v1.subscriptions.create(params={  # no card: bank transfers need none
         "customer": cus.id, "items": [{"price": price.id}],
         "payment_settings": {"payment_method_types": ["customer_balance"]}})
@@ -247,9 +251,7 @@ def test_a_subscription_paid_by_bank_transfer_starts_incomplete_and_activates_wh
 def test_a_subscription_is_paid_from_a_cash_balance_that_holds_enough(client):
     cus = client.v1.customers.create()
     fund(client, cus.id, 5000, "usd")
-    product = client.v1.products.create(params={"name": "Pro"})
-    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
-                                            "recurring": {"interval": "month"}})
+    price = monthly_price(client)
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
                                                  "payment_settings": {"payment_method_types": ["customer_balance"]}})
     assert sub.status == "active"
@@ -262,9 +264,7 @@ def test_a_renewal_waiting_for_its_transfer_leaves_the_subscription_past_due_unt
     clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": start})
     cus = client.v1.customers.create(params={"test_clock": clock.id})
     fund(client, cus.id, 2900, "usd")
-    product = client.v1.products.create(params={"name": "Pro"})
-    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "usd",
-                                            "recurring": {"interval": "month"}})
+    price = monthly_price(client)
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
                                                  "payment_settings": {"payment_method_types": ["customer_balance"]}})
     assert sub.status == "active"
@@ -291,9 +291,7 @@ def test_a_customer_is_created_or_updated_with_its_reconciliation_mode(client):
 def test_a_subscription_switched_to_bank_transfers_pays_its_next_invoices_that_way(client):
     cus = client.v1.customers.create(params={"payment_method": "pm_card_visa",
                                              "invoice_settings": {"default_payment_method": "pm_card_visa"}})
-    product = client.v1.products.create(params={"name": "Pro"})
-    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 2900, "currency": "eur",
-                                            "recurring": {"interval": "month"}})
+    price = monthly_price(client, currency="eur")
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
     assert (sub.status, sub.payment_settings.payment_method_types) == ("active", None)
     with pytest.raises(stripe.InvalidRequestError) as info:  # euros: the account's country must be named
